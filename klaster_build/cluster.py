@@ -1,0 +1,118 @@
+"""Cluster-wide settings, declared once in klasterfile.py. Nothing here has a default that
+belongs to one particular cluster: the conventions come from the user's klasterfile."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import attrs
+
+from klaster_build.errors import DeclarationError
+from klaster_build.records.base import Record
+from klaster_build.validators import dns_label, dns_subdomain, instance_of, text
+
+_DURATION = r"^[0-9]+(ms|s|m|h)([0-9]+(ms|s|m|h))*$"
+
+
+def _duration(inst: object, attribute: attrs.Attribute[str], value: object) -> None:
+    import re
+
+    if not isinstance(value, str) or not re.match(_DURATION, value):
+        msg = (
+            f"{type(inst).__name__} {attribute.name!r} must be a Go duration such as '30m' or "
+            f"'24h', got {value!r}"
+        )
+        raise DeclarationError(msg)
+
+
+@attrs.frozen(kw_only=True)
+class StorageTier:
+    """An LVM volume group and the StorageClass that provisions from it."""
+
+    volume_group: str = attrs.field(validator=dns_subdomain)
+    storage_class: str = attrs.field(validator=dns_label)
+
+
+@attrs.frozen(kw_only=True)
+class Node:
+    """A Kubernetes node (Talos machine)."""
+
+    name: str = attrs.field(validator=dns_label)
+
+
+@attrs.frozen(kw_only=True)
+class Intervals:
+    """Flux reconcile intervals."""
+
+    helm_repository: str = attrs.field(validator=_duration)
+    helm_release: str = attrs.field(validator=_duration)
+    git_repository: str = attrs.field(validator=_duration)
+
+
+@attrs.frozen(kw_only=True)
+class VaultSettings:
+    """Where OpenBao keeps static secrets and how pods authenticate."""
+
+    kv_mount: str = attrs.field(validator=dns_label)
+    auth_mount: str = attrs.field(validator=dns_label)
+
+
+def _tiers(inst: object, attribute: attrs.Attribute[object], value: object) -> None:
+    if not isinstance(value, dict) or not value:
+        msg = f"Cluster 'storage' must be a dict of tier name -> StorageTier, got {value!r}"
+        raise DeclarationError(msg)
+    for tier, setting in value.items():
+        if not isinstance(tier, str) or not isinstance(setting, StorageTier):
+            msg = f"Cluster 'storage' entry {tier!r} must map a tier name to StorageTier(...)"
+            raise DeclarationError(msg)
+
+
+def _nodes(inst: object, attribute: attrs.Attribute[object], value: object) -> None:
+    if not isinstance(value, tuple) or not value or not all(isinstance(n, Node) for n in value):
+        msg = f"Cluster 'nodes' must be a non-empty list of Node(...), got {value!r}"
+        raise DeclarationError(msg)
+
+
+def _relative_dir(inst: object, attribute: attrs.Attribute[str], value: object) -> None:
+    problem = None
+    if not isinstance(value, str) or not value:
+        problem = "must be a non-empty string"
+    elif value.startswith("/") or ".." in value.split("/") or value in (".", "./"):
+        problem = "must be a directory inside the project, such as 'out'"
+    if problem:
+        msg = f"Cluster 'out_dir' {problem}, got {value!r}"
+        raise DeclarationError(msg)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class Cluster(Record):
+    """The klasterfile's one declaration: the conventions every app follows.
+
+    Example:
+        Cluster(name="homelab", domain="example.org", nodes=[Node(name="node1")], ...)
+    """
+
+    kind: ClassVar[str] = "cluster"
+
+    name: str = attrs.field(validator=dns_label)
+    domain: str = attrs.field(validator=dns_subdomain)
+    nodes: tuple[Node, ...] = attrs.field(converter=tuple, validator=_nodes)
+    storage: dict[str, StorageTier] = attrs.field(validator=_tiers)
+    ingress_class: str = attrs.field(validator=dns_label)
+    cluster_issuer: str = attrs.field(validator=dns_label)
+    vault: VaultSettings = attrs.field(validator=instance_of(VaultSettings))
+    authentik_url: str = attrs.field(validator=text(253))
+    intervals: Intervals = attrs.field(validator=instance_of(Intervals))
+    out_dir: str = attrs.field(default="out", validator=_relative_dir)
+
+    @property
+    def record_name(self) -> str:
+        return self.name
+
+    def tier(self, name: str) -> StorageTier:
+        """The settings of storage tier `name` (KeyError when the klasterfile lacks it)."""
+        return self.storage[name]
+
+    def host(self, subdomain: str) -> str:
+        """`<subdomain>.<domain>`."""
+        return f"{subdomain}.{self.domain}"

@@ -1,0 +1,78 @@
+"""What apps.d files and klasterfile.py import: `from klaster_build.dsl import *`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from klaster_build.cluster import Cluster, Intervals, Node, StorageTier, VaultSettings
+from klaster_build.errors import DeclarationError
+from klaster_build.records import (
+    App,
+    ConfigFiles,
+    ConfigMap,
+    Container,
+    Deployment,
+    EmptyDir,
+    GitRepository,
+    HelmRelease,
+    HelmRepository,
+    Manifest,
+    Port,
+    SecretKey,
+    Service,
+    StatefulSet,
+    ref,
+)
+
+MAX_READ_BYTES = 1 << 20
+
+
+def read(path: str) -> str:
+    """The text of a file next to the calling apps.d file (e.g. `read("llama/config.yaml")`).
+
+    The path must stay inside the caller's directory.
+    """
+    caller = Path(sys._getframe(1).f_code.co_filename).resolve().parent
+    target = (caller / path).resolve()
+    if caller not in target.parents:
+        msg = f"read({path!r}) must name a file inside {caller.name}/, without '..'"
+        raise DeclarationError(msg)
+    try:
+        data = target.read_bytes()
+    except OSError as error:
+        msg = f"read({path!r}): {error.strerror or error}; the path is relative to {caller.name}/"
+        raise DeclarationError(msg) from error
+    if len(data) > MAX_READ_BYTES:
+        msg = f"read({path!r}): file is {len(data)} bytes; config files are limited to 1 MiB"
+        raise DeclarationError(msg)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        msg = f"read({path!r}): file is not UTF-8 text"
+        raise DeclarationError(msg) from error
+
+
+__all__ = [
+    "App",
+    "Cluster",
+    "ConfigFiles",
+    "ConfigMap",
+    "Container",
+    "Deployment",
+    "EmptyDir",
+    "GitRepository",
+    "HelmRelease",
+    "HelmRepository",
+    "Intervals",
+    "Manifest",
+    "Node",
+    "Port",
+    "SecretKey",
+    "Service",
+    "StatefulSet",
+    "StorageTier",
+    "VaultSettings",
+    "read",
+    "ref",
+]

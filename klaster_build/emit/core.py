@@ -1,0 +1,332 @@
+"""Emitters for the core families: app namespace, raw manifests, Flux/Helm, raw workloads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from klaster_build.emit.outputs import Output, app_path, emitter, metadata
+from klaster_build.records.app import App
+from klaster_build.records.base import Record
+from klaster_build.records.helm import GitRepository, HelmRelease, HelmRepository
+from klaster_build.records.manifest import Manifest
+from klaster_build.records.workloads import (
+    ConfigFiles,
+    ConfigMap,
+    Container,
+    Deployment,
+    EmptyDir,
+    SecretKey,
+    Service,
+    StatefulSet,
+    Workload,
+)
+from klaster_build.render_context import RenderContext
+from klaster_build.values import resolve
+
+
+@emitter(App)
+def emit_app(app: App, ctx: RenderContext) -> Iterator[Output]:
+    """namespace.yaml, written by the app that owns the namespace."""
+    if ctx.namespace_owner(app.namespace_name) == app.app:
+        yield Output(
+            app_path(app, "namespace.yaml"),
+            app,
+            document={
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": app.namespace_name},
+            },
+        )
+
+
+@emitter(Manifest)
+def emit_manifest(record: Manifest, ctx: RenderContext) -> Iterator[Output]:
+    """The body as given, placed in the app's namespace unless cluster-scoped or set."""
+    body = resolve(record.body, ctx)
+    meta = body["metadata"]
+    if not record.cluster_scoped and "namespace" not in meta:
+        body["metadata"] = {"name": meta["name"], "namespace": ctx.namespace(record)} | {
+            k: v for k, v in meta.items() if k != "name"
+        }
+    yield Output(app_path(record, record.file), record, document=body)
+
+
+@emitter(HelmRepository)
+def emit_helm_repository(repo: HelmRepository, ctx: RenderContext) -> Iterator[Output]:
+    """Flux HelmRepository."""
+    spec: dict[str, Any] = {"interval": ctx.cluster.intervals.helm_repository, "url": repo.url}
+    if repo.type:
+        spec["type"] = repo.type
+    yield Output(
+        app_path(repo, repo.file),
+        repo,
+        document={
+            "apiVersion": "source.toolkit.fluxcd.io/v1",
+            "kind": "HelmRepository",
+            "metadata": metadata(repo.name, ctx.namespace(repo)),
+            "spec": spec,
+        },
+    )
+
+
+def git_ignore_rules(chart_dir: str) -> str:
+    """Flux `ignore`: exclude everything but the chart directory."""
+    return f"# exclude all\n/*\n# include charts directory\n!/{chart_dir}/\n"
+
+
+@emitter(GitRepository)
+def emit_git_repository(repo: GitRepository, ctx: RenderContext) -> Iterator[Output]:
+    """Flux GitRepository that fetches only the chart directory."""
+    yield Output(
+        app_path(repo, repo.file),
+        repo,
+        document={
+            "apiVersion": "source.toolkit.fluxcd.io/v1",
+            "kind": "GitRepository",
+            "metadata": metadata(repo.name, ctx.namespace(repo)),
+            "spec": {
+                "interval": ctx.cluster.intervals.git_repository,
+                "url": repo.url,
+                "ref": {"tag": repo.tag},
+                "ignore": git_ignore_rules(repo.chart_dir),
+            },
+        },
+    )
+
+
+@emitter(HelmRelease)
+def emit_helm_release(release: HelmRelease, ctx: RenderContext) -> Iterator[Output]:
+    """Flux HelmRelease; values resolved from references."""
+    chart_spec: dict[str, Any] = {"chart": release.chart}
+    if release.version is not None:
+        chart_spec["version"] = release.version
+    source_kind = type(release.source).__name__
+    chart_spec["sourceRef"] = {"kind": source_kind, "name": release.source.name}
+    spec: dict[str, Any] = {
+        "interval": ctx.cluster.intervals.helm_release,
+        "chart": {"spec": chart_spec},
+    }
+    if release.values:
+        spec["values"] = resolve(release.values, ctx)
+    yield Output(
+        app_path(release, release.file),
+        release,
+        document={
+            "apiVersion": "helm.toolkit.fluxcd.io/v2",
+            "kind": "HelmRelease",
+            "metadata": metadata(release.name, ctx.namespace(release)),
+            "spec": spec,
+        },
+    )
+
+
+def env_entry(name: str, value: Any, ctx: RenderContext) -> dict[str, Any]:
+    """One container env entry."""
+    if isinstance(value, SecretKey):
+        return {
+            "name": name,
+            "valueFrom": {"secretKeyRef": {"name": resolve(value.secret, ctx), "key": value.key}},
+        }
+    resolved = resolve(value, ctx)
+    if isinstance(resolved, bool):
+        resolved = "true" if resolved else "false"
+    return {"name": name, "value": str(resolved)}
+
+
+def volume_name(source: Any, ctx: RenderContext) -> str:
+    """The pod volume name for a mount source: the mounted object's name, or `scratch-<n>`."""
+    if isinstance(source, Record):
+        return source.record_name
+    return str(resolve(source, ctx))
+
+
+def volume_entry(name: str, source: Any, ctx: RenderContext) -> dict[str, Any]:
+    """The pod `volumes` entry for a mount source."""
+    from klaster_build.emit.volumes import volume_source  # families extend the mapping
+
+    return {"name": name, **volume_source(source, ctx)}
+
+
+def container_spec(
+    container: Container, ctx: RenderContext, names: dict[str, str]
+) -> dict[str, Any]:
+    """A container spec; `names` maps mount path -> pod volume name."""
+    spec: dict[str, Any] = {"name": container.name, "image": container.image}
+    if container.image_pull_policy:
+        spec["imagePullPolicy"] = container.image_pull_policy
+    if container.command:
+        spec["command"] = [str(resolve(c, ctx)) for c in container.command]
+    if container.args:
+        spec["args"] = [str(resolve(a, ctx)) for a in container.args]
+    if container.env:
+        spec["env"] = [env_entry(k, v, ctx) for k, v in container.env.items()]
+    if container.ports:
+        spec["ports"] = [
+            {"name": p.name, "containerPort": p.number}
+            | ({"protocol": p.protocol} if p.protocol != "TCP" else {})
+            for p in container.ports
+        ]
+    if container.mounts:
+        spec["volumeMounts"] = [
+            {"name": names[path], "mountPath": path} for path in container.mounts
+        ]
+    if container.resources:
+        spec["resources"] = resolve(container.resources, ctx)
+    spec.update(resolve(container.extra, ctx))
+    return spec
+
+
+def pod_spec(workload: Workload, ctx: RenderContext) -> dict[str, Any]:
+    """The pod template spec: containers, derived volumes, service account, extras."""
+    volumes: dict[str, dict[str, Any]] = {}
+    containers = []
+    scratch = 0
+    for container in workload.containers:
+        names: dict[str, str] = {}
+        for path, source in container.mounts.items():
+            if isinstance(source, EmptyDir):
+                existing = next((n for n, v in volumes.items() if v.get("_source") is source), None)
+                if existing is None:
+                    scratch += 1
+                    existing = f"scratch-{scratch}" if scratch > 1 else "scratch"
+                name = existing
+            else:
+                name = volume_name(source, ctx)
+            if name not in volumes:
+                volumes[name] = volume_entry(name, source, ctx) | {"_source": source}
+            names[path] = name
+        containers.append(container_spec(container, ctx, names))
+    spec: dict[str, Any] = {}
+    if workload.service_account is not None:
+        spec["serviceAccountName"] = resolve(workload.service_account, ctx)
+    spec["containers"] = containers
+    if volumes:
+        spec["volumes"] = [
+            {k: v for k, v in vol.items() if k != "_source"} for vol in volumes.values()
+        ]
+    spec.update(resolve(workload.pod_extra, ctx))
+    return spec
+
+
+def _mounts_claim(workload: Workload) -> bool:
+    from klaster_build.emit.volumes import is_claim
+
+    return any(is_claim(s) for c in workload.containers for s in c.mounts.values())
+
+
+@emitter(Deployment)
+def emit_deployment(deployment: Deployment, ctx: RenderContext) -> Iterator[Output]:
+    """apps/v1 Deployment."""
+    strategy = deployment.strategy or ("Recreate" if _mounts_claim(deployment) else None)
+    spec: dict[str, Any] = {"replicas": deployment.replicas}
+    if strategy:
+        spec["strategy"] = {"type": strategy}
+    spec["selector"] = {"matchLabels": deployment.selector_labels}
+    spec["template"] = {
+        "metadata": {"labels": deployment.selector_labels},
+        "spec": pod_spec(deployment, ctx),
+    }
+    yield Output(
+        app_path(deployment, deployment.file),
+        deployment,
+        document={
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": metadata(deployment.name, ctx.namespace(deployment)),
+            "spec": spec,
+        },
+    )
+
+
+@emitter(StatefulSet)
+def emit_statefulset(statefulset: StatefulSet, ctx: RenderContext) -> Iterator[Output]:
+    """apps/v1 StatefulSet."""
+    spec: dict[str, Any] = {"replicas": statefulset.replicas}
+    if statefulset.service is not None:
+        spec["serviceName"] = resolve(statefulset.service, ctx)
+    spec["selector"] = {"matchLabels": statefulset.selector_labels}
+    spec["template"] = {
+        "metadata": {"labels": statefulset.selector_labels},
+        "spec": pod_spec(statefulset, ctx),
+    }
+    yield Output(
+        app_path(statefulset, statefulset.file),
+        statefulset,
+        document={
+            "apiVersion": "apps/v1",
+            "kind": "StatefulSet",
+            "metadata": metadata(statefulset.name, ctx.namespace(statefulset)),
+            "spec": spec,
+        },
+    )
+
+
+def service_ports(service: Service) -> list[dict[str, Any]]:
+    """Service port entries; the target defaults to the port itself."""
+    return [
+        {
+            "name": p.name,
+            "protocol": p.protocol,
+            "port": p.number,
+            "targetPort": p.target or p.number,
+        }
+        for p in service.ports
+    ]
+
+
+@emitter(Service)
+def emit_service(service: Service, ctx: RenderContext) -> Iterator[Output]:
+    """v1 Service (ClusterIP)."""
+    selector = service.selector or (service.workload.selector_labels if service.workload else {})
+    yield Output(
+        app_path(service, service.file),
+        service,
+        document={
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": metadata(service.name, ctx.namespace(service)),
+            "spec": {"selector": selector, "ports": service_ports(service)},
+        },
+    )
+
+
+@emitter(ConfigMap)
+def emit_configmap(configmap: ConfigMap, ctx: RenderContext) -> Iterator[Output]:
+    """v1 ConfigMap with literal data."""
+    yield Output(
+        app_path(configmap, configmap.file),
+        configmap,
+        document={
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": metadata(configmap.name, ctx.namespace(configmap)),
+            "data": {k: str(resolve(v, ctx)) for k, v in configmap.data.items()},
+        },
+    )
+
+
+@emitter(ConfigFiles)
+def emit_config_files(files: ConfigFiles, ctx: RenderContext) -> Iterator[Output]:
+    """Verbatim files under configs/ plus a configMapGenerator entry for them."""
+    for key, content in files.files.items():
+        yield Output(
+            app_path(files, f"configs/{files.name}/{key}"),
+            files,
+            text=content,
+            listed=False,
+            header=False,
+        )
+    yield Output(
+        app_path(files, "kustomization.yaml"),
+        files,
+        fragment={
+            "configMapGenerator": [
+                {
+                    "name": files.name,
+                    "namespace": ctx.namespace(files),
+                    "files": [f"{key}=configs/{files.name}/{key}" for key in files.files],
+                }
+            ]
+        },
+    )

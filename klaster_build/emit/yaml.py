@@ -1,0 +1,139 @@
+"""The one YAML writer: block style, 2-space indented sequences, deterministic, fast.
+
+Handles exactly what klaster generates (dict with str keys, list/tuple, str, bool, int, float,
+None). Strings are plain when PyYAML would read them back as the same string, else quoted.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+
+__all__ = ["DumpError", "dump_document", "dump_documents"]
+
+
+class DumpError(ValueError):
+    """A value that cannot be written as YAML (names where it sits in the document)."""
+
+
+_PLAIN = re.compile(r"^[A-Za-z0-9/^$.][A-Za-z0-9_./^$=+@(){}<>,;:%!?*&~ -]*$")
+_SPECIAL_WORDS = re.compile(
+    r"^(?:~|null|Null|NULL|y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$"
+)
+_NUMBERISH = re.compile(r"^[-+]?(\.?[0-9]|\.(inf|Inf|INF|nan|NaN|NAN)$)")
+
+
+@lru_cache(maxsize=65536)
+def _scalar(text: str) -> str:
+    if (
+        text
+        and _PLAIN.match(text)
+        and not _SPECIAL_WORDS.match(text)
+        and not _NUMBERISH.match(text)
+        and not text.endswith((" ", ":"))
+        and ": " not in text
+        and " #" not in text
+        and not text.startswith(("{", "}", "&", "*", "!", "%", "@", "?", ":", ","))
+    ):
+        return text
+    if all(c.isprintable() for c in text):
+        return "'" + text.replace("'", "''") + "'"
+    return json.dumps(text, ensure_ascii=True)
+
+
+def _block(text: str, indent: str) -> str | None:
+    """A literal block scalar for multi-line text, or None when one cannot hold it exactly."""
+    if "\r" in text or not all(c.isprintable() or c in "\n" for c in text):
+        return None
+    body = text.rstrip("\n")
+    trailing = len(text) - len(body)
+    chomp = "-" if trailing == 0 else ("" if trailing == 1 else "+")
+    lines = body.split("\n")
+    indicator = "2" if any(line.startswith(" ") for line in lines[:1]) or lines[0] == "" else ""
+    if any(line.endswith(" ") or "\t" in line for line in lines) and trailing > 1:
+        return None
+    inner = indent + "  "
+    parts = [f"|{indicator}{chomp}"]
+    parts.extend(inner + line if line else "" for line in lines)
+    parts.extend("" for _ in range(trailing - 1))
+    return "\n".join(parts)
+
+
+def _value(value: object, path: str) -> str:
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            msg = f"{path}: cannot write a non-finite float {value!r} as YAML"
+            raise DumpError(msg)
+        return repr(value)
+    if isinstance(value, str):
+        return _scalar(value)
+    msg = f"{path or '.'}: cannot write a {type(value).__name__!r} as YAML"
+    raise DumpError(msg)
+
+
+def _emit(value: object, indent: str, out: list[str], path: str, first_prefix: str) -> None:
+    """Append lines for a collection; `first_prefix` goes before the first line."""
+    prefix = first_prefix
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                msg = f"{path or '.'}: cannot write a {type(key).__name__!r} key as YAML"
+                raise DumpError(msg)
+            child = f"{path}.{key}" if path else key
+            _entry(f"{prefix}{_scalar(key)}:", item, indent, out, child)
+            prefix = indent
+    else:
+        for index, item in enumerate(value):  # type: ignore[arg-type]
+            _entry(f"{prefix}-", item, indent, out, f"{path}[{index}]", sequence=True)
+            prefix = indent
+
+
+def _entry(
+    head: str, item: object, indent: str, out: list[str], path: str, sequence: bool = False
+) -> None:
+    if isinstance(item, dict | list | tuple):
+        if not item:
+            out.append(f"{head} {{}}" if isinstance(item, dict) else f"{head} []")
+        elif sequence:
+            _emit(item, indent + "  ", out, path, head + " ")
+        else:
+            out.append(head)
+            _emit(item, indent + "  ", out, path, indent + "  ")
+    elif isinstance(item, str) and "\n" in item:
+        block = _block(item, indent)
+        out.append(f"{head} {block if block is not None else json.dumps(item, ensure_ascii=True)}")
+    else:
+        out.append(f"{head} {_value(item, path)}")
+
+
+def dump_document(doc: object) -> str:
+    """One YAML document (no `---`), ending with one newline."""
+    if isinstance(doc, dict | list | tuple) and doc:
+        out: list[str] = []
+        _emit(doc, "", out, "", "")
+        return "\n".join(out) + "\n"
+    if isinstance(doc, dict):
+        return "{}\n"
+    if isinstance(doc, list | tuple):
+        return "[]\n"
+    return _value(doc, "") + "\n"
+
+
+def dump_documents(docs: Sequence[object], header: str | None = None) -> str:
+    """A multi-document file: optional `# header` lines, then each document after `---`."""
+    parts = [f"# {line}\n" if line else "#\n" for line in (header.splitlines() if header else [])]
+    for doc in docs:
+        parts.append("---\n")
+        parts.append(dump_document(doc))
+    return "".join(parts)

@@ -1,0 +1,155 @@
+"""The build pipeline: load -> graph -> check -> render -> plan/write. No printing here."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import attrs
+
+from klaster_build import output
+from klaster_build.errors import ExitStatus, Problem, ProblemsFound
+from klaster_build.origin import Origin
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+COMMAND_LINE = Origin("<command line>", 0)
+
+
+@attrs.frozen
+class BuildResult:
+    """What a build or check did, for the CLI to report."""
+
+    status: ExitStatus
+    plan: output.Plan | None
+    files: dict[str, bytes]
+    warnings: tuple[Problem, ...] = ()
+    diff: str = ""
+    noop: bool = False  # answered from the input fingerprint without rendering
+
+
+def input_fingerprint(root: Path) -> str:
+    """A hash of everything a build reads: klasterfile, apps.d/** and klaster's own code."""
+    from klaster_build.loader import APPS_DIR, KLASTERFILE
+
+    sha = hashlib.sha256()
+    paths = [root / KLASTERFILE]
+    apps_dir = root / APPS_DIR
+    if apps_dir.is_dir():
+        paths.extend(p for p in apps_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    paths.extend(p for p in _PACKAGE_DIR.rglob("*.py"))
+    for path in sorted(paths):
+        sha.update(
+            str(
+                path.relative_to(root)
+                if path.is_relative_to(root)
+                else path.relative_to(_PACKAGE_DIR)
+            ).encode()
+        )
+        sha.update(b"\0")
+        try:
+            sha.update(path.read_bytes())
+        except OSError:
+            sha.update(b"<missing>")
+        sha.update(b"\0")
+    return sha.hexdigest()
+
+
+def _tree_matches_manifest(root: Path, manifest: output.Manifest) -> bool:
+    for path, expected in manifest.files.items():
+        try:
+            if output.digest((root / path).read_bytes()) != expected:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def out_dir_of(root: Path) -> Path:
+    """The output directory the klasterfile declares (runs only the klasterfile)."""
+    from klaster_build.loader import load_cluster
+
+    return root / load_cluster(root).out_dir
+
+
+def render_project(
+    root: Path, only_apps: Sequence[str] | None = None
+) -> tuple[dict[str, bytes], tuple[Problem, ...], Path]:
+    """Load, check and render; raise ProblemsFound on any error. Returns files, warnings, out dir."""
+    from klaster_build import families  # noqa: F401  (registers every family's emitters and checks)
+    from klaster_build.checks import run_checks
+    from klaster_build.emit import render
+    from klaster_build.graph import build_graph
+    from klaster_build.loader import load_project
+
+    project = load_project(root)
+    if only_apps:
+        unknown = [a for a in only_apps if a not in project.apps]
+        if unknown:
+            raise ProblemsFound(
+                [
+                    Problem(
+                        COMMAND_LINE,
+                        f"no app named {a!r} in apps.d/ (apps: {', '.join(sorted(project.apps))})",
+                    )
+                    for a in unknown
+                ]
+            )
+    graph = build_graph(project)
+    problems = list(graph.problems)
+    if not any(p.is_error for p in problems):
+        problems.extend(run_checks(project, graph))
+    if any(p.is_error for p in problems):
+        raise ProblemsFound(problems)
+    rendered = render(project, graph, only_apps=only_apps)
+    if rendered.problems:
+        raise ProblemsFound([*problems, *rendered.problems])
+    return rendered.files, tuple(problems), project.out_dir
+
+
+def build(
+    root: Path, *, check: bool = False, only_apps: Sequence[str] | None = None
+) -> BuildResult:
+    """Build out/ (or with `check`, only compare). Raises ProblemsFound on invalid input."""
+    root = root.resolve()
+    out_dir = out_dir_of(root)
+    output.check_symlinks(out_dir)
+    fingerprint = input_fingerprint(root)
+    if not only_apps:
+        manifest = output.Manifest.read(out_dir)
+        if manifest.inputs == fingerprint and _tree_matches_manifest(root, manifest):
+            return BuildResult(ExitStatus.OK, None, {}, noop=True)
+    files, warnings, out_dir = render_project(root, only_apps)
+    scope: Iterable[str] | None = None
+    if only_apps:
+        rel = out_dir.relative_to(root).as_posix()
+        scope = [f"{rel}/apps/{app}/" for app in only_apps]
+    plan = output.plan(root, out_dir, files, scope)
+    if check:
+        status = (
+            ExitStatus.OK
+            if plan.is_noop and not plan.foreign and not plan.hand_edited
+            else ExitStatus.DRIFT
+        )
+        return BuildResult(status, plan, files, warnings, output.unified_diff(plan, files))
+    if plan.foreign:
+        listed = "\n  ".join(plan.foreign)
+        msg = (
+            f"these files in {out_dir.name}/ were not generated by klaster and would be overwritten:\n  {listed}\n"
+            "move them out of the output directory (or delete them) and build again"
+        )
+        raise output.OwnershipError(msg)
+    diff = (
+        output.unified_diff(
+            attrs.evolve(
+                plan,
+                write={p: plan.write[p] for p in plan.hand_edited if p in plan.write},
+                delete=tuple(p for p in plan.delete if p in plan.hand_edited),
+            ),
+            files,
+        )
+        if plan.hand_edited
+        else ""
+    )
+    output.apply(root, out_dir, plan, files, inputs="" if only_apps else fingerprint)
+    return BuildResult(ExitStatus.OK, plan, files, warnings, diff)

@@ -1,0 +1,53 @@
+"""The one error hierarchy: every user mistake becomes a located Problem."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import IntEnum
+
+import attrs
+
+from klaster_build.origin import Origin
+
+
+class ExitStatus(IntEnum):
+    """Exit codes, the `make -q` convention."""
+
+    OK = 0
+    DRIFT = 1
+    INVALID = 2
+    INTERNAL = 3
+
+
+@attrs.frozen(order=True)
+class Problem:
+    """One thing wrong with the declarations, at one place, with what to do about it."""
+
+    origin: Origin
+    message: str
+    severity: str = attrs.field(default="error", order=False)
+    subject: str = attrs.field(default="", order=False)  # graph address it concerns, if any
+
+    def __str__(self) -> str:
+        return f"{self.origin}: {self.severity}: {self.message}"
+
+    @property
+    def is_error(self) -> bool:
+        """Errors stop the build; warnings are only shown."""
+        return self.severity == "error"
+
+
+class KlasterError(Exception):
+    """Root of klaster's own errors."""
+
+
+class DeclarationError(KlasterError, ValueError):
+    """A record was declared with a value it cannot take (raised at construction)."""
+
+
+class ProblemsFound(KlasterError):
+    """The run found problems; all of them are carried, sorted by place."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = tuple(sorted(problems))
+        super().__init__("\n".join(str(p) for p in self.problems))

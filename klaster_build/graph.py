@@ -1,0 +1,132 @@
+"""The dependency graph: nodes are records, edges come from the references in their fields.
+
+An edge `a -> b` means b refers to a (a must exist first). Topological order drives emission.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from klaster_build.errors import Problem
+from klaster_build.records.base import AddressRef, Record, Ref
+from klaster_build.values import record_references
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from klaster_build.project import Project
+
+
+@attrs.frozen
+class ProjectGraph:
+    """The graph plus what building it found wrong."""
+
+    graph: nx.DiGraph
+    by_address: dict[str, Record]
+    order: tuple[Record, ...]  # topological, dependencies first; declaration order breaks ties
+    problems: tuple[Problem, ...]
+
+    def dependencies(self, record: Record) -> list[Record]:
+        """Records `record` refers to."""
+        return list(self.graph.predecessors(record))
+
+    def dependents(self, record: Record) -> list[Record]:
+        """Records that refer to `record`."""
+        return list(self.graph.successors(record))
+
+
+def _address_target(
+    reference: AddressRef, by_address: dict[str, Record]
+) -> tuple[Record | None, str]:
+    target = by_address.get(reference.address)
+    if target is None:
+        close = difflib.get_close_matches(reference.address, list(by_address), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else "; addresses are 'app/kind/name'"
+        return None, f"reference {reference.address!r} matches no declared record{hint}"
+    value: Any = target
+    for part in reference.parts:
+        try:
+            value = getattr(value, part)
+        except AttributeError:
+            return None, f"reference {reference.address!r} has no attribute {part!r}"
+    return target, ""
+
+
+def build_graph(project: Project) -> ProjectGraph:
+    """Index records by address, add reference edges, find unresolved names and cycles."""
+    import networkx as nx
+
+    problems: list[Problem] = []
+    by_address: dict[str, Record] = {}
+    index: dict[Record, int] = {}
+    graph = nx.DiGraph()
+    for position, record in enumerate(project.records):
+        index[record] = position
+        graph.add_node(record)
+        other = by_address.get(record.address)
+        if other is not None:
+            problems.append(
+                Problem(
+                    record.origin,
+                    f"{record.address!r} is declared twice (also at {other.origin}); "
+                    "give one of them another name",
+                    subject=record.address,
+                )
+            )
+        else:
+            by_address[record.address] = record
+
+    for record in project.records:
+        for field, reference in record_references(record):
+            target: Record | None
+            if isinstance(reference, Record):
+                target = reference
+            elif isinstance(reference, Ref):
+                target = reference.target
+            else:
+                target, why = _address_target(reference, by_address)
+                if target is None:
+                    problems.append(Problem(reference.origin, why, subject=record.address))
+                    continue
+            if target not in index:
+                problems.append(
+                    Problem(
+                        record.origin,
+                        f"{record.address} field {field!r} refers to a record that was never "
+                        "declared in an apps.d file",
+                        subject=record.address,
+                    )
+                )
+                continue
+            if target is not record:
+                graph.add_edge(target, record, field=field)
+            else:
+                problems.append(Problem(record.origin, f"{record.address} refers to itself"))
+
+    problems.extend(_cycle_problems(graph))
+    if any(p.is_error for p in problems if "cycle" in p.message):
+        order: tuple[Record, ...] = tuple(project.records)
+    else:
+        order = tuple(nx.lexicographical_topological_sort(graph, key=index.__getitem__))
+    return ProjectGraph(graph, by_address, order, tuple(problems))
+
+
+def _cycle_problems(graph: nx.DiGraph) -> Iterable[Problem]:
+    import networkx as nx
+
+    for component in nx.strongly_connected_components(graph):
+        if len(component) < 2:
+            continue
+        cycle = nx.find_cycle(graph.subgraph(component))
+        members = [edge[0] for edge in cycle]
+        path = " -> ".join(f"{m.address} ({m.origin})" for m in [*members, members[0]])
+        first = min(members, key=lambda m: m.origin)
+        yield Problem(
+            first.origin,
+            f"reference cycle: {path}; break it by removing one of these references",
+            subject=first.address,
+        )

@@ -1,0 +1,203 @@
+"""Load klasterfile.py, then every apps.d/*.py in name order, collecting records.
+
+apps.d files are Python run with the user's rights: the repository is the trust boundary,
+exactly as for a Makefile. Any exception a file raises becomes a Problem at the file's line.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+
+from klaster_build.cluster import Cluster
+from klaster_build.errors import DeclarationError, KlasterError, Problem, ProblemsFound
+from klaster_build.origin import Origin, set_display_root
+from klaster_build.project import Project
+from klaster_build.records.app import App
+from klaster_build.records.base import Record
+from klaster_build.registry import Registry, session
+from klaster_build.validators import name_problem
+
+KLASTERFILE = "klasterfile.py"
+APPS_DIR = "apps.d"
+# Files that bigger than this are refused before they are run (enormous inputs, by mistake).
+MAX_SOURCE_BYTES = 1 << 20
+
+
+def app_files(root: Path) -> list[Path]:
+    """apps.d/*.py in name order; files starting with '_' are helpers, not apps."""
+    apps_dir = root / APPS_DIR
+    if not apps_dir.is_dir():
+        return []
+    return sorted(p for p in apps_dir.glob("*.py") if not p.name.startswith("_"))
+
+
+def _user_line(tb: TracebackType | None, filename: str) -> int:
+    """The deepest line of `filename` in a traceback (where the user's code raised)."""
+    line = 1
+    for frame, lineno in traceback.walk_tb(tb):
+        if frame.f_code.co_filename == filename:
+            line = lineno
+    return line
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, DeclarationError | KlasterError):
+        return str(error)
+    if isinstance(error, ModuleNotFoundError):
+        return (
+            f"cannot import {error.name!r}: apps.d files import klaster_build.dsl and the standard "
+            "library; install the module or remove the import"
+        )
+    if isinstance(error, RecursionError):
+        return "recursion too deep while declaring records; look for a value that contains itself"
+    return f"{type(error).__name__}: {error}"
+
+
+def run_file(path: Path, display: str, registry: Registry, app: str | None) -> Problem | None:
+    """Execute one user file inside the session; a Problem when it fails."""
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        return Problem(Origin(display, 1), f"cannot read the file: {error.strerror}")
+    if len(raw) > MAX_SOURCE_BYTES:
+        return Problem(
+            Origin(display, 1), f"file is {len(raw)} bytes; klaster reads files up to 1 MiB"
+        )
+    try:
+        source = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        return Problem(
+            Origin(display, line),
+            f"file is not UTF-8 text (byte 0x{raw[error.start]:02x}); save it as UTF-8",
+        )
+    filename = str(path)
+    try:
+        code = compile(source, filename, "exec")
+    except SyntaxError as error:
+        detail = error.msg
+        if error.text:
+            detail += f": {error.text.strip()[:80]}"
+        return Problem(Origin(display, error.lineno or 1), f"syntax error: {detail}")
+    except ValueError as error:  # e.g. NUL bytes in the source
+        return Problem(Origin(display, 1), f"cannot compile the file: {error}")
+    namespace = {"__name__": f"klaster_apps.{path.stem}", "__file__": filename}
+    try:
+        with session(registry, app=app):
+            exec(code, namespace)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # a user file may raise anything, SystemExit included
+        return Problem(Origin(display, _user_line(error.__traceback__, filename)), _describe(error))
+    return None
+
+
+def load_cluster(root: Path) -> Cluster:
+    """Run klasterfile.py alone and return its Cluster; ProblemsFound when it is wrong."""
+    root = root.resolve()
+    set_display_root(root)
+    klasterfile = root / KLASTERFILE
+    if not klasterfile.is_file():
+        raise ProblemsFound(
+            [
+                Problem(
+                    Origin(KLASTERFILE, 1),
+                    f"no {KLASTERFILE} in {root}; run klaster in the repository root, or create "
+                    f"{KLASTERFILE} declaring Cluster(...) (see README)",
+                )
+            ]
+        )
+    registry = Registry()
+    problem = run_file(klasterfile, KLASTERFILE, registry, None)
+    if problem:
+        raise ProblemsFound([problem])
+    problems: list[Problem] = []
+    clusters = [r for r in registry.records if isinstance(r, Cluster)]
+    for record in registry.records:
+        if not isinstance(record, Cluster):
+            problems.append(
+                Problem(
+                    record.origin,
+                    f"{KLASTERFILE} declares only Cluster(...); move {type(record).__name__} to an apps.d file",
+                )
+            )
+    if len(clusters) != 1:
+        where = clusters[1].origin if len(clusters) > 1 else Origin(KLASTERFILE, 1)
+        problems.append(
+            Problem(
+                where, f"{KLASTERFILE} must declare exactly one Cluster(...), found {len(clusters)}"
+            )
+        )
+    if problems:
+        raise ProblemsFound(problems)
+    return clusters[0]
+
+
+def load_project(root: Path, *, on_file: Callable[[str], None] | None = None) -> Project:
+    """Run klasterfile.py and apps.d/*.py; raise ProblemsFound listing every mistake."""
+    root = root.resolve()
+    cluster = load_cluster(root)
+    problems: list[Problem] = []
+
+    files = app_files(root)
+    if not files:
+        raise ProblemsFound(
+            [
+                Problem(
+                    Origin(APPS_DIR, 0), f"no apps in {APPS_DIR}/; add one with 'klaster new NAME'"
+                )
+            ]
+        )
+    records: list[Record] = [cluster]
+    apps: dict[str, App] = {}
+    for path in files:
+        display = f"{APPS_DIR}/{path.name}"
+        app = path.stem
+        if on_file:
+            on_file(display)
+        issue = name_problem(app)
+        if issue:
+            problems.append(
+                Problem(Origin(display, 1), f"app name (the file name) {issue}; rename the file")
+            )
+            continue
+        file_registry = Registry()
+        problem = run_file(path, display, file_registry, app)
+        if problem:
+            problems.append(problem)
+            continue
+        declared = [r for r in file_registry.records if isinstance(r, App)]
+        for extra in declared[1:]:
+            problems.append(
+                Problem(
+                    extra.origin,
+                    f"App(...) is declared twice in {display} (first at {declared[0].origin})",
+                )
+            )
+        if declared:
+            app_record = declared[0]
+        else:
+            with session(Registry(), app=app):
+                app_record = App(origin=Origin(display, 1), app=app)
+        apps[app] = app_record
+        records.append(app_record)
+        records.extend(r for r in file_registry.records if not isinstance(r, App))
+        problems.extend(_foreign_records(file_registry.records, app, display))
+    if problems:
+        raise ProblemsFound(problems)
+    return Project(root=root, cluster=cluster, apps=apps, records=tuple(records))
+
+
+def _foreign_records(records: list[Record], app: str, display: str) -> list[Problem]:
+    """Records constructed with another app's name would write into that app's directory."""
+    return [
+        Problem(
+            r.origin,
+            f"{type(r).__name__} declares app={r.app!r} inside {display}; records belong to their file's app",
+        )
+        for r in records
+        if r.app != app and not isinstance(r, Cluster)
+    ]

@@ -1,0 +1,49 @@
+"""Operator steps: the manual work the guidelines end with ("ask the operator to ...").
+
+Families register a function that derives their steps from the graph; `klaster todo` and the
+build summary list them, marking those the committed out/ did not need yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+import attrs
+
+from klaster_build.origin import Origin
+
+if TYPE_CHECKING:
+    from klaster_build.graph import ProjectGraph
+    from klaster_build.project import Project
+
+
+@attrs.frozen(order=True)
+class OperatorStep:
+    """One manual step. `key` identifies it across builds (to tell new steps from known ones)."""
+
+    order: int  # groups steps: lower runs first (e.g. create secrets before syncing OpenBao)
+    category: str  # "secret", "authentik", "dns", "port-forward", "openbao-sync", "talos", "volume"
+    key: str
+    summary: str  # one line, imperative: "Create secret/kaneo in OpenBao with keys auth_secret"
+    details: dict[str, object] = attrs.field(factory=dict, order=False, eq=False)
+    origin: Origin | None = attrs.field(default=None, order=False, eq=False)
+
+
+StepSource = Callable[["Project", "ProjectGraph"], Iterable[OperatorStep]]
+STEP_SOURCES: list[StepSource] = []
+
+
+def operator_steps(source: StepSource) -> StepSource:
+    """Register a function that derives operator steps (decorator)."""
+    STEP_SOURCES.append(source)
+    return source
+
+
+def collect_steps(project: Project, graph: ProjectGraph) -> list[OperatorStep]:
+    """Every family's steps, ordered, without duplicates."""
+    steps: dict[str, OperatorStep] = {}
+    for source in STEP_SOURCES:
+        for step in source(project, graph):
+            steps.setdefault(step.key, step)
+    return sorted(steps.values())

@@ -1,0 +1,32 @@
+"""The loaded project: cluster settings, apps and records, in declaration order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import attrs
+
+from klaster_build.cluster import Cluster
+from klaster_build.records.app import App
+from klaster_build.records.base import Record
+
+
+@attrs.frozen
+class Project:
+    """What the loader returns and every later phase reads."""
+
+    root: Path
+    cluster: Cluster
+    apps: dict[str, App]
+    records: tuple[Record, ...]
+    # sha256 of every input file (klasterfile.py, apps.d/**), keyed by project-relative path.
+    input_digests: dict[str, str] = attrs.field(factory=dict)
+
+    @property
+    def out_dir(self) -> Path:
+        """Where the generated tree lives."""
+        return self.root / self.cluster.out_dir
+
+    def records_of(self, app: str) -> list[Record]:
+        """The records an app's file declared."""
+        return [r for r in self.records if r.app == app]

@@ -1,0 +1,32 @@
+"""The app: one apps.d file, one directory under out/apps, one namespace."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import attrs
+
+from klaster_build.records.base import Record
+from klaster_build.validators import dns_label, optional
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class App(Record):
+    """Settings of the app its file declares; implicit when a file does not declare one.
+
+    Example:
+        App(namespace="crawl4ai")   # apps.d/crawl4ai-proxy.py deploys into crawl4ai's namespace
+    """
+
+    kind: ClassVar[str] = "app"
+
+    namespace: str | None = attrs.field(default=None, validator=optional(dns_label))
+
+    @property
+    def record_name(self) -> str:
+        return self.app
+
+    @property
+    def namespace_name(self) -> str:
+        """The namespace the app's records live in: its own name unless declared."""
+        return self.namespace or self.app

@@ -1,0 +1,115 @@
+"""Flux sources and Helm releases: HelmRepository, GitRepository (chart from git), HelmRelease."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+import attrs
+
+from klaster_build.errors import DeclarationError
+from klaster_build.records.base import Record
+from klaster_build.records.manifest import output_file
+from klaster_build.validators import dns_label, one_of, optional, text
+
+_URL = re.compile(r"^(https?|oci)://[^\s]+$")
+_CHART_DIR = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+
+
+def url(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """An http(s) or oci URL."""
+    if not isinstance(value, str) or not _URL.match(value) or len(value) > 2048:
+        msg = (
+            f"{type(inst).__name__} {attribute.name!r} must be an https:// or oci:// URL, "
+            f"got {value!r}"
+        )
+        raise DeclarationError(msg)
+
+
+def _chart_dir(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, str) or not _CHART_DIR.match(value) or ".." in value.split("/"):
+        msg = (
+            f"{type(inst).__name__} {attribute.name!r} must be a directory inside the git "
+            f"repository such as 'charts/kaneo', got {value!r}"
+        )
+        raise DeclarationError(msg)
+
+
+def _values(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, dict):
+        msg = f"{type(inst).__name__} {attribute.name!r} must be a dict, got {type(value).__name__}"
+        raise DeclarationError(msg)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class HelmRepository(Record):
+    """A Helm chart repository (Flux `HelmRepository`).
+
+    Example:
+        repo = HelmRepository("secustor", url="https://secustor.dev/helm-charts")
+    """
+
+    kind: ClassVar[str] = "helmrepository"
+
+    name: str = attrs.field(kw_only=False, validator=dns_label)
+    url: str = attrs.field(validator=url)
+    type: str | None = attrs.field(default=None, validator=optional(one_of({"oci"})))
+    file: str = attrs.field(default="release.yaml", validator=output_file)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class GitRepository(Record):
+    """A git repository that carries a chart in `chart_dir`; Flux fetches only that directory.
+
+    Example:
+        git = GitRepository("kaneo", url="https://github.com/usekaneo/kaneo.git",
+                            tag="v2.29.3", chart_dir="charts")
+    """
+
+    kind: ClassVar[str] = "gitrepository"
+
+    name: str = attrs.field(kw_only=False, validator=dns_label)
+    url: str = attrs.field(validator=url)
+    tag: str = attrs.field(validator=text(128))
+    chart_dir: str = attrs.field(default="charts", validator=_chart_dir)
+    file: str = attrs.field(default="release.yaml", validator=output_file)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class HelmRelease(Record):
+    """A Helm release (Flux `HelmRelease`) whose values may hold references to other records.
+
+    Example:
+        HelmRelease("immich", source=repo, chart="immich", version="1.2.6",
+                    values={"immich": {"persistence": {"library": {"existingClaim": library.claim}}}})
+    """
+
+    kind: ClassVar[str] = "helmrelease"
+
+    name: str = attrs.field(kw_only=False, validator=dns_label)
+    source: HelmRepository | GitRepository = attrs.field()
+    chart: str = attrs.field(validator=text(253))
+    version: str | None = attrs.field(default=None)
+    values: dict[str, Any] = attrs.field(factory=dict, validator=_values)
+    file: str = attrs.field(default="release.yaml", validator=output_file)
+
+    @source.validator
+    def _check_source(self, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if not isinstance(value, HelmRepository | GitRepository):
+            msg = (
+                f"HelmRelease 'source' must be a HelmRepository(...) or GitRepository(...) record, "
+                f"got {type(value).__name__} {value!r}"
+            )
+            raise DeclarationError(msg)
+
+    @version.validator
+    def _check_version(self, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if isinstance(self.source, HelmRepository) and not isinstance(value, str):
+            msg = "HelmRelease 'version' is required for a chart from a HelmRepository; pin it, e.g. '1.2.6'"
+            raise DeclarationError(msg)
+        if isinstance(self.source, GitRepository) and value is not None:
+            msg = (
+                "HelmRelease 'version' must be left out for a chart from a GitRepository: "
+                "the GitRepository's 'tag' pins it"
+            )
+            raise DeclarationError(msg)

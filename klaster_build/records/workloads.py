@@ -1,0 +1,251 @@
+"""Raw workloads: Deployment, StatefulSet, Service, ConfigMap and config files."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+import attrs
+
+from klaster_build.errors import DeclarationError
+from klaster_build.records.base import AddressRef, Record, Ref
+from klaster_build.records.manifest import output_file
+from klaster_build.validators import (
+    dns_label,
+    each,
+    instance_of,
+    one_of,
+    optional,
+    positive_int,
+    quantity,
+    text,
+    to_tuple,
+)
+
+_CONFIG_KEY = re.compile(r"^[A-Za-z0-9_.-]+$")
+_PORT_RANGE = range(1, 65536)
+
+
+def _port_number(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value not in _PORT_RANGE:
+        msg = (
+            f"{type(inst).__name__} {attribute.name!r} must be a port number 1-65535, got {value!r}"
+        )
+        raise DeclarationError(msg)
+
+
+def _mapping(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, dict):
+        msg = f"{type(inst).__name__} {attribute.name!r} must be a dict, got {type(value).__name__}"
+        raise DeclarationError(msg)
+
+
+@attrs.frozen
+class Port:
+    """A named container or service port."""
+
+    name: str = attrs.field(validator=dns_label)
+    number: int = attrs.field(validator=_port_number)
+    protocol: str = attrs.field(default="TCP", validator=one_of({"TCP", "UDP", "SCTP"}))
+    target: int | str | None = attrs.field(default=None, kw_only=True)
+
+
+def _ports(value: Any) -> tuple[Port, ...]:
+    """`{"http": 8080}` or `[Port(...)]` -> ports."""
+    if isinstance(value, dict):
+        return tuple(Port(name, number) for name, number in value.items())
+    if isinstance(value, list | tuple):
+        return tuple(value)
+    msg = f"ports must be a dict of name -> number or a list of Port(...), got {value!r}"
+    raise DeclarationError(msg)
+
+
+@attrs.frozen
+class SecretKey:
+    """An env var read from a key of a Kubernetes Secret (`valueFrom.secretKeyRef`)."""
+
+    secret: Any  # a record or reference that renders to the Secret's name, or a plain name
+    key: str = attrs.field(validator=text(253))
+
+
+@attrs.frozen
+class EmptyDir:
+    """A scratch volume, optionally in memory (`medium="Memory"`, e.g. for /dev/shm)."""
+
+    medium: str | None = attrs.field(default=None, validator=optional(one_of({"Memory"})))
+    size: str | None = attrs.field(default=None, validator=optional(quantity))
+
+
+_ENV_VALUE = (str, int, float, bool, SecretKey, Ref, Record, AddressRef)
+
+
+def _env(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    _mapping(inst, attribute, value)
+    for key, item in value.items():
+        if not isinstance(key, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_.-]*$", key):
+            msg = f"{type(inst).__name__} env name {key!r} is not a valid variable name"
+            raise DeclarationError(msg)
+        if not isinstance(item, _ENV_VALUE):
+            msg = (
+                f"{type(inst).__name__} env {key!r} must be a string, number, reference or "
+                f"SecretKey(secret, key), got {type(item).__name__}"
+            )
+            raise DeclarationError(msg)
+
+
+def _mounts(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    _mapping(inst, attribute, value)
+    for path in value:
+        if not isinstance(path, str) or not path.startswith("/"):
+            msg = f"{type(inst).__name__} mount path {path!r} must be an absolute path such as '/data'"
+            raise DeclarationError(msg)
+
+
+@attrs.frozen(kw_only=True)
+class Container:
+    """One container of a workload.
+
+    `mounts` maps a mount path to what is mounted there: a claim (`volume.claim`), a ConfigMap or
+    ConfigFiles record, or `EmptyDir(...)`; klaster derives the pod's volumes from it.
+    """
+
+    name: str = attrs.field(kw_only=False, validator=dns_label)
+    image: str = attrs.field(validator=text(512))
+    args: tuple[Any, ...] = attrs.field(default=(), converter=to_tuple)
+    command: tuple[Any, ...] = attrs.field(default=(), converter=to_tuple)
+    env: dict[str, Any] = attrs.field(factory=dict, validator=_env)
+    ports: tuple[Port, ...] = attrs.field(default=(), converter=_ports)
+    mounts: dict[str, Any] = attrs.field(factory=dict, validator=_mounts)
+    resources: dict[str, Any] = attrs.field(factory=dict, validator=_mapping)
+    image_pull_policy: str | None = attrs.field(
+        default=None, validator=optional(one_of({"IfNotPresent", "Always", "Never"}))
+    )
+    extra: dict[str, Any] = attrs.field(factory=dict, validator=_mapping)
+
+
+def _containers(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not value:
+        msg = f"{type(inst).__name__} needs at least one Container(...)"
+        raise DeclarationError(msg)
+    each(instance_of(Container, what="Container(...)"))(inst, attribute, value)
+    names = [c.name for c in value]
+    if len(set(names)) != len(names):
+        msg = f"{type(inst).__name__} container names must be unique, got {names}"
+        raise DeclarationError(msg)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class Workload(Record):
+    """Common shape of Deployment and StatefulSet."""
+
+    name: str = attrs.field(kw_only=False, validator=dns_label)
+    containers: tuple[Container, ...] = attrs.field(converter=to_tuple, validator=_containers)
+    replicas: int = attrs.field(default=1, validator=positive_int)
+    labels: dict[str, str] = attrs.field(factory=dict, validator=_mapping)
+    service_account: Any = None
+    pod_extra: dict[str, Any] = attrs.field(factory=dict, validator=_mapping)
+
+    @property
+    def selector_labels(self) -> dict[str, str]:
+        """The labels that select this workload's pods (`app: <name>` unless declared)."""
+        return self.labels or {"app": self.name}
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class Deployment(Workload):
+    """A raw Deployment. `strategy` defaults to Recreate when a claim is mounted (RWO volumes).
+
+    Example:
+        Deployment("crawl4ai", containers=[Container("crawl4ai", image="unclecode/crawl4ai:0.7.4",
+                   ports={"http": 11235})])
+    """
+
+    kind: ClassVar[str] = "deployment"
+
+    strategy: str | None = attrs.field(
+        default=None, validator=optional(one_of({"Recreate", "RollingUpdate"}))
+    )
+    file: str = attrs.field(default="deployment.yaml", validator=output_file)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class StatefulSet(Workload):
+    """A raw StatefulSet; `service` is its governing Service record."""
+
+    kind: ClassVar[str] = "statefulset"
+
+    service: Any = None
+    file: str = attrs.field(default="statefulset.yaml", validator=output_file)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class Service(Record):
+    """A ClusterIP Service in front of a workload.
+
+    Example:
+        Service("crawl4ai", workload=deployment, ports=[Port("http", 11235)])
+    """
+
+    kind: ClassVar[str] = "service"
+
+    name: str = attrs.field(kw_only=False, validator=dns_label)
+    workload: Workload | None = attrs.field(
+        default=None, validator=optional(instance_of(Workload, what="a Deployment or StatefulSet"))
+    )
+    selector: dict[str, str] = attrs.field(factory=dict, validator=_mapping)
+    ports: tuple[Port, ...] = attrs.field(default=(), converter=_ports)
+    file: str = attrs.field(default="service.yaml", validator=output_file)
+
+    @property
+    def host(self) -> Ref:
+        """The in-cluster DNS name `<name>.<namespace>.svc.cluster.local`."""
+        return Ref(
+            self, "host", lambda svc, ctx: f"{svc.name}.{ctx.namespace(svc)}.svc.cluster.local"
+        )
+
+    def port(self, name: str) -> int:
+        """The number of the port called `name`."""
+        for port in self.ports:
+            if port.name == name:
+                return port.number
+        msg = f"Service {self.name!r} has no port named {name!r}; it has {[p.name for p in self.ports]}"
+        raise DeclarationError(msg)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class ConfigMap(Record):
+    """A ConfigMap with literal data."""
+
+    kind: ClassVar[str] = "configmap"
+
+    name: str = attrs.field(kw_only=False, validator=dns_label)
+    data: dict[str, Any] = attrs.field(validator=_mapping)
+    file: str = attrs.field(default="configmap.yaml", validator=output_file)
+
+
+def _files(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    _mapping(inst, attribute, value)
+    if not value:
+        msg = "ConfigFiles 'files' must name at least one file"
+        raise DeclarationError(msg)
+    for key, content in value.items():
+        if not isinstance(key, str) or not _CONFIG_KEY.match(key) or key in (".", ".."):
+            msg = f"ConfigFiles file name {key!r} must be a plain file name such as 'config.yaml'"
+            raise DeclarationError(msg)
+        if not isinstance(content, str):
+            msg = f"ConfigFiles file {key!r} must be text (use read('...')), got {type(content).__name__}"
+            raise DeclarationError(msg)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class ConfigFiles(Record):
+    """Config files shipped verbatim through kustomize's configMapGenerator.
+
+    Example:
+        ConfigFiles("llama-swap", files={"config.yaml": read("llama/config.yaml")})
+    """
+
+    kind: ClassVar[str] = "configfiles"
+
+    name: str = attrs.field(kw_only=False, validator=dns_label)
+    files: dict[str, str] = attrs.field(validator=_files)

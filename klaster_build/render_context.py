@@ -1,0 +1,38 @@
+"""What emitters may read while rendering: the cluster settings and the loaded project."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+if TYPE_CHECKING:
+    from klaster_build.cluster import Cluster
+    from klaster_build.records.app import App
+    from klaster_build.records.base import AddressRef, Record
+
+
+@attrs.frozen
+class RenderContext:
+    """Read-only view used by emitters and reference resolvers."""
+
+    cluster: Cluster
+    apps: Mapping[str, App]
+    by_address: Mapping[str, Record] = attrs.field(factory=dict)
+    namespace_owners: Mapping[str, str] = attrs.field(factory=dict)
+
+    def namespace(self, record: Record) -> str:
+        """The namespace a record of an app lives in."""
+        return self.apps[record.app].namespace_name
+
+    def namespace_owner(self, namespace: str) -> str:
+        """The app that writes the Namespace document of `namespace`."""
+        return self.namespace_owners[namespace]
+
+    def resolve_address(self, reference: AddressRef) -> Any:
+        """The record (or derived value) an address reference points at."""
+        value: Any = self.by_address[reference.address]
+        for part in reference.parts:
+            value = getattr(value, part)
+        return value

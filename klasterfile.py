@@ -1,0 +1,19 @@
+"""Cluster-wide settings of the homelab: every convention apps.d files follow comes from here."""
+
+from klaster_build.dsl import Cluster, Intervals, Node, StorageTier, VaultSettings
+
+Cluster(
+    name="homelab",
+    domain="lumpiasty.xyz",
+    nodes=[Node(name="anapistula-delrosalae")],
+    storage={
+        "hdd": StorageTier(volume_group="openebs-hdd", storage_class="hdd-lvmpv"),
+        "ssd": StorageTier(volume_group="openebs-ssd", storage_class="ssd-lvmpv"),
+    },
+    ingress_class="nginx-ingress",
+    cluster_issuer="letsencrypt",
+    vault=VaultSettings(kv_mount="secret", auth_mount="kubernetes"),
+    authentik_url="https://authentik.lumpiasty.xyz",
+    intervals=Intervals(helm_repository="24h", helm_release="30m", git_repository="24h"),
+    out_dir="out",
+)
