@@ -31,18 +31,27 @@ _display_root: list[Path] = []
 def set_display_root(root: Path | None) -> None:
     """Show origins relative to `root` (the project directory) from now on."""
     _display_root.clear()
+    _display_cache.clear()
     if root is not None:
         _display_root.append(root.resolve())
 
 
+# Every record asks for its file's display path; resolving it once per file keeps loading fast.
+_display_cache: dict[str, str] = {}
+
+
 def display_path(filename: str) -> str:
     """`filename` relative to the project root when it lies inside it."""
-    if _display_root:
-        try:
-            return Path(filename).resolve().relative_to(_display_root[0]).as_posix()
-        except ValueError:
-            return filename
-    return filename
+    shown = _display_cache.get(filename)
+    if shown is None:
+        shown = filename
+        if _display_root:
+            try:
+                shown = Path(filename).resolve().relative_to(_display_root[0]).as_posix()
+            except ValueError:
+                pass
+        _display_cache[filename] = shown
+    return shown
 
 
 def capture_origin() -> Origin:
