@@ -21,7 +21,9 @@ def main() -> None:
     for relative, documents in files.items():
         target = out_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(yaml.dump_all(documents, Dumper=dumper, sort_keys=False, explicit_start=True))
+        target.write_text(
+            yaml.dump_all(documents, Dumper=dumper, sort_keys=False, explicit_start=True)
+        )
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from synth import touch_one_app, write_cluster  # noqa: E402
+from synth import touch_one_app, write_cluster
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -36,7 +36,9 @@ ENV = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
 def measure(argv: list[str], cwd: Path | None = None) -> tuple[float, float]:
     """(wall seconds, peak RSS MiB) of one process; fails loudly when it fails."""
     start = time.perf_counter()
-    process = subprocess.Popen(argv, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        argv, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - start
     code = os.waitstatus_to_exitcode(status)
@@ -91,27 +93,44 @@ def bench_size(apps: int, runs: int) -> dict[str, tuple[float, float]]:
     results["documents"] = (float(pickle_documents(root, docs)), 0.0)
     floor_out = WORK / f"floor{apps}"
     clear_floor = lambda: shutil.rmtree(floor_out, ignore_errors=True)  # noqa: E731
-    results["floor (C dumper)"] = median_of(runs, [sys.executable, str(BENCH / "floor.py"), str(docs), str(floor_out)], before=clear_floor)
+    results["floor (C dumper)"] = median_of(
+        runs,
+        [sys.executable, str(BENCH / "floor.py"), str(docs), str(floor_out)],
+        before=clear_floor,
+    )
     if apps <= 1000:
-        results["floor (pure dumper)"] = median_of(runs, [sys.executable, str(BENCH / "floor.py"), str(docs), str(floor_out), "--pure"], before=clear_floor)
+        results["floor (pure dumper)"] = median_of(
+            runs,
+            [sys.executable, str(BENCH / "floor.py"), str(docs), str(floor_out), "--pure"],
+            before=clear_floor,
+        )
     results["no-op --check"] = median_of(runs, klaster(root, "build", "--check"))
     results["no-op build"] = median_of(runs, klaster(root, "build"))
     revision = iter(range(1, 1000))
-    results["rebuild one app"] = median_of(runs, klaster(root, "build"), before=lambda: touch_one_app(root, next(revision)))
-    if "graph" in subprocess.run(klaster(root, "--help"), env=ENV, capture_output=True, text=True).stdout:
+    results["rebuild one app"] = median_of(
+        runs, klaster(root, "build"), before=lambda: touch_one_app(root, next(revision))
+    )
+    if (
+        "graph"
+        in subprocess.run(klaster(root, "--help"), env=ENV, capture_output=True, text=True).stdout
+    ):
         results["graph --format json"] = median_of(runs, klaster(root, "graph", "--format", "json"))
     return results
 
 
 def main() -> None:
     """Run, print, optionally record."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000, 5000])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--record", action="store_true", help="write bench/RESULTS.md")
     args = parser.parse_args()
     WORK.mkdir(exist_ok=True)
-    lines = [f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; date {date.today()}"]
+    lines = [
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; date {date.today()}"
+    ]
     bare = import_floor(args.runs)
     lines.append(f"bare import of attrs+cattrs+pyyaml+networkx+rich: {bare:.3f} s")
     by_size = {}
@@ -121,7 +140,7 @@ def main() -> None:
         floor = results["floor (C dumper)"][0]
         lines.append("")
         lines.append(f"## {apps} apps ({int(results['documents'][0])} documents)")
-        lines.append(f"| measurement | median s | ratio to C-dumper floor | peak MiB |")
+        lines.append("| measurement | median s | ratio to C-dumper floor | peak MiB |")
         lines.append("|---|---|---|---|")
         for name, (seconds, peak) in results.items():
             if name == "documents":
@@ -140,18 +159,34 @@ def targets(by_size: dict[int, dict[str, tuple[float, float]]], bare: float) -> 
     out = ["## Targets"]
 
     def line(label: str, value: float, limit: float, unit: str = "x") -> None:
-        out.append(f"- {label}: {value:.2f}{unit} (limit {limit}{unit}) {'PASS' if value <= limit else 'FAIL'}")
+        out.append(
+            f"- {label}: {value:.2f}{unit} (limit {limit}{unit}) {'PASS' if value <= limit else 'FAIL'}"
+        )
 
     if 1000 in by_size:
         r = by_size[1000]
-        line("1000 apps full build / C-dumper floor", r["full build"][0] / r["floor (C dumper)"][0], 1.5)
+        line(
+            "1000 apps full build / C-dumper floor",
+            r["full build"][0] / r["floor (C dumper)"][0],
+            1.5,
+        )
         line("1000 apps full build peak memory", r["full build"][1], 300, " MiB")
         line("1000 apps no-op --check", r["no-op --check"][0], 0.5, " s")
         line("1000 apps no-op build", r["no-op build"][0], 0.5, " s")
-        line("1000 apps rebuild one app / full build", r["rebuild one app"][0] / r["full build"][0], 0.25)
+        line(
+            "1000 apps rebuild one app / full build",
+            r["rebuild one app"][0] / r["full build"][0],
+            0.25,
+        )
     if 1000 in by_size and 5000 in by_size:
-        line("5000 / 1000 apps full build", by_size[5000]["full build"][0] / by_size[1000]["full build"][0], 5.5)
-    out.append(f"- bare dependency import: {bare:.3f} s (own-cluster target: build and --check within {1.5 * bare:.3f} s; see `own cluster` below)")
+        line(
+            "5000 / 1000 apps full build",
+            by_size[5000]["full build"][0] / by_size[1000]["full build"][0],
+            5.5,
+        )
+    out.append(
+        f"- bare dependency import: {bare:.3f} s (own-cluster target: build and --check within {1.5 * bare:.3f} s; see `own cluster` below)"
+    )
     own = [median_of(3, klaster(REPO, "build", "--check"))[0]]
     line("own cluster build --check / bare import", own[0] / bare, 1.5)
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-KLASTERFILE = '''\
+KLASTERFILE = """\
 from klaster_build.dsl import Cluster, Intervals, Node, StorageTier, VaultSettings
 
 Cluster(
@@ -22,7 +22,7 @@ Cluster(
     authentik_url="https://authentik.example.org",
     intervals=Intervals(helm_repository="24h", helm_release="30m", git_repository="24h"),
 )
-'''
+"""
 
 
 def app_source(index: int, revision: int = 0) -> str:

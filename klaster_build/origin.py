@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from types import FrameType
@@ -46,10 +47,8 @@ def display_path(filename: str) -> str:
     if shown is None:
         shown = filename
         if _display_root:
-            try:
+            with contextlib.suppress(ValueError):
                 shown = Path(filename).resolve().relative_to(_display_root[0]).as_posix()
-            except ValueError:
-                pass
         _display_cache[filename] = shown
     return shown
 

@@ -17,33 +17,56 @@ _MARKER = re.compile(f"{MARK}([0-9]+){MARK}")
 Reference = Record | Ref | AddressRef
 
 
-def references_in(value: Any) -> Iterator[Reference]:
-    """Every record or reference inside `value`, depth first, in field order."""
-    if isinstance(value, Record | Ref | AddressRef):
-        yield value
-    elif isinstance(value, str):
-        if MARK in value:
-            for match in _MARKER.finditer(value):
-                yield marked(int(match[1]))
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from references_in(key)
-            yield from references_in(item)
-    elif isinstance(value, list | tuple | frozenset | set):
-        for item in value:
-            yield from references_in(item)
-    elif attrs.has(type(value)):  # value objects inside records (Container, SecretKey...)
-        for field in attrs.fields(type(value)):
-            yield from references_in(getattr(value, field.name))
+def references_in(value: Any) -> list[Reference]:
+    """Every record or reference inside `value` (dicts, sequences, value objects, f-strings)."""
+    found: list[Reference] = []
+    stack = [value]
+    while stack:  # iterative: values can be deep, and this runs for every field of every record
+        item = stack.pop()
+        kind = type(item)
+        if kind is str:
+            if MARK in item:
+                found.extend(marked(int(m[1])) for m in _MARKER.finditer(item))
+        elif kind in _ATOMS:
+            continue
+        elif kind is dict:
+            stack.extend(item.values())
+            stack.extend(k for k in item if type(k) is not str or MARK in k)
+        elif kind is list or kind is tuple:
+            stack.extend(item)
+        elif isinstance(item, Record | Ref | AddressRef):
+            found.append(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+            stack.extend(item)
+        elif isinstance(item, list | tuple | set | frozenset):
+            stack.extend(item)
+        elif attrs.has(kind):  # value objects inside records (Container, SecretKey...)
+            stack.extend(getattr(item, name) for name in _field_names(kind))
+    return found
+
+
+_ATOMS = frozenset({int, float, bool, type(None)})
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(kind: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = tuple(
+            f.name
+            for f in attrs.fields(kind)
+            if f.name not in ("origin", "app") and not f.metadata.get("no_edges")
+        )
+        _FIELD_NAMES[kind] = names
+    return names
 
 
 def record_references(record: Record) -> Iterator[tuple[str, Reference]]:
     """(field name, reference) for every reference in the record's own fields."""
-    for field in attrs.fields(type(record)):
-        if field.name in ("origin", "app") or field.metadata.get("no_edges"):
-            continue
-        for reference in references_in(getattr(record, field.name)):
-            yield field.name, reference
+    for name in _field_names(type(record)):
+        for reference in references_in(getattr(record, name)):
+            yield name, reference
 
 
 def resolve(value: Any, ctx: RenderContext) -> Any:
