@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import yaml
-
 from conftest import ProjectDir
+
 from klaster_build.errors import DeclarationError
 from klaster_build.quantity import parse_quantity, same_quantity
 from klaster_build.records import Container, Deployment, GitRepository, HelmRelease, HelmRepository
