@@ -6,10 +6,15 @@ exactly as for a Makefile. Any exception a file raises becomes a Problem at the 
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import marshal
+import os
 import traceback
 from collections.abc import Callable
+from importlib.util import MAGIC_NUMBER
 from pathlib import Path
-from types import TracebackType
+from types import CodeType, TracebackType
 
 from klaster_build.cluster import Cluster
 from klaster_build.errors import DeclarationError, KlasterError, Problem, ProblemsFound
@@ -56,6 +61,29 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+CACHE_DIR = ".klaster-cache"
+
+
+def compiled(raw: bytes, source: str, filename: str) -> CodeType:
+    """The code object of a user file, from a bytecode cache keyed by content (like .pyc files)."""
+    cache = Path(filename).parent.parent / CACHE_DIR / "code"
+    key = hashlib.sha256(MAGIC_NUMBER + filename.encode() + b"\0" + raw).hexdigest()
+    entry = cache / f"{key}.bin"
+    try:
+        code = marshal.loads(entry.read_bytes())
+        if isinstance(code, CodeType):
+            return code
+    except (OSError, ValueError, EOFError, TypeError):
+        pass
+    code = compile(source, filename, "exec")
+    with contextlib.suppress(OSError):  # a read-only checkout just compiles every time
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = entry.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(marshal.dumps(code))
+        os.replace(tmp, entry)
+    return code
+
+
 def run_file(path: Path, display: str, registry: Registry, app: str | None) -> Problem | None:
     """Execute one user file inside the session; a Problem when it fails."""
     try:
@@ -76,7 +104,7 @@ def run_file(path: Path, display: str, registry: Registry, app: str | None) -> P
         )
     filename = str(path)
     try:
-        code = compile(source, filename, "exec")
+        code = compiled(raw, source, filename)
     except SyntaxError as error:
         detail = error.msg
         if error.text:

@@ -262,10 +262,17 @@ def _swap_in(
                 if str(source) in replaced or (relative == Path() and name == MANIFEST):
                     continue
                 _link_or_copy(source, staging / relative / name)
+    prefix = len(out_dir.relative_to(root).as_posix()) + 1
+    made: set[str] = set()
+    base = str(staging)
     for path, content in writes.items():
-        target = staging / Path(path).relative_to(out_dir.relative_to(root))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
+        target = os.path.join(base, path[prefix:])
+        folder = os.path.dirname(target)
+        if folder not in made:
+            os.makedirs(folder, exist_ok=True)
+            made.add(folder)
+        with open(target, "wb") as stream:
+            stream.write(content)
     (staging / MANIFEST).write_bytes(manifest)
     _prune_empty_dirs(staging)
     if not out_dir.exists():
