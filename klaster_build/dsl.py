@@ -24,6 +24,7 @@ from klaster_build.records import (
     StatefulSet,
     ref,
 )
+from klaster_build.records.storage import Postgres, Volume
 
 MAX_READ_BYTES = 1 << 20
 
@@ -68,11 +69,13 @@ __all__ = [
     "Manifest",
     "Node",
     "Port",
+    "Postgres",
     "SecretKey",
     "Service",
     "StatefulSet",
     "StorageTier",
     "VaultSettings",
+    "Volume",
     "read",
     "ref",
 ]

@@ -10,6 +10,7 @@ import attrs
 
 from klaster_build import output
 from klaster_build.errors import ExitStatus, Problem, ProblemsFound
+from klaster_build.operator import OperatorStep, collect_removals
 from klaster_build.origin import Origin
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -26,6 +27,34 @@ class BuildResult:
     warnings: tuple[Problem, ...] = ()
     diff: str = ""
     noop: bool = False  # answered from the input fingerprint without rendering
+    removals: tuple[OperatorStep, ...] = ()  # e.g. volumes dropped whose data stays on disk
+
+
+def _documents(contents: dict[str, bytes]) -> dict[str, list[dict[str, object]]]:
+    """YAML documents of the given files (others skipped), for comparing old and new trees."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    parsed: dict[str, list[dict[str, object]]] = {}
+    for path, content in contents.items():
+        if path.endswith(".yaml"):
+            try:
+                parsed[path] = [
+                    d for d in yaml.load_all(content, Loader=loader) if isinstance(d, dict)
+                ]
+            except yaml.YAMLError:
+                continue  # a hand-broken file: its diff is shown; nothing to compare
+    return parsed
+
+
+def removals_of(plan: output.Plan, files: dict[str, bytes]) -> tuple[OperatorStep, ...]:
+    """Operator steps for documents the changed files had and the new ones do not."""
+    changed = set(plan.write) | set(plan.delete)
+    previous = _documents({p: c for p, c in plan.current.items() if p in changed})
+    if not previous:
+        return ()
+    current = _documents({p: files[p] for p in plan.write})
+    return tuple(collect_removals(previous, current))
 
 
 def input_fingerprint(root: Path) -> str:
@@ -131,7 +160,14 @@ def build(
             if plan.is_noop and not plan.foreign and not plan.hand_edited
             else ExitStatus.DRIFT
         )
-        return BuildResult(status, plan, files, warnings, output.unified_diff(plan, files))
+        return BuildResult(
+            status,
+            plan,
+            files,
+            warnings,
+            output.unified_diff(plan, files),
+            removals=removals_of(plan, files),
+        )
     if plan.foreign:
         listed = "\n  ".join(plan.foreign)
         msg = (
@@ -151,5 +187,6 @@ def build(
         if plan.hand_edited
         else ""
     )
+    removals = removals_of(plan, files)
     output.apply(root, out_dir, plan, files, inputs="" if only_apps else fingerprint)
-    return BuildResult(ExitStatus.OK, plan, files, warnings, diff)
+    return BuildResult(ExitStatus.OK, plan, files, warnings, diff, removals=removals)

@@ -47,3 +47,19 @@ def collect_steps(project: Project, graph: ProjectGraph) -> list[OperatorStep]:
         for step in source(project, graph):
             steps.setdefault(step.key, step)
     return sorted(steps.values())
+
+
+Documents = dict[str, list[dict[str, object]]]
+RemovalSource = Callable[[Documents, Documents], list[OperatorStep]]
+REMOVAL_SOURCES: list[RemovalSource] = []
+
+
+def removal_steps(source: RemovalSource) -> RemovalSource:
+    """Register a function that turns documents a build removes into operator steps."""
+    REMOVAL_SOURCES.append(source)
+    return source
+
+
+def collect_removals(previous: Documents, current: Documents) -> list[OperatorStep]:
+    """Steps for what the committed out/ had and a build drops (e.g. volumes whose data stays)."""
+    return sorted(step for source in REMOVAL_SOURCES for step in source(previous, current))

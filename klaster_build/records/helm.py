@@ -92,6 +92,8 @@ class HelmRelease(Record):
     version: str | None = attrs.field(default=None)
     values: dict[str, Any] = attrs.field(factory=dict, validator=_values)
     file: str = attrs.field(default="release.yaml", validator=output_file)
+    # A reason to keep a chart's own persistence or database (the guideline forbids it otherwise).
+    allow_bundled_storage: str | None = attrs.field(default=None, validator=optional(text(500)))
 
     @source.validator
     def _check_source(self, attribute: attrs.Attribute[Any], value: Any) -> None:

@@ -1,0 +1,321 @@
+"""Storage documents, their invariants and the operator steps for volumes that go away."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+from klaster_build.checks import invariant
+from klaster_build.emit import volumes
+from klaster_build.emit.outputs import Output, app_path, emitter, metadata
+from klaster_build.errors import Problem
+from klaster_build.graph import ProjectGraph
+from klaster_build.operator import OperatorStep, removal_steps
+from klaster_build.project import Project
+from klaster_build.quantity import parse_quantity
+from klaster_build.records.helm import HelmRelease
+from klaster_build.records.storage import (
+    LVMVolume,
+    PersistentVolume,
+    PersistentVolumeClaim,
+    Postgres,
+    PostgresCluster,
+    Volume,
+)
+from klaster_build.render_context import RenderContext
+
+CSI_DRIVER = "local.csi.openebs.io"
+LVM_NAMESPACE = "openebs"
+
+
+@emitter(LVMVolume)
+def emit_lvm_volume(lv: LVMVolume, ctx: RenderContext) -> Iterator[Output]:
+    """local.openebs.io LVMVolume on the (single) node."""
+    node = ctx.cluster.nodes[0].name
+    vg = ctx.cluster.tier(lv.tier).volume_group
+    yield Output(
+        app_path(lv, lv.file),
+        lv,
+        document={
+            "apiVersion": "local.openebs.io/v1alpha1",
+            "kind": "LVMVolume",
+            "metadata": {
+                "labels": {"kubernetes.io/nodename": node},
+                "name": lv.name,
+                "namespace": LVM_NAMESPACE,
+            },
+            "spec": {
+                "capacity": lv.size,
+                "ownerNodeID": node,
+                "shared": "yes",
+                "thinProvision": "no",
+                "vgPattern": f"^{vg}$",
+                "volGroup": vg,
+            },
+        },
+    )
+
+
+@emitter(PersistentVolume)
+def emit_persistent_volume(pv: PersistentVolume, ctx: RenderContext) -> Iterator[Output]:
+    """The PV that binds the LV by volumeHandle; Retain so data outlives the claim."""
+    yield Output(
+        app_path(pv, pv.file),
+        pv,
+        document={
+            "kind": "PersistentVolume",
+            "apiVersion": "v1",
+            "metadata": {"name": pv.name},
+            "spec": {
+                "capacity": {"storage": pv.size},
+                "accessModes": ["ReadWriteOnce"],
+                "persistentVolumeReclaimPolicy": "Retain",
+                "storageClassName": ctx.cluster.tier(pv.tier).storage_class,
+                "volumeMode": "Filesystem",
+                "csi": {"driver": CSI_DRIVER, "fsType": "btrfs", "volumeHandle": pv.lv.name},
+            },
+        },
+    )
+
+
+@emitter(PersistentVolumeClaim)
+def emit_claim(claim: PersistentVolumeClaim, ctx: RenderContext) -> Iterator[Output]:
+    """The claim in the app namespace, bound to its PV."""
+    yield Output(
+        app_path(claim, claim.file),
+        claim,
+        document={
+            "kind": "PersistentVolumeClaim",
+            "apiVersion": "v1",
+            "metadata": metadata(claim.name, ctx.namespace(claim)),
+            "spec": {
+                "accessModes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": claim.size}},
+                "storageClassName": ctx.cluster.tier(claim.tier).storage_class,
+                "volumeName": claim.volume.name,
+            },
+        },
+    )
+
+
+@emitter(PostgresCluster)
+def emit_postgres_cluster(cluster: PostgresCluster, ctx: RenderContext) -> Iterator[Output]:
+    """CloudNativePG Cluster: one instance per node, storage bound to our PV by volumeName."""
+    spec: dict[str, Any] = {"instances": len(ctx.cluster.nodes)}
+    if cluster.image:
+        spec["imageName"] = cluster.image
+    if cluster.database:
+        spec["bootstrap"] = {"initdb": {"database": cluster.database, "owner": cluster.owner}}
+    spec["storage"] = {
+        "pvcTemplate": {
+            "storageClassName": ctx.cluster.tier(cluster.tier).storage_class,
+            "resources": {"requests": {"storage": cluster.size}},
+            "volumeName": cluster.volume.name,
+        }
+    }
+    yield Output(
+        app_path(cluster, cluster.file),
+        cluster,
+        document={
+            "apiVersion": "postgresql.cnpg.io/v1",
+            "kind": "Cluster",
+            "metadata": metadata(cluster.name, ctx.namespace(cluster)),
+            "spec": spec,
+        },
+    )
+
+
+def _claim_source(claim: PersistentVolumeClaim, ctx: RenderContext) -> dict[str, Any]:
+    return {"persistentVolumeClaim": {"claimName": claim.name}}
+
+
+volumes.SOURCES[PersistentVolumeClaim] = _claim_source
+volumes.CLAIM_TYPES.append(PersistentVolumeClaim)
+
+
+def _records(project: Project, kind: type) -> list[Any]:
+    return [r for r in project.records if isinstance(r, kind)]
+
+
+@invariant
+def check_tiers(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
+    """Every storage tier named by a volume is one the klasterfile declares."""
+    known = sorted(project.cluster.storage)
+    for record in _records(project, Postgres) + _records(project, Volume):
+        if record.tier not in project.cluster.storage:
+            yield Problem(
+                record.origin,
+                f"{type(record).__name__} tier {record.tier!r} is not a storage tier of klasterfile.py; use one of {known}",
+                subject=record.address,
+            )
+
+
+@invariant
+def check_volume_chain(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
+    """LVMVolume name = PV name = volumeHandle, equal capacities, one tier along the chain."""
+    for pv in _records(project, PersistentVolume):
+        if pv.name != pv.lv.name:
+            yield Problem(
+                pv.origin,
+                f"PersistentVolume {pv.name!r} must be named like its LVMVolume {pv.lv.name!r} (volumeHandle)",
+                subject=pv.address,
+            )
+        if parse_quantity(pv.size) != parse_quantity(pv.lv.size):
+            yield Problem(
+                pv.origin,
+                f"PersistentVolume {pv.name!r} capacity {pv.size} differs from its LVMVolume's {pv.lv.size}",
+                subject=pv.address,
+            )
+        if pv.tier != pv.lv.tier:
+            yield Problem(
+                pv.origin,
+                f"PersistentVolume {pv.name!r} uses the {pv.tier} storage class but its LV is in the {pv.lv.tier} volume group",
+                subject=pv.address,
+            )
+    for claimer in _records(project, PersistentVolumeClaim) + _records(project, PostgresCluster):
+        what = type(claimer).__name__
+        if parse_quantity(claimer.size) != parse_quantity(claimer.volume.size):
+            yield Problem(
+                claimer.origin,
+                f"{what} {claimer.name!r} requests {claimer.size} but PersistentVolume {claimer.volume.name!r} holds {claimer.volume.size}",
+                subject=claimer.address,
+            )
+        if claimer.tier != claimer.volume.tier:
+            yield Problem(
+                claimer.origin,
+                f"{what} {claimer.name!r} uses the {claimer.tier} storage class but PersistentVolume {claimer.volume.name!r} is {claimer.volume.tier}",
+                subject=claimer.address,
+            )
+
+
+@invariant
+def check_single_claim(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
+    """Each PV is claimed by exactly one PVC or CNPG cluster."""
+    claims: dict[PersistentVolume, list[Any]] = defaultdict(list)
+    for claimer in _records(project, PersistentVolumeClaim) + _records(project, PostgresCluster):
+        claims[claimer.volume].append(claimer)
+    for pv in _records(project, PersistentVolume):
+        holders = claims.get(pv, [])
+        if len(holders) > 1:
+            places = ", ".join(f"{type(h).__name__} {h.name!r} ({h.origin})" for h in holders)
+            yield Problem(
+                holders[1].origin,
+                f"PersistentVolume {pv.name!r} is claimed more than once: {places}; give each claim its own volume",
+                subject=pv.address,
+            )
+        elif not holders:
+            yield Problem(
+                pv.origin,
+                f"PersistentVolume {pv.name!r} is claimed by nothing; declare it through Volume(...) or Postgres(...)",
+                subject=pv.address,
+            )
+
+
+@invariant
+def check_unique_lv_names(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
+    """LV names are unique across the cluster: they share the openebs namespace and the disk."""
+    seen: dict[str, LVMVolume] = {}
+    for lv in _records(project, LVMVolume):
+        other = seen.get(lv.name)
+        if other is not None:
+            yield Problem(
+                lv.origin,
+                f"LV name {lv.name!r} is already used by {other.origin}; LVs share the {LVM_NAMESPACE} namespace and the disk, pick another name",
+                subject=lv.address,
+            )
+        else:
+            seen[lv.name] = lv
+
+
+@invariant
+def check_storage_use(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
+    """Warn about claims nothing uses and databases on hdd."""
+    for claim in _records(project, PersistentVolumeClaim):
+        users = [d for d in graph.dependents(claim) if not isinstance(d, Volume)]
+        owner = next((d for d in graph.dependents(claim) if isinstance(d, Volume)), None)
+        if not users and (owner is None or not graph.dependents(owner)):
+            yield Problem(
+                claim.origin,
+                f"claim {claim.name!r} is mounted or referenced by nothing; mount it (mounts={{...: volume.claim}}) or remove the volume",
+                severity="warning",
+                subject=claim.address,
+            )
+    for db in _records(project, Postgres):
+        if db.tier != "ssd" and "ssd" in project.cluster.storage:
+            yield Problem(
+                db.origin,
+                f"database {db.name!r} is on {db.tier}; the guideline puts databases on ssd (small, latency-bound data)",
+                severity="warning",
+                subject=db.address,
+            )
+
+
+_BUNDLED_DATABASES = ("postgresql", "postgresql-ha", "mariadb", "mysql", "mongodb", "redis-cluster")
+
+
+def _bundled_storage(values: Any, path: str = "") -> Iterator[str]:
+    """Paths in Helm values that turn on a chart's own storage class or database."""
+    if isinstance(values, dict):
+        for key, value in values.items():
+            here = f"{path}.{key}" if path else str(key)
+            if (
+                key in _BUNDLED_DATABASES
+                and isinstance(value, dict)
+                and value.get("enabled") is True
+            ):
+                yield f"{here}.enabled: true (a bundled database; bring a Postgres(...) record)"
+            elif key in ("storageClass", "storageClassName") and isinstance(value, str) and value:
+                yield f"{here}: {value} (chart-provisioned storage; bring a Volume(...) and pass volume.claim)"
+            else:
+                yield from _bundled_storage(value, here)
+    elif isinstance(values, list):
+        for index, item in enumerate(values):
+            yield from _bundled_storage(item, f"{path}[{index}]")
+
+
+@invariant
+def check_bundled_storage(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
+    """Charts must not provision their own volumes or databases unless allowed with a reason."""
+    for release in _records(project, HelmRelease):
+        if release.allow_bundled_storage:
+            continue
+        for finding in _bundled_storage(release.values):
+            yield Problem(
+                release.origin,
+                f"HelmRelease {release.name!r} values set {finding}, or pass allow_bundled_storage='<reason>'",
+                subject=release.address,
+            )
+
+
+@removal_steps
+def removed_volumes(
+    previous: dict[str, list[dict[str, Any]]], current: dict[str, list[dict[str, Any]]]
+) -> list[OperatorStep]:
+    """LVs the committed out/ had and the new build drops: their data stays on disk."""
+
+    def lvs(docs: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+        return {
+            d["metadata"]["name"]: d
+            for documents in docs.values()
+            for d in documents
+            if isinstance(d, dict) and d.get("kind") == "LVMVolume"
+        }
+
+    before, after = lvs(previous), lvs(current)
+    steps = []
+    for name in sorted(set(before) - set(after)):
+        spec = before[name].get("spec", {})
+        vg = spec.get("volGroup", "?")
+        steps.append(
+            OperatorStep(
+                90,
+                "volume",
+                f"volume:{name}",
+                f"LV {vg}/{name} ({spec.get('capacity', '?')}) is no longer declared: Flux deletes the LVMVolume and PV "
+                f"objects but the data stays on disk (Retain). Back it up, then free it with `lvremove {vg}/{name}`; "
+                "or restore the declaration to keep it.",
+                {"name": name, "volume_group": vg, "capacity": spec.get("capacity")},
+            )
+        )
+    return steps

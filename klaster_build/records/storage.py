@@ -1,0 +1,229 @@
+"""Storage: LVM volumes (LVMVolume -> PersistentVolume -> PersistentVolumeClaim) and CloudNativePG
+databases, as the guideline's Data/PVCs and Postgres sections spell them out.
+
+LVs are reused on disk by name, so names never change under the user: an explicit `name=`
+adopts an existing LV, and the default name follows the real repo: `<app>[-<purpose>]-lvm<tier>`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import attrs
+
+from klaster_build.errors import DeclarationError
+from klaster_build.records.base import Record, Ref
+from klaster_build.records.manifest import output_file
+from klaster_build.records.workloads import SecretKey
+from klaster_build.validators import (
+    dns_label,
+    dns_subdomain,
+    optional,
+    positive_int,
+    quantity,
+    text,
+)
+
+DEFAULT_SIZE = "1Gi"  # the guideline's "minimal prediction"
+# Keys of the `<cluster>-app` secret CloudNativePG creates.
+POSTGRES_SECRET_KEYS = frozenset(
+    {
+        "dbname",
+        "fqdn-jdbc-uri",
+        "fqdn-uri",
+        "host",
+        "jdbc-uri",
+        "password",
+        "pgpass",
+        "port",
+        "uri",
+        "user",
+        "username",
+    }
+)
+
+
+def _tier(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    # The klasterfile's tiers are checked by an invariant; here only the shape.
+    dns_label(inst, attribute, value)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class LVMVolume(Record):
+    """An OpenEBS LVM logical volume on the node (namespace openebs)."""
+
+    kind: ClassVar[str] = "lvmvolume"
+
+    name: str = attrs.field(kw_only=False, validator=dns_subdomain)
+    size: str = attrs.field(validator=quantity)
+    tier: str = attrs.field(validator=_tier)
+    file: str = attrs.field(validator=output_file)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class PersistentVolume(Record):
+    """The PV bound to an LV by `volumeHandle`; always Retain."""
+
+    kind: ClassVar[str] = "persistentvolume"
+
+    name: str = attrs.field(kw_only=False, validator=dns_subdomain)
+    lv: LVMVolume
+    size: str = attrs.field(validator=quantity)
+    tier: str = attrs.field(validator=_tier)
+    file: str = attrs.field(validator=output_file)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class PersistentVolumeClaim(Record):
+    """The claim in the app namespace, bound to its PV by `volumeName`."""
+
+    kind: ClassVar[str] = "persistentvolumeclaim"
+
+    name: str = attrs.field(kw_only=False, validator=dns_subdomain)
+    volume: PersistentVolume
+    size: str = attrs.field(validator=quantity)
+    tier: str = attrs.field(validator=_tier)
+    file: str = attrs.field(validator=output_file)
+
+
+def _volume_file(purpose: str | None) -> str:
+    return f"{purpose}-volume.yaml" if purpose else "volume.yaml"
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class Volume(Record):
+    """A persistent volume of the app: LVMVolume -> PV -> PVC, names lined up.
+
+    Example:
+        library = Volume("library", size="150Gi", tier="hdd",
+                         name="immich-library-lvmhdd", claim_name="library-lvmhdd")
+        Deployment(..., containers=[Container(..., mounts={"/data": library.claim})])
+    """
+
+    kind: ClassVar[str] = "volume"
+
+    purpose: str | None = attrs.field(default=None, kw_only=False, validator=optional(dns_label))
+    size: str = attrs.field(default=DEFAULT_SIZE, validator=quantity)
+    tier: str = attrs.field(default="hdd", validator=_tier)
+    name: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
+    claim_name: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
+    file: str | None = attrs.field(default=None, validator=optional(output_file))
+    lv: LVMVolume = attrs.field(init=False, metadata={"no_edges": True})
+    pv: PersistentVolume = attrs.field(init=False, metadata={"no_edges": True})
+    claim: PersistentVolumeClaim = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        name = self.name or "-".join(p for p in (self.app, self.purpose) if p) + f"-lvm{self.tier}"
+        file = self.file or _volume_file(self.purpose)
+        common: dict[str, Any] = {
+            "origin": self.origin,
+            "app": self.app,
+            "size": self.size,
+            "tier": self.tier,
+            "file": file,
+        }
+        lv = LVMVolume(name, **common)
+        pv = PersistentVolume(name, lv=lv, **common)
+        object.__setattr__(self, "lv", lv)
+        object.__setattr__(self, "pv", pv)
+        object.__setattr__(
+            self, "claim", PersistentVolumeClaim(self.claim_name or name, volume=pv, **common)
+        )
+
+    @property
+    def record_name(self) -> str:
+        return self.lv.name
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class PostgresCluster(Record):
+    """The CloudNativePG `Cluster` document; its PVC is created by the operator, never by us."""
+
+    kind: ClassVar[str] = "postgrescluster"
+
+    name: str = attrs.field(kw_only=False, validator=dns_label)
+    volume: PersistentVolume
+    size: str = attrs.field(validator=quantity)
+    tier: str = attrs.field(validator=_tier)
+    image: str | None = attrs.field(default=None, validator=optional(text(512)))
+    database: str | None = attrs.field(default=None, validator=optional(dns_label))
+    owner: str | None = attrs.field(default=None, validator=optional(dns_label))
+    file: str = attrs.field(default="postgres-cluster.yaml", validator=output_file)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class Postgres(Record):
+    """A Postgres database: LVMVolume + PV `<cluster>-1` (ssd by default) and a CNPG Cluster.
+
+    Example:
+        db = Postgres("kaneo-db", size="10Gi")
+        Container(..., env={"DATABASE_URL": db.secret_key("uri")})
+        HelmRelease(..., values={"database": {"existingSecret": db.app_secret, "host": db.rw_service}})
+    """
+
+    kind: ClassVar[str] = "postgres"
+
+    name: str = attrs.field(kw_only=False, validator=dns_label)
+    size: str = attrs.field(default=DEFAULT_SIZE, validator=quantity)
+    tier: str = attrs.field(default="ssd", validator=_tier)
+    image: str | None = attrs.field(default=None, validator=optional(text(512)))
+    database: str | None = attrs.field(default=None, validator=optional(dns_label))
+    owner: str | None = attrs.field(default=None, validator=optional(dns_label))
+    instances: int = attrs.field(default=1, validator=positive_int)
+    volume_name: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
+    lv: LVMVolume = attrs.field(init=False, metadata={"no_edges": True})
+    pv: PersistentVolume = attrs.field(init=False, metadata={"no_edges": True})
+    cluster: PostgresCluster = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        if (self.database is None) != (self.owner is None):
+            msg = "Postgres 'database' and 'owner' go together (bootstrap.initdb needs both)"
+            raise DeclarationError(msg)
+        name = self.volume_name or f"{self.name}-1"
+        common: dict[str, Any] = {
+            "origin": self.origin,
+            "app": self.app,
+            "size": self.size,
+            "tier": self.tier,
+        }
+        lv = LVMVolume(name, file="postgres-volume.yaml", **common)
+        pv = PersistentVolume(name, lv=lv, file="postgres-volume.yaml", **common)
+        cluster = PostgresCluster(
+            self.name,
+            volume=pv,
+            image=self.image,
+            database=self.database,
+            owner=self.owner,
+            **common,
+        )
+        object.__setattr__(self, "lv", lv)
+        object.__setattr__(self, "pv", pv)
+        object.__setattr__(self, "cluster", cluster)
+
+    @property
+    def app_secret(self) -> Ref:
+        """The `<cluster>-app` Secret CloudNativePG creates (keys: uri, password, host...)."""
+        return Ref(self.cluster, "app_secret", lambda cluster, _ctx: f"{cluster.name}-app")
+
+    @property
+    def rw_service(self) -> Ref:
+        """The `<cluster>-rw` Service that points at the primary."""
+        return Ref(self.cluster, "rw_service", lambda cluster, _ctx: f"{cluster.name}-rw")
+
+    @property
+    def host(self) -> Ref:
+        """The primary's in-cluster DNS name."""
+        return Ref(
+            self.cluster,
+            "host",
+            lambda cluster, ctx: f"{cluster.name}-rw.{ctx.namespace(cluster)}.svc.cluster.local",
+        )
+
+    def secret_key(self, key: str) -> SecretKey:
+        """An env value read from key `key` of the `<cluster>-app` Secret."""
+        if key not in POSTGRES_SECRET_KEYS:
+            msg = f"Postgres {self.name!r} secret has no key {key!r}; it has {sorted(POSTGRES_SECRET_KEYS)}"
+            raise DeclarationError(msg)
+        return SecretKey(self.app_secret, key)
