@@ -25,6 +25,7 @@ from klaster_build.records import (
     ref,
 )
 from klaster_build.records.storage import Postgres, Volume
+from klaster_build.records.vault import OIDC, VaultAccess, VaultPolicy, VaultRole, VaultSecret
 
 MAX_READ_BYTES = 1 << 20
 
@@ -55,6 +56,7 @@ def read(path: str) -> str:
 
 
 __all__ = [
+    "OIDC",
     "App",
     "Cluster",
     "ConfigFiles",
@@ -74,6 +76,10 @@ __all__ = [
     "Service",
     "StatefulSet",
     "StorageTier",
+    "VaultAccess",
+    "VaultPolicy",
+    "VaultRole",
+    "VaultSecret",
     "VaultSettings",
     "Volume",
     "read",

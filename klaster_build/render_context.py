@@ -21,6 +21,8 @@ class RenderContext:
     apps: Mapping[str, App]
     by_address: Mapping[str, Record] = attrs.field(factory=dict)
     namespace_owners: Mapping[str, str] = attrs.field(factory=dict)
+    # Emitters that need a cluster-wide index build it once per render and keep it here.
+    memo: dict[str, Any] = attrs.field(factory=dict)
 
     def namespace(self, record: Record) -> str:
         """The namespace a record of an app lives in."""
@@ -29,6 +31,10 @@ class RenderContext:
     def namespace_owner(self, namespace: str) -> str:
         """The app that writes the Namespace document of `namespace`."""
         return self.namespace_owners[namespace]
+
+    def records(self) -> list[Record]:
+        """Every declared record."""
+        return list(self.by_address.values())
 
     def resolve_address(self, reference: AddressRef) -> Any:
         """The record (or derived value) an address reference points at."""

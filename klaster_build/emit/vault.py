@@ -1,0 +1,326 @@
+"""Vault Secrets Operator documents, OpenBao policy/role files, their invariants and steps."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from klaster_build.checks import invariant
+from klaster_build.emit.outputs import Output, app_path, emitter, metadata
+from klaster_build.errors import Problem
+from klaster_build.graph import ProjectGraph
+from klaster_build.operator import OperatorStep, operator_steps
+from klaster_build.project import Project
+from klaster_build.records.base import MARK, Record
+from klaster_build.records.helm import HelmRelease
+from klaster_build.records.vault import (
+    OIDC,
+    ServiceAccount,
+    VaultAuth,
+    VaultPolicy,
+    VaultRole,
+    VaultStaticSecret,
+)
+from klaster_build.records.workloads import Workload
+from klaster_build.render_context import RenderContext
+
+VSO_API = "secrets.hashicorp.com/v1beta1"
+
+
+def kv_data_path(kv_mount: str, path: str) -> str:
+    """The API path a KV-v2 read goes to: `<mount>/data/<path>`."""
+    return f"{kv_mount}/data/{path}"
+
+
+def secrets_by_policy(records: Iterable[Record]) -> dict[VaultPolicy, list[VaultStaticSecret]]:
+    """Which static secrets read through each policy (via their auth's role)."""
+    index: dict[VaultPolicy, list[VaultStaticSecret]] = defaultdict(list)
+    for record in records:
+        if isinstance(record, VaultStaticSecret):
+            for policy in record.auth.role.policies:
+                index[policy].append(record)
+    return index
+
+
+def policy_grants(
+    policy: VaultPolicy, kv_mount: str, readers: list[VaultStaticSecret]
+) -> dict[str, tuple[str, ...]]:
+    """Path -> capabilities the policy grants: explicit, or read on exactly what its secrets read."""
+    if policy.paths is not None:
+        return {path: tuple(caps) for path, caps in policy.paths.items()}
+    return {kv_data_path(kv_mount, path): ("read",) for path in sorted({s.path for s in readers})}
+
+
+def _index(ctx: RenderContext) -> dict[VaultPolicy, list[VaultStaticSecret]]:
+    if "vault_readers" not in ctx.memo:
+        ctx.memo["vault_readers"] = secrets_by_policy(ctx.records())
+    index: dict[VaultPolicy, list[VaultStaticSecret]] = ctx.memo["vault_readers"]
+    return index
+
+
+@emitter(ServiceAccount)
+def emit_service_account(account: ServiceAccount, ctx: RenderContext) -> Iterator[Output]:
+    """v1 ServiceAccount."""
+    yield Output(
+        app_path(account, account.file),
+        account,
+        document={
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": metadata(account.name, ctx.namespace(account)),
+        },
+    )
+
+
+@emitter(VaultAuth)
+def emit_vault_auth(auth: VaultAuth, ctx: RenderContext) -> Iterator[Output]:
+    """VaultAuth with the kubernetes method."""
+    yield Output(
+        app_path(auth, auth.file),
+        auth,
+        document={
+            "apiVersion": VSO_API,
+            "kind": "VaultAuth",
+            "metadata": metadata(auth.name, ctx.namespace(auth)),
+            "spec": {
+                "method": "kubernetes",
+                "mount": ctx.cluster.vault.auth_mount,
+                "kubernetes": {"role": auth.role.name, "serviceAccount": auth.service_account.name},
+            },
+        },
+    )
+
+
+@emitter(VaultStaticSecret)
+def emit_static_secret(secret: VaultStaticSecret, ctx: RenderContext) -> Iterator[Output]:
+    """VaultStaticSecret: KV-v2 path -> Opaque Secret, raw data excluded."""
+    transformation: dict[str, Any] = {"excludeRaw": True}
+    if secret.templates:
+        transformation["templates"] = {
+            key: {"text": text} for key, text in secret.templates.items()
+        }
+    yield Output(
+        app_path(secret, secret.file),
+        secret,
+        document={
+            "apiVersion": VSO_API,
+            "kind": "VaultStaticSecret",
+            "metadata": metadata(secret.name, ctx.namespace(secret)),
+            "spec": {
+                "type": "kv-v2",
+                "mount": ctx.cluster.vault.kv_mount,
+                "path": secret.path,
+                "destination": {
+                    "create": True,
+                    "name": secret.name,
+                    "type": "Opaque",
+                    "transformation": transformation,
+                },
+                "vaultAuthRef": secret.auth.name,
+            },
+        },
+    )
+
+
+@emitter(VaultRole)
+def emit_vault_role(role: VaultRole, ctx: RenderContext) -> Iterator[Output]:
+    """vault/kubernetes-auth-roles/<role>.yaml, as the sync script reads it."""
+    namespaces = sorted({ctx.namespace(a) for a in role.service_accounts} | set(role.namespaces))
+    yield Output(
+        f"vault/kubernetes-auth-roles/{role.name}.yaml",
+        role,
+        document={
+            "bound_service_account_names": sorted({a.name for a in role.service_accounts}),
+            "bound_service_account_namespaces": namespaces,
+            "token_policies": [p.name for p in role.policies],
+        },
+    )
+
+
+def hcl_policy(grants: dict[str, tuple[str, ...]]) -> str:
+    """The policy in the real files' layout: one block per path, 4-space indent, blank line between."""
+    blocks = []
+    for path, capabilities in grants.items():
+        listed = ", ".join(f'"{c}"' for c in capabilities)
+        blocks.append(f'path "{path}" {{\n    capabilities = [{listed}]\n}}\n')
+    return "\n".join(blocks)
+
+
+@emitter(VaultPolicy)
+def emit_vault_policy(policy: VaultPolicy, ctx: RenderContext) -> Iterator[Output]:
+    """vault/policy/<name>.hcl."""
+    grants = policy_grants(policy, ctx.cluster.vault.kv_mount, _index(ctx).get(policy, []))
+    yield Output(f"vault/policy/{policy.name}.hcl", policy, text=hcl_policy(grants))
+
+
+def _records(project: Project, kind: type) -> list[Any]:
+    return [r for r in project.records if isinstance(r, kind)]
+
+
+@invariant
+def check_secret_reachability(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
+    """Each secret's path is readable through VaultAuth -> role -> policies, for its SA and namespace."""
+    namespace = {name: app.namespace_name for name, app in project.apps.items()}
+    kv = project.cluster.vault.kv_mount
+    readers = secrets_by_policy(project.records)
+    for secret in _records(project, VaultStaticSecret):
+        auth = secret.auth
+        role = auth.role
+        ns = namespace[secret.app]
+        bound_accounts = {a.name for a in role.service_accounts}
+        bound_namespaces = {namespace[a.app] for a in role.service_accounts} | set(role.namespaces)
+        if auth.service_account.name not in bound_accounts:
+            yield Problem(
+                secret.origin,
+                f"VaultStaticSecret {secret.name!r}: role {role.name!r} does not bind ServiceAccount {auth.service_account.name!r} that VaultAuth {auth.name!r} logs in with",
+                subject=secret.address,
+            )
+        if ns not in bound_namespaces or namespace[auth.service_account.app] != ns:
+            yield Problem(
+                secret.origin,
+                f"VaultStaticSecret {secret.name!r}: role {role.name!r} does not bind namespace {ns!r}",
+                subject=secret.address,
+            )
+        wanted = kv_data_path(kv, secret.path)
+        granted = any(
+            "read" in policy_grants(p, kv, readers.get(p, [])).get(wanted, ())
+            for p in role.policies
+        )
+        if not granted:
+            policies = ", ".join(p.name for p in role.policies) or "none"
+            yield Problem(
+                secret.origin,
+                f"VaultStaticSecret {secret.name!r} reads {wanted!r} but role {role.name!r} (policies: {policies}) grants no read on it; add the path to the policy",
+                subject=secret.address,
+            )
+
+
+@invariant
+def check_least_privilege(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
+    """No policy grants a path no secret reads, or more than read, without a stated reason."""
+    kv = project.cluster.vault.kv_mount
+    readers = secrets_by_policy(project.records)
+    for policy in _records(project, VaultPolicy):
+        if policy.reason:
+            continue
+        read = {kv_data_path(kv, s.path) for s in readers.get(policy, [])}
+        for path, capabilities in policy_grants(policy, kv, readers.get(policy, [])).items():
+            if path not in read:
+                yield Problem(
+                    policy.origin,
+                    f"policy {policy.name!r} grants {path!r} that no secret of its role reads; remove it or give reason='...'",
+                    subject=policy.address,
+                )
+            elif set(capabilities) - {"read"}:
+                yield Problem(
+                    policy.origin,
+                    f"policy {policy.name!r} grants {sorted(capabilities)} on {path!r}; secrets need only read (give reason='...' to keep more)",
+                    subject=policy.address,
+                )
+
+
+@invariant
+def check_unique_vault_names(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
+    """Role and policy names are unique in OpenBao (one file each under vault/)."""
+    for kind, label in ((VaultRole, "role"), (VaultPolicy, "policy")):
+        seen: dict[str, Record] = {}
+        for record in _records(project, kind):
+            other = seen.setdefault(record.name, record)
+            if other is not record:
+                yield Problem(
+                    record.origin,
+                    f"OpenBao {label} {record.name!r} is already declared at {other.origin}; names are cluster-wide, pick another",
+                    subject=record.address,
+                )
+
+
+_CREDENTIAL = re.compile(
+    r"(PASSWORD|PASSWD|TOKEN|SECRET|_KEY$|^KEY$|APIKEY|API_KEY|CREDENTIAL)", re.IGNORECASE
+)
+_ENV_KEYS = ("env", "extraEnv", "environment", "envVars", "extraEnvVars")
+
+
+def _literal(value: Any) -> bool:
+    return isinstance(value, str) and value != "" and MARK not in value
+
+
+def plaintext_credentials(values: Any, path: str = "") -> Iterator[str]:
+    """Paths of env-like entries in Helm values that carry a credential as a literal."""
+    if isinstance(values, dict):
+        name = values.get("name")
+        if isinstance(name, str) and _CREDENTIAL.search(name) and _literal(values.get("value")):
+            yield f"{path}: {name}"
+        for key, value in values.items():
+            here = f"{path}.{key}" if path else str(key)
+            if key in _ENV_KEYS and isinstance(value, dict):
+                for env, literal in value.items():
+                    if isinstance(env, str) and _CREDENTIAL.search(env) and _literal(literal):
+                        yield f"{here}.{env}"
+            yield from plaintext_credentials(value, here)
+    elif isinstance(values, list | tuple):
+        for index, item in enumerate(values):
+            yield from plaintext_credentials(item, f"{path}[{index}]")
+
+
+@invariant
+def check_plaintext_credentials(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
+    """A credential-looking env var with a literal value belongs in OpenBao, not in git."""
+    hint = "keep it in OpenBao: VaultSecret(...) and pass secret.key('...')"
+    for workload in _records(project, Workload):
+        for container in workload.containers:
+            for name, value in container.env.items():
+                if _CREDENTIAL.search(name) and _literal(value):
+                    yield Problem(
+                        workload.origin,
+                        f"container {container.name!r} env {name} holds a literal credential; {hint}",
+                        subject=workload.address,
+                    )
+    for release in _records(project, HelmRelease):
+        for where in plaintext_credentials(release.values):
+            yield Problem(
+                release.origin,
+                f"HelmRelease {release.name!r} values {where} hold a literal credential; {hint}",
+                subject=release.address,
+            )
+
+
+@operator_steps
+def vault_steps(project: Project, graph: ProjectGraph) -> Iterator[OperatorStep]:
+    """Secrets to create in OpenBao, Authentik applications, and the OpenBao sync."""
+    kv = project.cluster.vault.kv_mount
+    paths: dict[str, set[str]] = defaultdict(set)
+    origins: dict[str, Any] = {}
+    for secret in _records(project, VaultStaticSecret):
+        keys = set(secret.keys) or {f"(the keys {secret.name} needs)"}
+        paths[secret.path] |= keys
+        origins.setdefault(secret.path, secret.origin)
+    for path in sorted(paths):
+        listed = sorted(paths[path])
+        yield OperatorStep(
+            10,
+            "secret",
+            f"secret:{path}",
+            f"Create {kv}/{path} in OpenBao with keys {', '.join(listed)}",
+            {"mount": kv, "path": path, "keys": listed},
+            origins[path],
+        )
+    for oidc in _records(project, OIDC):
+        host = oidc.redirect_host or f"{oidc.app}.{project.cluster.domain}"
+        yield OperatorStep(
+            20,
+            "authentik",
+            f"authentik:{oidc.app_slug}",
+            f"Create the Authentik OAuth2/OIDC application {oidc.app_slug!r} (redirect host {host}) and store its client_id and client_secret at {kv}/authentik/{oidc.app_slug}",
+            {"slug": oidc.app_slug, "redirect_host": host},
+            oidc.origin,
+        )
+    if _records(project, VaultPolicy) or _records(project, VaultRole):
+        yield OperatorStep(
+            30,
+            "openbao-sync",
+            "openbao-sync",
+            "Reconcile OpenBao with out/vault/ (policies and kubernetes auth roles) using the vault sync script",
+            {},
+        )

@@ -1,0 +1,296 @@
+"""Secrets from OpenBao through the Vault Secrets Operator, least privilege by construction.
+
+Per app, one access chain (ServiceAccount -> VaultAuth -> kubernetes auth role -> policy) serves
+every secret the app reads; each VaultSecret becomes a VaultStaticSecret, and the policy grants
+`read` on exactly the KV paths those secrets read. Every name can be set to adopt a real one.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+import attrs
+
+from klaster_build import registry
+from klaster_build.errors import DeclarationError
+from klaster_build.records.base import Record, Ref
+from klaster_build.records.manifest import output_file
+from klaster_build.records.workloads import SecretKey
+from klaster_build.validators import dns_label, dns_subdomain, optional, text, to_tuple
+
+_KV_PATH = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+_VAULT_FILE = re.compile(r"^[a-z0-9-]+(/[a-z0-9-]+)*\.(yaml|hcl)$")
+CAPABILITIES = frozenset({"create", "read", "update", "patch", "delete", "list", "sudo", "deny"})
+
+
+def kv_path(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """A KV path such as `kaneo` or `authentik/kaneo` (no leading slash, no `..`)."""
+    if not isinstance(value, str) or not _KV_PATH.match(value) or ".." in value.split("/"):
+        msg = f"{type(inst).__name__} {attribute.name!r} must be a KV path such as 'kaneo' or 'authentik/kaneo', got {value!r}"
+        raise DeclarationError(msg)
+
+
+def _keys(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    for key in value:
+        if not isinstance(key, str) or not re.match(r"^[A-Za-z0-9_.-]+$", key):
+            msg = f"{type(inst).__name__} key {key!r} must be a secret key name such as 'api_token'"
+            raise DeclarationError(msg)
+
+
+def _templates(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, dict):
+        msg = f"{type(inst).__name__} 'templates' must map a key of the Kubernetes Secret to a template text"
+        raise DeclarationError(msg)
+    _keys(inst, attribute, list(value))
+    for template in value.values():
+        text(4096)(inst, attribute, template)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class ServiceAccount(Record):
+    """The Kubernetes ServiceAccount the Vault Secrets Operator logs in as."""
+
+    kind: ClassVar[str] = "serviceaccount"
+
+    name: str = attrs.field(kw_only=False, validator=dns_subdomain)
+    file: str = attrs.field(default="secret.yaml", validator=output_file)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class VaultPolicy(Record):
+    """An OpenBao policy, `vault/policy/<name>.hcl`.
+
+    By default it grants `read` on exactly the KV paths its app's secrets read. `paths` states
+    the grants explicitly (path -> capabilities) for policies no secret of ours uses (CI, infra);
+    grants that no secret needs, or anything beyond `read`, need a `reason`.
+    """
+
+    kind: ClassVar[str] = "vaultpolicy"
+
+    name: str = attrs.field(kw_only=False, validator=dns_label)
+    paths: dict[str, tuple[str, ...]] | None = attrs.field(default=None)
+    reason: str | None = attrs.field(default=None, validator=optional(text(500)))
+
+    @paths.validator
+    def _check_paths(self, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is None:
+            return
+        if not isinstance(value, dict):
+            msg = "VaultPolicy 'paths' must map an OpenBao path to a list of capabilities"
+            raise DeclarationError(msg)
+        for path, capabilities in value.items():
+            if not isinstance(path, str) or not re.match(r"^[A-Za-z0-9_.+*/-]+$", path):
+                msg = f"VaultPolicy path {path!r} is not an OpenBao path"
+                raise DeclarationError(msg)
+            unknown = set(capabilities) - CAPABILITIES
+            if unknown or not capabilities:
+                msg = f"VaultPolicy capabilities of {path!r} must be some of {sorted(CAPABILITIES)}, got {list(capabilities)}"
+                raise DeclarationError(msg)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class VaultRole(Record):
+    """A kubernetes auth role, `vault/kubernetes-auth-roles/<name>.yaml`."""
+
+    kind: ClassVar[str] = "vaultrole"
+
+    name: str = attrs.field(kw_only=False, validator=dns_label)
+    service_accounts: tuple[ServiceAccount, ...] = attrs.field(converter=to_tuple)
+    policies: tuple[VaultPolicy, ...] = attrs.field(converter=to_tuple)
+    # Namespaces bound besides the service accounts' own (rarely needed; say why in a comment).
+    namespaces: tuple[str, ...] = attrs.field(default=(), converter=to_tuple)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class VaultAuth(Record):
+    """The VaultAuth object: log in with `service_account` to `role`."""
+
+    kind: ClassVar[str] = "vaultauth"
+
+    name: str = attrs.field(kw_only=False, validator=dns_label)
+    role: VaultRole
+    service_account: ServiceAccount
+    file: str = attrs.field(default="secret.yaml", validator=output_file)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class VaultAccess(Record):
+    """The app's access chain; implicit (default names) unless declared to adopt real names.
+
+    Example:
+        access = VaultAccess(service_account="llama-proxy", auth="llama", role="llama-proxy", policy="ollama")
+        VaultSecret("llama-api-key", path="ollama", access=access)
+    """
+
+    kind: ClassVar[str] = "vaultaccess"
+
+    service_account: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
+    auth: str | None = attrs.field(default=None, validator=optional(dns_label))
+    role: str | None = attrs.field(default=None, validator=optional(dns_label))
+    policy: str | None = attrs.field(default=None, validator=optional(dns_label))
+    file: str = attrs.field(default="secret.yaml", validator=output_file)
+    vault_auth: VaultAuth = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        common: dict[str, Any] = {"origin": self.origin, "app": self.app}
+        account = ServiceAccount(
+            self.service_account or f"{self.app}-secret", file=self.file, **common
+        )
+        policy = VaultPolicy(self.policy or self.app, **common)
+        role = VaultRole(
+            self.role or self.app, service_accounts=(account,), policies=(policy,), **common
+        )
+        auth = VaultAuth(
+            self.auth or self.app, role=role, service_account=account, file=self.file, **common
+        )
+        object.__setattr__(self, "vault_auth", auth)
+
+    @property
+    def record_name(self) -> str:
+        return self.vault_auth.name
+
+
+def default_access(app: str, origin: Any) -> VaultAccess:
+    """The app's access chain: the one its file declared, or an implicit one made once."""
+    active = registry.active()
+    if active is not None:
+        for record in active.records:
+            if isinstance(record, VaultAccess) and record.app == app:
+                return record
+    return VaultAccess(origin=origin, app=app)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class VaultStaticSecret(Record):
+    """A VaultStaticSecret syncing one KV path into a Kubernetes Secret."""
+
+    kind: ClassVar[str] = "vaultstaticsecret"
+
+    name: str = attrs.field(kw_only=False, validator=dns_subdomain)
+    path: str = attrs.field(validator=kv_path)
+    auth: VaultAuth
+    keys: tuple[str, ...] = attrs.field(default=(), converter=to_tuple, validator=_keys)
+    templates: dict[str, str] = attrs.field(factory=dict, validator=_templates)
+    file: str = attrs.field(default="secret.yaml", validator=output_file)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class VaultSecret(Record):
+    """A Kubernetes Secret filled from OpenBao KV `path`, readable by the app and nothing else.
+
+    `keys` are the keys the app needs at that path (the operator creates them; each becomes a
+    template `{{ get .Secrets "<key>" }}`); `templates` maps Secret keys to template texts instead.
+
+    Example:
+        api = VaultSecret("crawl4ai-secret", path="crawl4ai", keys=["api_token"])
+        Container(..., env={"CRAWL4AI_API_TOKEN": api.key("api_token")})
+    """
+
+    kind: ClassVar[str] = "vaultsecret"
+
+    name: str = attrs.field(kw_only=False, validator=dns_subdomain)
+    path: str = attrs.field(validator=kv_path)
+    keys: tuple[str, ...] = attrs.field(default=(), converter=to_tuple, validator=_keys)
+    templates: dict[str, str] = attrs.field(factory=dict, validator=_templates)
+    access: Any = None  # a VaultAccess; checked below with a readable message
+    file: str | None = attrs.field(default=None, validator=optional(output_file))
+    secret: VaultStaticSecret = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        access = self.access if self.access is not None else default_access(self.app, self.origin)
+        if not isinstance(access, VaultAccess):
+            msg = f"VaultSecret 'access' must be a VaultAccess(...) record, got {type(access).__name__}"
+            raise DeclarationError(msg)
+        templates = self.templates or {key: f'{{{{ get .Secrets "{key}" }}}}' for key in self.keys}
+        secret = VaultStaticSecret(
+            self.name,
+            path=self.path,
+            auth=access.vault_auth,
+            keys=self.keys,
+            templates=templates,
+            file=self.file or access.file,
+            origin=self.origin,
+            app=self.app,
+        )
+        object.__setattr__(self, "secret", secret)
+
+    @property
+    def secret_keys(self) -> tuple[str, ...]:
+        """The keys of the Kubernetes Secret: the templates' keys, else the KV keys."""
+        return tuple(self.templates) or self.keys
+
+    def key(self, key: str) -> SecretKey:
+        """An env value read from `key` of this Secret."""
+        if self.secret_keys and key not in self.secret_keys:
+            msg = f"VaultSecret {self.name!r} has no key {key!r}; it declares {list(self.secret_keys)}"
+            raise DeclarationError(msg)
+        return SecretKey(self.secret, key)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class OIDC(Record):
+    """An Authentik OAuth2/OIDC client: its id and secret from `secret/authentik/<slug>`.
+
+    Example:
+        sso = OIDC()   # slug = app name; Secret <app>-authentik with client_id, client_secret
+        values = {"oidc": {"discovery": sso.discovery_url, "secret": sso.secret}}
+    """
+
+    kind: ClassVar[str] = "oidc"
+
+    slug: str | None = attrs.field(default=None, kw_only=False, validator=optional(dns_label))
+    redirect_host: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
+    access: VaultAccess | None = None
+    file: str | None = attrs.field(default=None, validator=optional(output_file))
+    vault_secret: VaultSecret = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        secret = VaultSecret(
+            f"{self.app}-authentik",
+            path=f"authentik/{self.app_slug}",
+            keys=("client_id", "client_secret"),
+            access=self.access,
+            file=self.file,
+            origin=self.origin,
+            app=self.app,
+        )
+        object.__setattr__(self, "vault_secret", secret)
+
+    @property
+    def app_slug(self) -> str:
+        """The Authentik application slug (the app name unless declared)."""
+        return self.slug or self.app
+
+    @property
+    def record_name(self) -> str:
+        return self.app_slug
+
+    @property
+    def secret(self) -> VaultStaticSecret:
+        """The Kubernetes Secret holding client_id and client_secret."""
+        return self.vault_secret.secret
+
+    @property
+    def client_id(self) -> SecretKey:
+        """Env value: the OAuth client id."""
+        return self.vault_secret.key("client_id")
+
+    @property
+    def client_secret(self) -> SecretKey:
+        """Env value: the OAuth client secret."""
+        return self.vault_secret.key("client_secret")
+
+    @property
+    def discovery_url(self) -> Ref:
+        """`<authentik>/application/o/<slug>/.well-known/openid-configuration`."""
+        return Ref(
+            self,
+            "discovery_url",
+            lambda oidc, ctx: (
+                f"{ctx.cluster.authentik_url.rstrip('/')}/application/o/{oidc.app_slug}/.well-known/openid-configuration"
+            ),
+        )

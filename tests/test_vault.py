@@ -1,0 +1,291 @@
+"""Vault family: the OpenBao access chain, static secrets, Authentik OIDC clients."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import KLASTERFILE, ProjectDir
+from hypothesis import given
+from hypothesis import strategies as st
+
+from klaster_build import engine
+from klaster_build.errors import DeclarationError, ProblemsFound
+from klaster_build.records.vault import VaultSecret
+from klaster_build.registry import session
+
+REAL = Path(__file__).resolve().parents[2] / "shared" / "reference" / "klaster"
+needs_reference = pytest.mark.skipif(
+    not REAL.is_dir(), reason="../shared/reference is not beside the checkout"
+)
+
+KANEO = """\
+from klaster_build.dsl import OIDC, VaultAccess, VaultSecret
+
+VaultAccess(file="oauth-secret.yaml")
+
+VaultSecret("kaneo-app-secret", path="kaneo", keys=["auth_secret"], file="app-secret.yaml")
+sso = OIDC(file="oauth-secret.yaml")
+"""
+
+LLAMA = """\
+from klaster_build.dsl import VaultAccess, VaultSecret
+
+access = VaultAccess(service_account="llama-proxy", auth="llama", role="llama-proxy", policy="ollama")
+VaultSecret("llama-api-key", path="ollama", access=access)
+VaultSecret("llama-openrouter", path="openrouter", access=access,
+            templates={"OPENROUTER_API_KEY": '{{ get .Secrets "API_KEY" }}'})
+"""
+
+
+def _real_docs(relative: str) -> list[dict]:
+    return [d for d in yaml.safe_load_all((REAL / relative).read_text()) if d]
+
+
+def _docs(project: ProjectDir, relative: str) -> list[dict]:
+    return [d for d in yaml.safe_load_all(project.file(relative)) if d]
+
+
+@needs_reference
+def test_kaneo_secrets_equal_the_real_files(project: ProjectDir, run) -> None:
+    """App secret and OIDC secret render the real kaneo documents (SA, VaultAuth, both VSS)."""
+    project.app("kaneo", KANEO)
+    assert run("build")[0] == 0
+    generated = _docs(project, "out/apps/kaneo/app-secret.yaml") + _docs(
+        project, "out/apps/kaneo/oauth-secret.yaml"
+    )
+    real = _real_docs("apps/kaneo/app-secret.yaml") + _real_docs("apps/kaneo/oauth-secret.yaml")
+    key = lambda d: (d["kind"], d["metadata"]["name"])  # noqa: E731
+    assert sorted(generated, key=key) == sorted(real, key=key)
+    assert project.file("out/vault/policy/kaneo.hcl").endswith(
+        'path "secret/data/authentik/kaneo" {\n    capabilities = ["read"]\n}\n\n'
+        'path "secret/data/kaneo" {\n    capabilities = ["read"]\n}\n'
+    )
+    assert yaml.safe_load(
+        project.file("out/vault/kubernetes-auth-roles/kaneo.yaml")
+    ) == yaml.safe_load((REAL / "vault/kubernetes-auth-roles/kaneo.yaml").read_text())
+
+
+@needs_reference
+def test_adopted_names_reproduce_the_real_llama_wiring(project: ProjectDir, run) -> None:
+    """Explicit names adopt llama's SA, VaultAuth, role llama-proxy and policy ollama."""
+    project.app("llama", LLAMA)
+    assert run("build")[0] == 0
+    assert _docs(project, "out/apps/llama/secret.yaml") == _real_docs("apps/llama/secret.yaml")
+    role = yaml.safe_load(project.file("out/vault/kubernetes-auth-roles/llama-proxy.yaml"))
+    assert role == {
+        "bound_service_account_names": ["llama-proxy"],
+        "bound_service_account_namespaces": ["llama"],
+        "token_policies": ["ollama"],
+    }
+    policy = project.file("out/vault/policy/ollama.hcl")
+    assert 'path "secret/data/ollama" {\n    capabilities = ["read"]\n}\n' in policy
+    assert 'path "secret/data/openrouter"' in policy
+
+
+def test_one_access_chain_per_app_whatever_the_number_of_secrets() -> None:
+    """Two secrets of one app share the implicit SA, VaultAuth, role and policy."""
+    with session(app="a") as registry:
+        first = VaultSecret("one", path="a/one", keys=["x"])
+        second = VaultSecret("two", path="a/two")
+    assert first.secret.auth is second.secret.auth
+    assert first.secret.auth.service_account.name == "a-secret"
+    assert first.secret.auth.role.policies[0].name == "a"
+    kinds = sorted(type(r).__name__ for r in registry.records)
+    assert kinds.count("VaultAuth") == 1 and kinds.count("ServiceAccount") == 1
+
+
+def test_secret_keys_are_checked_where_they_are_used() -> None:
+    """Asking a secret for a key it does not declare is an error naming the keys."""
+    with session(app="a"):
+        secret = VaultSecret("api", path="a", keys=["api_token"])
+        assert secret.key("api_token").key == "api_token"
+        with pytest.raises(
+            DeclarationError, match=r"has no key 'token'; it declares \['api_token'\]"
+        ):
+            secret.key("token")
+        with pytest.raises(DeclarationError, match="must be a KV path"):
+            VaultSecret("bad", path="/etc/passwd")
+
+
+def test_oidc_discovery_url_and_client_env(project: ProjectDir, run) -> None:
+    """OIDC exposes the discovery URL from the klasterfile and the client id/secret as env."""
+    project.app(
+        "openwebui",
+        """\
+        from klaster_build.dsl import OIDC, Container, Deployment
+
+        sso = OIDC("open-web-ui")
+        Deployment("web", containers=[Container("web", image="ghcr.io/open-webui/open-webui:v0.6.5", env={
+            "OPENID_PROVIDER_URL": sso.discovery_url, "OAUTH_CLIENT_ID": sso.client_id,
+            "OAUTH_CLIENT_SECRET": sso.client_secret})])
+        """,
+    )
+    assert run("build")[0] == 0
+    (deployment,) = _docs(project, "out/apps/openwebui/deployment.yaml")
+    env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert env == [
+        {
+            "name": "OPENID_PROVIDER_URL",
+            "value": "https://auth.example.org/application/o/open-web-ui/.well-known/openid-configuration",
+        },
+        {
+            "name": "OAUTH_CLIENT_ID",
+            "valueFrom": {"secretKeyRef": {"name": "openwebui-authentik", "key": "client_id"}},
+        },
+        {
+            "name": "OAUTH_CLIENT_SECRET",
+            "valueFrom": {"secretKeyRef": {"name": "openwebui-authentik", "key": "client_secret"}},
+        },
+    ]
+    vss = [
+        d
+        for d in _docs(project, "out/apps/openwebui/secret.yaml")
+        if d["kind"] == "VaultStaticSecret"
+    ]
+    assert vss[0]["spec"]["path"] == "authentik/open-web-ui"
+
+
+def test_plaintext_credentials_are_refused(project: ProjectDir, run, no_color) -> None:
+    """A literal password in env or Helm values is an error that points to VaultSecret."""
+    project.app(
+        "a",
+        """\
+        from klaster_build.dsl import Container, Deployment, HelmRelease, HelmRepository
+
+        Deployment("d", containers=[Container("d", image="nginx:1.27.3", env={"DB_PASSWORD": "hunter2"})])
+        repo = HelmRepository("r", url="https://example.org/charts")
+        HelmRelease("h", source=repo, chart="h", version="1.0.0", values={"extraEnv": [{"name": "API_TOKEN", "value": "abc"}]})
+        """,
+    )
+    code, _, err = run("build")
+    assert code == 2
+    assert (
+        "apps.d/a.py:3: error: container 'd' env DB_PASSWORD holds a literal credential; keep it in OpenBao"
+        in err
+    )
+    assert (
+        "apps.d/a.py:5: error: HelmRelease 'h' values extraEnv[0]: API_TOKEN hold a literal credential"
+        in err
+    )
+
+
+def test_operator_steps_name_paths_keys_and_authentik_apps(project: ProjectDir) -> None:
+    """The checklist lists each KV path with its keys, each OIDC app, and the OpenBao sync."""
+    from klaster_build import families  # noqa: F401
+    from klaster_build.graph import build_graph
+    from klaster_build.loader import load_project
+    from klaster_build.operator import collect_steps
+
+    project.app("kaneo", KANEO)
+    loaded = load_project(project.root)
+    steps = collect_steps(loaded, build_graph(loaded))
+    assert [s.summary for s in steps] == [
+        "Create secret/authentik/kaneo in OpenBao with keys client_id, client_secret",
+        "Create secret/kaneo in OpenBao with keys auth_secret",
+        "Create the Authentik OAuth2/OIDC application 'kaneo' (redirect host kaneo.example.org) and store its client_id and client_secret at secret/authentik/kaneo",
+        "Reconcile OpenBao with out/vault/ (policies and kubernetes auth roles) using the vault sync script",
+    ]
+
+
+CORRUPTIONS = {
+    # name: (policy paths, account the role binds, message, line that is reported)
+    "drop-grant": (
+        "{'secret/data/elsewhere': ['read']}, reason='shared'",
+        "sa",
+        "grants no read on it",
+        "secret",
+    ),
+    "wrong-sa": (
+        "{'secret/data/APP/x': ['read']}",
+        "ServiceAccount('someone-else')",
+        "does not bind ServiceAccount",
+        "secret",
+    ),
+    "extra-path": (
+        "{'secret/data/APP/x': ['read'], 'secret/data/nobody': ['read']}",
+        "sa",
+        "grants 'secret/data/nobody' that no secret of its role reads",
+        "policy",
+    ),
+}
+
+
+def _write(
+    root: Path, apps: list[tuple[str, list[str]]], corruption: str | None
+) -> tuple[str, int]:
+    """Apps with secrets; with a corruption, app 0 also wires one secret by hand, wrongly."""
+    if root.exists():
+        shutil.rmtree(root)
+    (root / "apps.d").mkdir(parents=True)
+    (root / "klasterfile.py").write_text(KLASTERFILE)
+    located = ("", 0)
+    for index, (app, paths) in enumerate(apps):
+        lines = [
+            "from klaster_build.dsl import VaultPolicy, VaultSecret",
+            "from klaster_build.records.vault import ServiceAccount, VaultAuth, VaultRole, VaultStaticSecret",
+        ]
+        lines.extend(
+            f"VaultSecret('s{n}', path='{app}/{path}', keys=['k'])" for n, path in enumerate(paths)
+        )
+        if index == 0 and corruption:
+            grants, bound, _, reported = CORRUPTIONS[corruption]
+            lines.append("sa = ServiceAccount('hand-sa')")
+            lines.append(f"policy = VaultPolicy('hand-policy', paths={grants.replace('APP', app)})")
+            policy_line = len(lines)
+            lines.append(
+                f"role = VaultRole('hand-role', service_accounts=[{bound}], policies=[policy])"
+            )
+            lines.append("auth = VaultAuth('hand-auth', role=role, service_account=sa)")
+            lines.append(f"VaultStaticSecret('manual', path='{app}/x', auth=auth)")
+            located = (app, len(lines) if reported == "secret" else policy_line)
+        (root / "apps.d" / f"{app}.py").write_text("\n".join(lines) + "\n")
+    return located
+
+
+APPS = st.lists(
+    st.tuples(
+        st.from_regex(r"[a-z]{1,6}", fullmatch=True),
+        st.lists(st.from_regex(r"[a-z]{1,5}", fullmatch=True), min_size=1, max_size=3, unique=True),
+    ),
+    min_size=1,
+    max_size=4,
+    unique_by=lambda a: a[0],
+).map(sorted)
+
+
+@pytest.fixture(scope="module")
+def scratch() -> Path:
+    """A directory reused by every hypothesis example."""
+    return Path(tempfile.mkdtemp(prefix="klaster-vault-"))
+
+
+@given(apps=APPS)
+def test_every_generated_secret_is_reachable_and_least_privileged(scratch: Path, apps) -> None:
+    """Valid app sets build; each policy grants read on exactly its app's secret paths."""
+    _write(scratch / "p", apps, None)
+    assert engine.build(scratch / "p").status == 0
+    for app, paths in apps:
+        policy = (scratch / "p" / "out" / "vault" / "policy" / f"{app}.hcl").read_text()
+        granted = sorted(
+            line.split('"')[1] for line in policy.splitlines() if line.startswith("path ")
+        )
+        assert granted == sorted(f"secret/data/{app}/{p}" for p in paths)
+
+
+@given(apps=APPS, corruption=st.sampled_from(sorted(CORRUPTIONS)))
+def test_each_corruption_names_the_secret_or_policy_line(
+    scratch: Path, apps, corruption: str
+) -> None:
+    """A dropped grant, a wrong service account, or a path nobody reads is a located error."""
+    app, line = _write(scratch / "p", apps, corruption)
+    with pytest.raises(ProblemsFound) as caught:
+        engine.build(scratch / "p")
+    expected = CORRUPTIONS[corruption][2]
+    matching = [str(p) for p in caught.value.problems if expected in p.message]
+    assert any(m.startswith(f"apps.d/{app}.py:{line}: error:") for m in matching), [
+        str(p) for p in caught.value.problems
+    ]
