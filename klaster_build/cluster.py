@@ -57,6 +57,23 @@ class VaultSettings:
     auth_mount: str = attrs.field(validator=dns_label)
 
 
+@attrs.frozen(kw_only=True)
+class TalosSettings:
+    """How `talosctl gen config` is run: the generated Makefile's gen-talos-config target.
+
+    `base_patches` come first (controlplane, openebs, openbao...), then one PodSecurity exemption
+    per namespace with privileged pods, then each node's patch. Patch paths are relative to the
+    project root and must exist there (they are the operator's own files).
+    """
+
+    cluster_name: str = attrs.field(validator=dns_label)
+    endpoint: str = attrs.field(validator=text(253))
+    base_patches: tuple[str, ...] = attrs.field(converter=tuple)
+    node_patches: dict[str, str] = attrs.field(factory=dict)  # node name -> patch path
+    secrets_file: str = attrs.field(default="secrets.yaml", validator=text(253))
+    generated_dir: str = attrs.field(default="talos/generated", validator=text(253))
+
+
 def _tiers(inst: object, attribute: attrs.Attribute[object], value: object) -> None:
     if not isinstance(value, dict) or not value:
         msg = f"Cluster 'storage' must be a dict of tier name -> StorageTier, got {value!r}"
@@ -104,6 +121,12 @@ class Cluster(Record):
     authentik_url: str = attrs.field(validator=text(253))
     intervals: Intervals = attrs.field(validator=instance_of(Intervals))
     out_dir: str = attrs.field(default="out", validator=_relative_dir)
+    # The storage tier whose StorageClass is the cluster default (annotation), if any.
+    default_storage_tier: str | None = attrs.field(default=None)
+    talos: TalosSettings | None = attrs.field(default=None)
+    # Flux: the GitRepository the generated Kustomizations read, and their interval.
+    flux_source: str = attrs.field(default="flux-system", validator=dns_label)
+    flux_interval: str = attrs.field(default="24h", validator=_duration)
 
     @property
     def record_name(self) -> str:

@@ -5,7 +5,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from klaster_build.cluster import Cluster, Intervals, Node, StorageTier, VaultSettings
+from klaster_build.cluster import (
+    Cluster,
+    Intervals,
+    Node,
+    StorageTier,
+    TalosSettings,
+    VaultSettings,
+)
 from klaster_build.errors import DeclarationError
 from klaster_build.records import (
     App,
@@ -24,8 +31,18 @@ from klaster_build.records import (
     StatefulSet,
     ref,
 )
+from klaster_build.records.exposure import (
+    ChartIngress,
+    ChartService,
+    Ingress,
+    LoadBalancer,
+    PrivilegedNamespace,
+    ingress_values,
+)
+from klaster_build.records.infra import InfraComponent, InfraConfig
 from klaster_build.records.storage import Postgres, Volume
 from klaster_build.records.vault import OIDC, VaultAccess, VaultPolicy, VaultRole, VaultSecret
+from klaster_build.records.workloads import HostDevice
 
 MAX_READ_BYTES = 1 << 20
 
@@ -58,6 +75,8 @@ def read(path: str) -> str:
 __all__ = [
     "OIDC",
     "App",
+    "ChartIngress",
+    "ChartService",
     "Cluster",
     "ConfigFiles",
     "ConfigMap",
@@ -67,21 +86,29 @@ __all__ = [
     "GitRepository",
     "HelmRelease",
     "HelmRepository",
+    "HostDevice",
+    "InfraComponent",
+    "InfraConfig",
+    "Ingress",
     "Intervals",
+    "LoadBalancer",
     "Manifest",
     "Node",
     "Port",
     "Postgres",
+    "PrivilegedNamespace",
     "SecretKey",
     "Service",
     "StatefulSet",
     "StorageTier",
+    "TalosSettings",
     "VaultAccess",
     "VaultPolicy",
     "VaultRole",
     "VaultSecret",
     "VaultSettings",
     "Volume",
+    "ingress_values",
     "read",
     "ref",
 ]

@@ -28,7 +28,7 @@ from klaster_build.values import resolve
 @emitter(App)
 def emit_app(app: App, ctx: RenderContext) -> Iterator[Output]:
     """namespace.yaml, written by the app that owns the namespace."""
-    if ctx.namespace_owner(app.namespace_name) == app.app:
+    if not app.infra and ctx.namespace_owner(app.namespace_name) == app.app:
         yield Output(
             app_path(app, "namespace.yaml"),
             app,
@@ -167,12 +167,16 @@ def container_spec(
             | ({"protocol": p.protocol} if p.protocol != "TCP" else {})
             for p in container.ports
         ]
-    if container.mounts:
-        spec["volumeMounts"] = [
-            {"name": names[path], "mountPath": path} for path in container.mounts
-        ]
+    mounts = [{"name": names[path], "mountPath": path} for path in container.mounts]
+    mounts += [
+        {"mountPath": device.path, "name": device.volume_name} for device in container.devices
+    ]
+    if mounts:
+        spec["volumeMounts"] = mounts
     if container.resources:
         spec["resources"] = resolve(container.resources, ctx)
+    if container.privileged:
+        spec["securityContext"] = {"privileged": True}
     spec.update(resolve(container.extra, ctx))
     return spec
 
@@ -197,6 +201,14 @@ def pod_spec(workload: Workload, ctx: RenderContext) -> dict[str, Any]:
                 volumes[name] = volume_entry(name, source, ctx) | {"_source": source}
             names[path] = name
         containers.append(container_spec(container, ctx, names))
+        for device in container.devices:
+            volumes.setdefault(
+                device.volume_name,
+                {
+                    "name": device.volume_name,
+                    "hostPath": {"path": device.path, "type": device.type},
+                },
+            )
     spec: dict[str, Any] = {}
     if workload.service_account is not None:
         spec["serviceAccountName"] = resolve(workload.service_account, ctx)
@@ -218,7 +230,9 @@ def _mounts_claim(workload: Workload) -> bool:
 @emitter(Deployment)
 def emit_deployment(deployment: Deployment, ctx: RenderContext) -> Iterator[Output]:
     """apps/v1 Deployment."""
-    strategy = deployment.strategy or ("Recreate" if _mounts_claim(deployment) else None)
+    # RWO claims and host devices cannot be held by two pods at once during a rollout.
+    exclusive = _mounts_claim(deployment) or deployment.privileged
+    strategy = deployment.strategy or ("Recreate" if exclusive else None)
     spec: dict[str, Any] = {"replicas": deployment.replicas}
     if strategy:
         spec["strategy"] = {"type": strategy}

@@ -7,7 +7,7 @@ from typing import ClassVar
 import attrs
 
 from klaster_build.records.base import Record
-from klaster_build.validators import dns_label, optional
+from klaster_build.validators import dns_label, instance_of, optional
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -21,6 +21,8 @@ class App(Record):
     kind: ClassVar[str] = "app"
 
     namespace: str | None = attrs.field(default=None, validator=optional(dns_label))
+    # An infra file (controllers, configs): no app directory and no namespace of its own.
+    infra: bool = attrs.field(default=False, validator=instance_of(bool))
 
     @property
     def record_name(self) -> str:

@@ -101,6 +101,30 @@ def _mounts(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
             raise DeclarationError(msg)
 
 
+_DEVICE_TYPES = frozenset({"CharDevice", "BlockDevice", "Directory", "File", "Socket"})
+
+
+@attrs.frozen
+class HostDevice:
+    """A host device a privileged container needs (`/dev/kfd` CharDevice, `/dev/dri` Directory)."""
+
+    path: str = attrs.field(validator=text(256))
+    type: str = attrs.field(default="CharDevice", validator=one_of(_DEVICE_TYPES))
+
+    @path.validator
+    def _check_path(self, attribute: attrs.Attribute[Any], value: str) -> None:
+        if not re.match(r"^/dev/[A-Za-z0-9_./-]+$", value) or ".." in value.split("/"):
+            msg = f"HostDevice 'path' must be a device under /dev such as '/dev/dri', got {value!r}"
+            raise DeclarationError(msg)
+
+    @property
+    def volume_name(self) -> str:
+        """The pod volume name: the device path's last part (`/dev/kfd` -> `kfd`)."""
+        return (
+            re.sub(r"[^a-z0-9-]", "-", self.path.rsplit("/", 1)[-1].lower()).strip("-") or "device"
+        )
+
+
 @attrs.frozen(kw_only=True)
 class Container:
     """One container of a workload.
@@ -121,6 +145,18 @@ class Container:
         default=None, validator=optional(one_of({"IfNotPresent", "Always", "Never"}))
     )
     extra: dict[str, Any] = attrs.field(factory=dict, validator=_mapping)
+    # Host devices make the container privileged (the guideline's GPU pattern); the namespace
+    # gets a Talos PodSecurity exemption.
+    devices: tuple[HostDevice, ...] = attrs.field(
+        default=(),
+        converter=to_tuple,
+        validator=each(instance_of(HostDevice, what="HostDevice(...)")),
+    )
+
+    @property
+    def privileged(self) -> bool:
+        """True when the container runs privileged (it uses host devices)."""
+        return bool(self.devices)
 
 
 def _containers(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -144,6 +180,11 @@ class Workload(Record):
     labels: dict[str, str] = attrs.field(factory=dict, validator=_mapping)
     service_account: Any = None
     pod_extra: dict[str, Any] = attrs.field(factory=dict, validator=_mapping)
+
+    @property
+    def privileged(self) -> bool:
+        """True when any container is privileged."""
+        return any(c.privileged for c in self.containers)
 
     @property
     def selector_labels(self) -> dict[str, str]:

@@ -1,0 +1,281 @@
+"""Ingress, LoadBalancer and Talos exemption outputs, their invariants and operator steps."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from klaster_build.checks import invariant
+from klaster_build.emit.core import service_ports
+from klaster_build.emit.outputs import Output, app_path, emitter, metadata
+from klaster_build.emit.yaml import dump_document
+from klaster_build.errors import Problem
+from klaster_build.graph import ProjectGraph
+from klaster_build.operator import OperatorStep, operator_steps
+from klaster_build.project import Project
+from klaster_build.records.exposure import (
+    HostClaim,
+    Ingress,
+    LoadBalancer,
+    PrivilegedNamespace,
+    annotations_for,
+    host_name,
+    looks_like_http,
+)
+from klaster_build.records.workloads import Workload
+from klaster_build.render_context import RenderContext
+
+
+@emitter(Ingress)
+def emit_ingress(ingress: Ingress, ctx: RenderContext) -> Iterator[Output]:
+    """networking.k8s.io/v1 Ingress with TLS `<app>-ingress`."""
+    host = host_name(ingress, ctx.cluster.domain)
+    service = ingress.backend.name
+    yield Output(
+        app_path(ingress, ingress.file),
+        ingress,
+        document={
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "Ingress",
+            "metadata": {
+                "namespace": ctx.namespace(ingress),
+                "name": ingress.name,
+                "annotations": annotations_for(ingress, ctx.cluster.cluster_issuer),
+            },
+            "spec": {
+                "ingressClassName": ctx.cluster.ingress_class,
+                "rules": [
+                    {
+                        "host": host,
+                        "http": {
+                            "paths": [
+                                {
+                                    "backend": {
+                                        "service": {
+                                            "name": service,
+                                            "port": {"number": ingress.backend_port},
+                                        }
+                                    },
+                                    "path": ingress.path,
+                                    "pathType": "Prefix",
+                                }
+                            ]
+                        },
+                    }
+                ],
+                "tls": [{"hosts": [host], "secretName": f"{ingress.app}-ingress"}],
+            },
+        },
+    )
+
+
+@emitter(LoadBalancer)
+def emit_load_balancer(lb: LoadBalancer, ctx: RenderContext) -> Iterator[Output]:
+    """A LoadBalancer Service (Cilium LB IPAM), dual-stack."""
+    selector = lb.selector or (lb.workload.selector_labels if lb.workload else {})
+    meta: dict[str, Any] = metadata(lb.name, ctx.namespace(lb))
+    if lb.annotations:
+        meta["annotations"] = dict(lb.annotations)
+    yield Output(
+        app_path(lb, lb.file),
+        lb,
+        document={
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": meta,
+            "spec": {
+                "selector": selector,
+                "ports": service_ports(lb),  # type: ignore[arg-type]
+                "type": "LoadBalancer",
+                "externalTrafficPolicy": lb.traffic_policy,
+                "ipFamilyPolicy": lb.family_policy,
+            },
+        },
+    )
+
+
+def _records(project: Project, kind: type) -> list[Any]:
+    return [r for r in project.records if isinstance(r, kind)]
+
+
+@invariant
+def check_unique_hosts(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
+    """No two Ingresses (raw or chart) share a host."""
+    seen: dict[str, HostClaim] = {}
+    for claim in _records(project, HostClaim):
+        host = host_name(claim, project.cluster.domain)
+        other = seen.setdefault(host, claim)
+        if other is not claim:
+            yield Problem(
+                claim.origin,
+                f"host {host!r} is already served by {other.address} ({other.origin}); pick another host",
+                subject=claim.address,
+            )
+
+
+@invariant
+def check_hosts_in_domain(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
+    """A host outside the cluster domain needs an explicit reason (TLS and DNS are not ours)."""
+    domain = project.cluster.domain
+    for claim in _records(project, HostClaim):
+        host = host_name(claim, domain)
+        if not host.endswith(f".{domain}") and not claim.external_host:
+            yield Problem(
+                claim.origin,
+                f"host {host!r} is outside {domain}; use a subdomain, or give external_host='<reason>'",
+                subject=claim.address,
+            )
+
+
+@invariant
+def check_no_http_load_balancers(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
+    """HTTP goes through Ingress; a LoadBalancer may expose it only with a reason."""
+    for lb in _records(project, LoadBalancer):
+        if lb.allow_http:
+            continue
+        for port in lb.ports:
+            if looks_like_http(port):
+                yield Problem(
+                    lb.origin,
+                    f"LoadBalancer {lb.name!r} exposes port {port.name} ({port.number}/TCP), which looks like HTTP; "
+                    "expose HTTP with Ingress(...) instead, or give allow_http='<reason>'",
+                    subject=lb.address,
+                )
+
+
+def privileged_namespaces(project: Project) -> dict[str, list[Any]]:
+    """Namespace -> the records that make it need a PodSecurity exemption."""
+    found: dict[str, list[Any]] = {}
+    for record in project.records:
+        if (isinstance(record, Workload) and record.privileged) or isinstance(
+            record, PrivilegedNamespace
+        ):
+            found.setdefault(project.apps[record.app].namespace_name, []).append(record)
+    return dict(sorted(found.items()))
+
+
+@invariant
+def check_exemptions(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
+    """Privileged pods need the Talos settings to exempt them; a declared exemption not used is flagged."""
+    needs = privileged_namespaces(project)
+    if needs and project.cluster.talos is None:
+        first = next(iter(needs.values()))[0]
+        yield Problem(
+            first.origin,
+            "privileged pods need a PodSecurity exemption in the Talos config; add talos=TalosSettings(...) to the Cluster in klasterfile.py",
+            subject=first.address,
+        )
+    for records in needs.values():
+        declared = [r for r in records if isinstance(r, PrivilegedNamespace)]
+        if declared and len(declared) == len(records) and not declared[0].reason.strip():
+            yield Problem(
+                declared[0].origin,
+                "PrivilegedNamespace needs a reason",
+                subject=declared[0].address,
+            )
+
+
+@invariant
+def check_host_paths(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
+    """hostPath only for declared devices: raw extras must not smuggle host paths in."""
+    for workload in _records(project, Workload):
+        volumes = workload.pod_extra.get("volumes", [])
+        if any(isinstance(v, dict) and "hostPath" in v for v in volumes):
+            yield Problem(
+                workload.origin,
+                f"{workload.address}: hostPath volumes come only from devices=[HostDevice(...)] of privileged containers",
+                subject=workload.address,
+            )
+
+
+def exemption_patch(namespace: str) -> str:
+    """The Talos machine-config patch exempting `namespace` from PodSecurity (real repo shape)."""
+    return dump_document(
+        {
+            "cluster": {
+                "apiServer": {
+                    "admissionControl": [
+                        {
+                            "name": "PodSecurity",
+                            "configuration": {
+                                "apiVersion": "pod-security.admission.config.k8s.io/v1beta1",
+                                "kind": "PodSecurityConfiguration",
+                                "exemptions": {"namespaces": [namespace]},
+                            },
+                        }
+                    ]
+                }
+            }
+        }
+    )
+
+
+@operator_steps
+def exposure_steps(project: Project, graph: ProjectGraph) -> Iterator[OperatorStep]:
+    """DNS names, IPv4 port forwards and the Talos config to apply."""
+    domain = project.cluster.domain
+    for claim in _records(project, HostClaim):
+        host = host_name(claim, domain)
+        yield OperatorStep(
+            40,
+            "dns",
+            f"dns:{host}",
+            f"Create DNS name {host} pointing at the ingress controller",
+            {"host": host},
+            claim.origin,
+        )
+    for lb in _records(project, LoadBalancer):
+        host = lb.dns_name or f"{lb.name}.{domain}"
+        namespace = project.apps[lb.app].namespace_name
+        yield OperatorStep(
+            41,
+            "dns",
+            f"dns:{host}",
+            f"Create DNS name {host} for LoadBalancer {namespace}/{lb.name} (its address is known once Flux applied it)",
+            {"host": host},
+            lb.origin,
+        )
+        for port in lb.ports:
+            yield OperatorStep(
+                50,
+                "port-forward",
+                f"port-forward:{namespace}/{lb.name}/{port.protocol}/{port.number}",
+                f"Forward IPv4 {port.protocol} port {port.number} on the router to LoadBalancer {namespace}/{lb.name} (see out/router/port-forwards.yaml)",
+                {
+                    "namespace": namespace,
+                    "service": lb.name,
+                    "port": port.number,
+                    "protocol": port.protocol,
+                },
+                lb.origin,
+            )
+    if privileged_namespaces(project):
+        yield OperatorStep(
+            60,
+            "talos",
+            "talos-config",
+            "Regenerate and apply the Talos config: make -f out/Makefile gen-talos-config, then talosctl apply-config",
+            {},
+        )
+
+
+@invariant
+def check_talos_patches_exist(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
+    """The operator's own Talos patches the Makefile names are on disk."""
+    talos = project.cluster.talos
+    if talos is None:
+        return
+    for patch in (*talos.base_patches, *talos.node_patches.values()):
+        if not (project.root / patch).is_file():
+            yield Problem(
+                project.cluster.origin,
+                f"Talos patch {patch!r} named in talos=TalosSettings(...) does not exist; create it or fix the path",
+                subject=project.cluster.address,
+            )
+    for node in talos.node_patches:
+        if node not in {n.name for n in project.cluster.nodes}:
+            yield Problem(
+                project.cluster.origin,
+                f"TalosSettings node_patches names {node!r}, which is not a node of the cluster",
+                subject=project.cluster.address,
+            )

@@ -1,0 +1,221 @@
+"""Exposure: Ingress (HTTP), LoadBalancer (other protocols), and Talos PodSecurity exemptions."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import attrs
+
+from klaster_build.errors import DeclarationError
+from klaster_build.records.base import Record, Ref
+from klaster_build.records.manifest import output_file
+from klaster_build.records.workloads import Port, Service, Workload, _ports
+from klaster_build.validators import dns_label, dns_subdomain, instance_of, one_of, optional, text
+
+HTTP_PORTS = frozenset({80, 443, 8000, 8008, 8080, 8443, 8888, 3000, 5000})
+HTTP_NAMES = ("http", "https", "web", "www", "ui", "api")
+
+
+def looks_like_http(port: Port) -> bool:
+    """True for ports that are almost certainly HTTP (by number or name)."""
+    name = port.name.lower()
+    return port.protocol == "TCP" and (
+        port.number in HTTP_PORTS or name in HTTP_NAMES or name.startswith(("http-", "https-"))
+    )
+
+
+def _annotations(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        msg = f"{type(inst).__name__} 'annotations' must map strings to strings (quote numbers: '30m', \"false\")"
+        raise DeclarationError(msg)
+
+
+@attrs.frozen
+class ChartService:
+    """A Service a Helm chart creates, addressed by name and port number."""
+
+    name: str = attrs.field(validator=dns_label)
+    port: int = attrs.field(validator=instance_of(int))
+
+
+def _host(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None:
+        dns_subdomain(inst, attribute, value)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class HostClaim(Record):
+    """Common part of the things that claim an HTTPS host name under the cluster's domain."""
+
+    name: str = attrs.field(kw_only=False, validator=dns_label)
+    host: str | None = attrs.field(default=None, validator=_host)
+    # A host outside the cluster domain needs a stated reason (TLS issuance, DNS ownership).
+    external_host: str | None = attrs.field(default=None, validator=optional(text(500)))
+    streaming: bool = attrs.field(default=False, validator=instance_of(bool))
+    upload_limit: str | None = attrs.field(default=None, validator=optional(text(16)))
+    annotations: dict[str, str] = attrs.field(factory=dict, validator=_annotations)
+
+    @property
+    def fqdn(self) -> Ref:
+        """The host name: `<host or name>.<domain>`, or the declared external host."""
+        return Ref(self, "fqdn", lambda claim, ctx: host_name(claim, ctx.cluster.domain))
+
+    @property
+    def tls_secret(self) -> Ref:
+        """The TLS secret cert-manager fills: `<app>-ingress`."""
+        return Ref(self, "tls_secret", lambda claim, _ctx: f"{claim.app}-ingress")
+
+
+def host_name(claim: HostClaim, domain: str) -> str:
+    """The full host a claim asks for."""
+    if claim.host is None:
+        return f"{claim.name}.{domain}"
+    if "." in claim.host:
+        return claim.host
+    return f"{claim.host}.{domain}"
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class Ingress(HostClaim):
+    """An HTTPS Ingress through the cluster's ingress class, with a cert-manager certificate.
+
+    Example:
+        Ingress("llama", backend=proxy_service, port="http", streaming=True)
+    """
+
+    kind: ClassVar[str] = "ingress"
+
+    backend: Service | ChartService = attrs.field(
+        validator=instance_of(
+            Service, ChartService, what="a Service record or ChartService(name, port)"
+        )
+    )
+    port: str | int | None = None
+    path: str = attrs.field(default="/", validator=text(256))
+    file: str = attrs.field(default="ingress.yaml", validator=output_file)
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        if isinstance(self.backend, Service):
+            if self.port is None and len(self.backend.ports) != 1:
+                msg = f"Ingress {self.name!r}: say which port of Service {self.backend.name!r} to use (port='name')"
+                raise DeclarationError(msg)
+            if isinstance(self.port, str):
+                self.backend.port(self.port)  # raises with the known names
+
+    @property
+    def backend_port(self) -> int:
+        """The backend port number."""
+        if isinstance(self.backend, ChartService):
+            return self.backend.port
+        if isinstance(self.port, int):
+            return self.port
+        if isinstance(self.port, str):
+            return self.backend.port(self.port)
+        return self.backend.ports[0].number
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class ChartIngress(HostClaim):
+    """The settings of an Ingress a Helm chart makes, to put in its values (see `ingress_values`).
+
+    Example:
+        web = ChartIngress("kaneo")
+        HelmRelease(..., values={"ingress": ingress_values(web, service="kaneo", port=5173)})
+    """
+
+    kind: ClassVar[str] = "chartingress"
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class LoadBalancer(Record):
+    """A LoadBalancer Service for non-HTTP traffic (Cilium LB, dual-stack, local traffic policy).
+
+    Example:
+        LoadBalancer("teamspeak3", workload=server, ports=[Port("voice", 9987, "UDP"), Port("filetransfer", 30033)])
+    """
+
+    kind: ClassVar[str] = "loadbalancer"
+
+    name: str = attrs.field(kw_only=False, validator=dns_label)
+    workload: Workload | None = attrs.field(
+        default=None, validator=optional(instance_of(Workload, what="a Deployment or StatefulSet"))
+    )
+    selector: dict[str, str] = attrs.field(factory=dict)
+    ports: tuple[Port, ...] = attrs.field(converter=_ports)
+    traffic_policy: str = attrs.field(default="Local", validator=one_of({"Local", "Cluster"}))
+    family_policy: str = attrs.field(
+        default="PreferDualStack",
+        validator=one_of({"PreferDualStack", "RequireDualStack", "SingleStack"}),
+    )
+    annotations: dict[str, str] = attrs.field(factory=dict, validator=_annotations)
+    dns_name: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
+    allow_http: str | None = attrs.field(default=None, validator=optional(text(500)))
+    file: str = attrs.field(default="service.yaml", validator=output_file)
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        if not self.ports:
+            msg = f"LoadBalancer {self.name!r} needs at least one port"
+            raise DeclarationError(msg)
+        if self.workload is None and not self.selector:
+            msg = f"LoadBalancer {self.name!r} needs a workload= or a selector="
+            raise DeclarationError(msg)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class PrivilegedNamespace(Record):
+    """A PodSecurity exemption for the app's namespace when privileged pods come from a chart
+    (workloads with `devices=` get theirs automatically). The reason is required.
+    """
+
+    kind: ClassVar[str] = "privilegednamespace"
+
+    reason: str = attrs.field(kw_only=False, validator=text(500))
+
+    @property
+    def record_name(self) -> str:
+        return self.app
+
+
+def annotations_for(claim: HostClaim, cluster_issuer: str) -> dict[str, str]:
+    """Ingress annotations: the cluster issuer, the presets, then the declared extras."""
+    annotations = {"cert-manager.io/cluster-issuer": cluster_issuer}
+    if claim.streaming:
+        annotations["nginx.ingress.kubernetes.io/proxy-buffering"] = "false"
+        annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"] = "30m"
+    if claim.upload_limit is not None:
+        annotations["nginx.ingress.kubernetes.io/proxy-body-size"] = claim.upload_limit
+    annotations.update(claim.annotations)
+    return annotations
+
+
+def ingress_values(
+    claim: ChartIngress,
+    *,
+    service: str | None = None,
+    port: int | None = None,
+    hosts_as_strings: bool = False,
+) -> dict[str, Any]:
+    """The usual chart `ingress:` values for `claim` (class, annotations, host, TLS).
+
+    Charts differ: `hosts_as_strings=True` gives `hosts: [host]` (authentik), the default gives
+    `hosts: [{host, paths: [...]}]` (gitea, kaneo; `service`/`port` are added to the path when given).
+    """
+    path: dict[str, Any] = {"path": "/", "pathType": "Prefix"}
+    if service is not None:
+        path["service"] = service
+    if port is not None:
+        path["port"] = port
+    hosts: list[Any] = [claim.fqdn] if hosts_as_strings else [{"host": claim.fqdn, "paths": [path]}]
+    return {
+        "enabled": True,
+        "className": Ref(claim, "class", lambda _c, ctx: ctx.cluster.ingress_class),
+        "annotations": Ref(
+            claim, "annotations", lambda c, ctx: annotations_for(c, ctx.cluster.cluster_issuer)
+        ),
+        "hosts": hosts,
+        "tls": [{"secretName": claim.tls_secret, "hosts": [claim.fqdn]}],
+    }

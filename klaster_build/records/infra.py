@@ -1,0 +1,78 @@
+"""Infra: cluster controllers (Namespace + HelmRepository + HelmRelease in one file under
+infra/controllers/) and cluster-wide configs (infra/configs/), listed in infra/kustomization.yaml.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+import attrs
+
+from klaster_build.errors import DeclarationError
+from klaster_build.records.base import Record
+from klaster_build.records.helm import url
+from klaster_build.validators import dns_label, instance_of, optional, text
+
+_INFRA_FILE = re.compile(r"^[a-z0-9][a-z0-9.-]*\.yaml$")
+
+
+def _infra_file(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, str) or not _INFRA_FILE.match(value) or ".." in value:
+        msg = f"{type(inst).__name__} {attribute.name!r} must be a file name such as 'bgp.yaml', got {value!r}"
+        raise DeclarationError(msg)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class InfraComponent(Record):
+    """A cluster controller installed from a Helm chart: infra/controllers/<name>.yaml.
+
+    Example:
+        InfraComponent("cloudnative-pg", namespace="cnpg-system", repository="cnpg",
+                       url="https://cloudnative-pg.github.io/charts", chart="cloudnative-pg",
+                       version="0.28.1", release="cnpg")
+    """
+
+    kind: ClassVar[str] = "infracomponent"
+
+    name: str = attrs.field(kw_only=False, validator=dns_label)
+    namespace: str = attrs.field(validator=dns_label)
+    url: str = attrs.field(validator=url)
+    chart: str = attrs.field(validator=text(253))
+    version: str = attrs.field(validator=text(128))
+    repository: str | None = attrs.field(default=None, validator=optional(dns_label))
+    release: str | None = attrs.field(default=None, validator=optional(dns_label))
+    values: dict[str, Any] = attrs.field(factory=dict, validator=instance_of(dict))
+    # False when the namespace belongs to another component or to Kubernetes (kube-system).
+    create_namespace: bool = attrs.field(default=True, validator=instance_of(bool))
+    repository_type: str | None = attrs.field(default=None)
+    # CRDs this controller installs (API groups): apps using them depend on infra.
+    provides: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class InfraConfig(Record):
+    """Cluster-wide documents klaster does not model (BGP, IP pools, certificates...):
+    infra/configs/<file>.
+
+    Example:
+        InfraConfig("loadbalancer-ippool.yaml", documents=[{"apiVersion": "cilium.io/v2alpha1", ...}])
+    """
+
+    kind: ClassVar[str] = "infraconfig"
+
+    file: str = attrs.field(kw_only=False, validator=_infra_file)
+    documents: tuple[dict[str, Any], ...] = attrs.field(converter=tuple)
+
+    @documents.validator
+    def _check_documents(self, attribute: attrs.Attribute[Any], value: Any) -> None:
+        for document in value:
+            if not isinstance(document, dict) or not {"apiVersion", "kind", "metadata"} <= set(
+                document
+            ):
+                msg = "InfraConfig 'documents' must be Kubernetes documents with apiVersion, kind and metadata"
+                raise DeclarationError(msg)
+
+    @property
+    def record_name(self) -> str:
+        return self.file.removesuffix(".yaml")

@@ -1,0 +1,350 @@
+"""Exposure family: Ingress, LoadBalancer, privileged devices, Talos exemptions, infra, Flux entry."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import KLASTERFILE, ProjectDir
+from hypothesis import given
+from hypothesis import strategies as st
+
+from klaster_build import engine
+from klaster_build.errors import ProblemsFound
+
+REAL = Path(__file__).resolve().parents[2] / "shared" / "reference" / "klaster"
+needs_reference = pytest.mark.skipif(
+    not REAL.is_dir(), reason="../shared/reference is not beside the checkout"
+)
+
+
+def _docs(project: ProjectDir, relative: str) -> list[dict]:
+    return [d for d in yaml.safe_load_all(project.file(relative)) if d]
+
+
+def _with_talos(project: ProjectDir, base: str = KLASTERFILE) -> None:
+    text = base.replace(
+        "from klaster_build.dsl import Cluster,",
+        "from klaster_build.dsl import TalosSettings, Cluster,",
+    ).replace(
+        "    intervals=",
+        '    talos=TalosSettings(cluster_name="homelab", endpoint="https://kube-api.example.org:6443",'
+        ' base_patches=["talos/patches/controlplane.patch", "talos/patches/openebs.patch"],'
+        ' node_patches={"node1": "talos/patches/node1.patch"}),\n    intervals=',
+    )
+    (project.root / "klasterfile.py").write_text(text)
+    patches = project.root / "talos" / "patches"
+    patches.mkdir(parents=True, exist_ok=True)
+    for name in ("controlplane", "openebs", "node1"):
+        (patches / f"{name}.patch").write_text("machine: {}\n")
+
+
+LLAMA = """\
+from klaster_build.dsl import Container, Deployment, HostDevice, Ingress, Service
+
+swap = Deployment("llama-swap", containers=[Container("llama-swap", image="ghcr.io/mostlygeek/llama-swap:v197-vulkan-b8202",
+    ports={"http": 8080}, devices=[HostDevice("/dev/kfd", "CharDevice"), HostDevice("/dev/dri", "Directory")])])
+proxy = Service("llama-proxy", workload=swap, ports={"http": 80})
+Ingress("llama", backend=proxy, port="http", streaming=True,
+        annotations={"acme.cert-manager.io/http01-edit-in-place": "true"})
+"""
+
+
+@needs_reference
+def test_ingress_equals_the_real_llama_ingress(project: ProjectDir, run) -> None:
+    """Streaming preset, class, issuer, host and TLS secret reproduce apps/llama/ingress.yaml."""
+    _with_talos(
+        project,
+        KLASTERFILE.replace("example.org", "lumpiasty.xyz").replace(
+            'ingress_class="nginx"', 'ingress_class="nginx-ingress"'
+        ),
+    )
+    project.app("llama", LLAMA)
+    code, _, err = run("build")
+    assert code == 0, err
+    assert _docs(project, "out/apps/llama/ingress.yaml") == [
+        d for d in yaml.safe_load_all((REAL / "apps/llama/ingress.yaml").read_text()) if d
+    ]
+
+
+def test_privileged_devices_patch_and_makefile(project: ProjectDir, run) -> None:
+    """Host devices make the pod privileged, add hostPath volumes, a Talos patch and the Makefile target."""
+    _with_talos(project)
+    project.app("llama", LLAMA)
+    code, _, err = run("build")
+    assert code == 0, err
+    deployment = next(d for d in _docs(project, "out/apps/llama/deployment.yaml"))
+    pod = deployment["spec"]["template"]["spec"]
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    assert pod["containers"][0]["securityContext"] == {"privileged": True}
+    assert pod["containers"][0]["volumeMounts"] == [
+        {"mountPath": "/dev/kfd", "name": "kfd"},
+        {"mountPath": "/dev/dri", "name": "dri"},
+    ]
+    assert pod["volumes"] == [
+        {"name": "kfd", "hostPath": {"path": "/dev/kfd", "type": "CharDevice"}},
+        {"name": "dri", "hostPath": {"path": "/dev/dri", "type": "Directory"}},
+    ]
+    patch = yaml.safe_load(project.file("out/talos/patches/llama.patch"))
+    real_shape = {
+        "cluster": {
+            "apiServer": {
+                "admissionControl": [
+                    {
+                        "name": "PodSecurity",
+                        "configuration": {
+                            "apiVersion": "pod-security.admission.config.k8s.io/v1beta1",
+                            "kind": "PodSecurityConfiguration",
+                            "exemptions": {"namespaces": ["llama"]},
+                        },
+                    }
+                ]
+            }
+        }
+    }
+    assert patch == real_shape
+    makefile = project.file("out/Makefile")
+    order = [
+        line.split("@")[1].rstrip(" \\")
+        for line in makefile.splitlines()
+        if "--config-patch @" in line and "controlplane -o" not in line
+    ][:4]
+    assert order == [
+        "talos/patches/controlplane.patch",
+        "talos/patches/openebs.patch",
+        "out/talos/patches/llama.patch",
+        "talos/patches/node1.patch",
+    ]
+    assert "\t\thomelab https://kube-api.example.org:6443\n" in makefile
+    assert "\ttalosctl config endpoint kube-api.example.org\n" in makefile
+
+
+def test_privileged_pod_without_talos_settings_is_an_error(
+    project: ProjectDir, run, no_color
+) -> None:
+    """Without TalosSettings nobody can exempt the namespace: the build says where to add them."""
+    project.app("llama", LLAMA)
+    code, _, err = run("build")
+    assert code == 2
+    assert err.startswith(
+        "apps.d/llama.py:3: error: privileged pods need a PodSecurity exemption in the Talos config; add talos=TalosSettings(...)"
+    )
+
+
+@needs_reference
+def test_load_balancer_equals_the_real_teamspeak_service(project: ProjectDir, run) -> None:
+    """UDP+TCP LoadBalancer, Local policy, dual-stack: apps/ispeak3/service.yaml."""
+    project.app(
+        "ispeak3",
+        """\
+        from klaster_build.dsl import Container, LoadBalancer, Port, StatefulSet
+
+        ts = StatefulSet("teamspeak3", containers=[Container("teamspeak3", image="teamspeak:3.13.7")])
+        LoadBalancer("teamspeak3", workload=ts, ports=[Port("voice", 9987, "UDP"), Port("filetransfer", 30033)])
+        """,
+    )
+    assert run("build")[0] == 0
+    generated = _docs(project, "out/apps/ispeak3/service.yaml")
+    assert generated == [yaml.safe_load((REAL / "apps/ispeak3/service.yaml").read_text())]
+    forwards = yaml.safe_load(project.file("out/router/port-forwards.yaml"))
+    assert forwards == {
+        "port_forwards": [
+            {
+                "name": "ispeak3-teamspeak3-voice",
+                "namespace": "ispeak3",
+                "service": "teamspeak3",
+                "port": 9987,
+                "protocol": "udp",
+            },
+            {
+                "name": "ispeak3-teamspeak3-filetransfer",
+                "namespace": "ispeak3",
+                "service": "teamspeak3",
+                "port": 30033,
+                "protocol": "tcp",
+            },
+        ]
+    }
+
+
+def test_http_through_a_load_balancer_points_to_ingress(project: ProjectDir, run, no_color) -> None:
+    """An HTTP port on a LoadBalancer is an error naming Ingress, unless allowed with a reason."""
+    source = "from klaster_build.dsl import LoadBalancer, Port\n\nLoadBalancer('web', selector={'app': 'web'}, ports=[Port('http', 80)]{allow})\n"
+    project.app("web", source.replace("{allow}", ""))
+    code, _, err = run("build")
+    assert code == 2
+    assert (
+        "apps.d/web.py:3: error: LoadBalancer 'web' exposes port http (80/TCP), which looks like HTTP; expose HTTP with Ingress(...) instead"
+        in err
+    )
+    project.app("web", source.replace("{allow}", ", allow_http='ACME http-01 for a device'"))
+    assert run("build")[0] == 0
+
+
+def test_chart_ingress_values_and_host_uniqueness(project: ProjectDir, run, no_color) -> None:
+    """ingress_values renders the kaneo chart block; two claims of one host are an error."""
+    project.app(
+        "kaneo",
+        """\
+        from klaster_build.dsl import ChartIngress, GitRepository, HelmRelease, ingress_values
+
+        web = ChartIngress("kaneo")
+        git = GitRepository("kaneo", url="https://github.com/usekaneo/kaneo.git", tag="v2.29.3")
+        HelmRelease("kaneo", source=git, chart="./charts/kaneo", values={"ingress": ingress_values(web, service="kaneo", port=5173)})
+        """,
+    )
+    assert run("build")[0] == 0
+    values = _docs(project, "out/apps/kaneo/release.yaml")[1]["spec"]["values"]["ingress"]
+    assert values == {
+        "enabled": True,
+        "className": "nginx",
+        "annotations": {"cert-manager.io/cluster-issuer": "letsencrypt"},
+        "hosts": [
+            {
+                "host": "kaneo.example.org",
+                "paths": [{"path": "/", "pathType": "Prefix", "service": "kaneo", "port": 5173}],
+            }
+        ],
+        "tls": [{"secretName": "kaneo-ingress", "hosts": ["kaneo.example.org"]}],
+    }
+    project.app(
+        "other", "from klaster_build.dsl import ChartIngress\nChartIngress('x', host='kaneo')\n"
+    )
+    code, _, err = run("build")
+    assert code == 2
+    assert (
+        "apps.d/other.py:2: error: host 'kaneo.example.org' is already served by kaneo/chartingress/kaneo (apps.d/kaneo.py:3)"
+        in err
+    )
+
+
+def test_infra_component_storage_classes_and_flux_entry(project: ProjectDir, run) -> None:
+    """Infra files, StorageClasses from tiers and the Flux Kustomizations with dependsOn."""
+    project.app(
+        "infra",
+        """\
+        from klaster_build.dsl import App, InfraComponent
+
+        App(infra=True)
+        InfraComponent("cloudnative-pg", namespace="cnpg-system", repository="cnpg", release="cnpg",
+                       url="https://cloudnative-pg.github.io/charts", chart="cloudnative-pg", version="0.28.1",
+                       provides=["postgresql.cnpg.io"])
+        """,
+    )
+    project.app("kaneo", "from klaster_build.dsl import Postgres\nPostgres('kaneo-db')\n")
+    assert run("build")[0] == 0
+    namespace, repo, release = _docs(project, "out/infra/controllers/cloudnative-pg.yaml")
+    assert namespace == {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": "cnpg-system"},
+    }
+    assert repo["metadata"] == {"name": "cnpg", "namespace": "cnpg-system"}
+    assert release["spec"]["chart"]["spec"]["sourceRef"] == {
+        "kind": "HelmRepository",
+        "name": "cnpg",
+        "namespace": "cnpg-system",
+    }
+    assert yaml.safe_load(project.file("out/infra/kustomization.yaml"))["resources"] == [
+        "controllers/cloudnative-pg.yaml",
+        "configs/lvmpv-hdd-sc.yaml",
+        "configs/lvmpv-ssd-sc.yaml",
+    ]
+    (sc,) = _docs(project, "out/infra/configs/lvmpv-ssd-sc.yaml")
+    assert sc["parameters"] == {
+        "storage": "lvm",
+        "volgroup": "vg-ssd",
+        "fsType": "btrfs",
+        "shared": "yes",
+    }
+    (apps,) = _docs(project, "out/cluster/apps.yaml")
+    assert apps["spec"]["path"] == "./out/apps"
+    assert apps["spec"]["dependsOn"] == [{"name": "infra"}]
+    assert not (project.out / "apps" / "infra").exists()
+
+
+@pytest.fixture(scope="module")
+def scratch() -> Path:
+    """A directory reused by every hypothesis example."""
+    return Path(tempfile.mkdtemp(prefix="klaster-exposure-"))
+
+
+def _project(root: Path) -> None:
+    if root.exists():
+        shutil.rmtree(root)
+    (root / "apps.d").mkdir(parents=True)
+    text = KLASTERFILE.replace(
+        "from klaster_build.dsl import Cluster,",
+        "from klaster_build.dsl import TalosSettings, Cluster,",
+    ).replace(
+        "    intervals=",
+        '    talos=TalosSettings(cluster_name="c", endpoint="https://api.example.org:6443", base_patches=[]),\n    intervals=',
+    )
+    (root / "klasterfile.py").write_text(text)
+
+
+APPS = st.lists(
+    st.tuples(
+        st.from_regex(r"[a-z]{1,6}", fullmatch=True),
+        st.booleans(),
+        st.sampled_from([None, "shared", "own"]),
+        st.lists(
+            st.sampled_from(
+                [
+                    ("voice", 9987, "UDP"),
+                    ("game", 27015, "UDP"),
+                    ("ssh", 22, "TCP"),
+                    ("http", 80, "TCP"),
+                    ("web", 8443, "TCP"),
+                ]
+            ),
+            max_size=2,
+            unique=True,
+        ),
+    ),
+    min_size=1,
+    max_size=5,
+    unique_by=lambda a: a[0],
+).map(sorted)
+
+
+@given(apps=APPS)
+def test_exposure_properties(scratch: Path, apps) -> None:
+    """Privileged => exempted => in the Makefile; hosts unique; HTTP never through a bare LB."""
+    root = scratch / "p"
+    _project(root)
+    expect_errors: set[str] = set()
+    for name, privileged, host, ports in apps:
+        lines = [
+            "from klaster_build.dsl import ChartIngress, Container, Deployment, HostDevice, LoadBalancer, Port"
+        ]
+        devices = "[HostDevice('/dev/dri', 'Directory')]" if privileged else "[]"
+        lines.append(
+            f"d = Deployment('w', containers=[Container('w', image='example.org/w:1.0.0', devices={devices})])"
+        )
+        if host:
+            lines.append(f"ChartIngress('web', host={'shared' if host == 'shared' else name!r})")
+            if host == "shared" and any(a[2] == "shared" for a in apps if a[0] != name):
+                expect_errors.add("is already served by")
+        if ports:
+            lines.append(
+                f"LoadBalancer('lb', workload=d, ports=[{', '.join(f'Port({n!r}, {p}, {pr!r})' for n, p, pr in ports)}])"
+            )
+            if any(n in ("http", "web") for n, _, _ in ports):
+                expect_errors.add("looks like HTTP")
+        (root / "apps.d" / f"{name}.py").write_text("\n".join(lines) + "\n")
+    if expect_errors:
+        with pytest.raises(ProblemsFound) as caught:
+            engine.build(root)
+        messages = " ".join(p.message for p in caught.value.problems)
+        assert all(e in messages for e in expect_errors)
+        return
+    assert engine.build(root).status == 0
+    makefile = (root / "out" / "Makefile").read_text()
+    for name, privileged, _, _ in apps:
+        patch = root / "out" / "talos" / "patches" / f"{name}.patch"
+        assert patch.exists() == privileged
+        assert (f"@out/talos/patches/{name}.patch" in makefile) == privileged
