@@ -43,6 +43,7 @@ from klaster_build.records.infra import InfraComponent, InfraConfig
 from klaster_build.records.storage import Postgres, Volume
 from klaster_build.records.vault import OIDC, VaultAccess, VaultPolicy, VaultRole, VaultSecret
 from klaster_build.records.workloads import HostDevice
+from klaster_build.versions import Renovate
 
 MAX_READ_BYTES = 1 << 20
 
@@ -97,6 +98,7 @@ __all__ = [
     "Port",
     "Postgres",
     "PrivilegedNamespace",
+    "Renovate",
     "SecretKey",
     "Service",
     "StatefulSet",

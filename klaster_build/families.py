@@ -3,6 +3,6 @@
 An explicit list (no discovery): a family is in klaster when it is named here.
 """
 
-from klaster_build.emit import core, exposure, infra, storage, vault, volumes
+from klaster_build.emit import core, exposure, infra, renovate, storage, vault, volumes
 
-__all__ = ["core", "exposure", "infra", "storage", "vault", "volumes"]
+__all__ = ["core", "exposure", "infra", "renovate", "storage", "vault", "volumes"]

@@ -19,7 +19,7 @@ def test_build_then_check_is_clean(project: ProjectDir, run, no_color) -> None:
     project.app("web", WEB)
     code, _, err = run("build")
     assert code == 0, err
-    assert "wrote 11 files" in err  # app (5) + infra storage classes (3) + Flux entry (3)
+    assert "wrote 12 files" in err  # app (5), StorageClasses (3), Flux entry (3), renovate.json
     snapshot = project.snapshot()
     assert "out/apps/web/deployment.yaml" in snapshot
     code, out, err = run("build", "--check")

@@ -134,9 +134,10 @@ def test_database_references_render_in_values_and_env(project: ProjectDir, run) 
     project.app(
         "gitea",
         """\
-        from klaster_build.dsl import Container, Deployment, HelmRelease, HelmRepository, Postgres
+        from klaster_build.dsl import Container, Deployment, HelmRelease, HelmRepository, Postgres, Renovate
 
-        db = Postgres("gitea-db", size="20Gi", image="ghcr.io/cloudnative-pg/postgresql:17.4", database="gitea", owner="gitea")
+        db = Postgres("gitea-db", size="20Gi", image="ghcr.io/cloudnative-pg/postgresql:17.4", database="gitea", owner="gitea",
+                      renovate=Renovate(versioning=r"regex:^(?<major>\\d+)\\.(?<minor>\\d+)$"))
         repo = HelmRepository("gitea-charts", url="https://dl.gitea.com/charts/")
         HelmRelease("gitea", source=repo, chart="gitea", version="12.4.0",
                     values={"db": {"host": f"{db.rw_service}:5432", "secret": db.app_secret, "fqdn": db.host}})

@@ -10,7 +10,8 @@ import attrs
 from klaster_build.errors import DeclarationError
 from klaster_build.records.base import Record
 from klaster_build.records.manifest import output_file
-from klaster_build.validators import dns_label, one_of, optional, text
+from klaster_build.validators import dns_label, instance_of, one_of, optional, text
+from klaster_build.versions import Renovate
 
 _URL = re.compile(r"^(https?|oci)://[^\s]+$")
 _CHART_DIR = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
@@ -73,6 +74,7 @@ class GitRepository(Record):
     tag: str = attrs.field(validator=text(128))
     chart_dir: str = attrs.field(default="charts", validator=_chart_dir)
     file: str = attrs.field(default="release.yaml", validator=output_file)
+    renovate: Renovate | None = attrs.field(default=None, validator=optional(instance_of(Renovate)))
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -94,6 +96,7 @@ class HelmRelease(Record):
     file: str = attrs.field(default="release.yaml", validator=output_file)
     # A reason to keep a chart's own persistence or database (the guideline forbids it otherwise).
     allow_bundled_storage: str | None = attrs.field(default=None, validator=optional(text(500)))
+    renovate: Renovate | None = attrs.field(default=None, validator=optional(instance_of(Renovate)))
 
     @source.validator
     def _check_source(self, attribute: attrs.Attribute[Any], value: Any) -> None:

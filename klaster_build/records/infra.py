@@ -13,6 +13,7 @@ from klaster_build.errors import DeclarationError
 from klaster_build.records.base import Record
 from klaster_build.records.helm import url
 from klaster_build.validators import dns_label, instance_of, optional, text
+from klaster_build.versions import Renovate
 
 _INFRA_FILE = re.compile(r"^[a-z0-9][a-z0-9.-]*\.yaml$")
 
@@ -48,6 +49,7 @@ class InfraComponent(Record):
     repository_type: str | None = attrs.field(default=None)
     # CRDs this controller installs (API groups): apps using them depend on infra.
     provides: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    renovate: Renovate | None = attrs.field(default=None, validator=optional(instance_of(Renovate)))
 
 
 @attrs.frozen(kw_only=True, eq=False)

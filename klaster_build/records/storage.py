@@ -18,11 +18,13 @@ from klaster_build.records.workloads import SecretKey
 from klaster_build.validators import (
     dns_label,
     dns_subdomain,
+    instance_of,
     optional,
     positive_int,
     quantity,
     text,
 )
+from klaster_build.versions import Renovate
 
 DEFAULT_SIZE = "1Gi"  # the guideline's "minimal prediction"
 # Keys of the `<cluster>-app` secret CloudNativePG creates.
@@ -172,6 +174,7 @@ class Postgres(Record):
     owner: str | None = attrs.field(default=None, validator=optional(dns_label))
     instances: int = attrs.field(default=1, validator=positive_int)
     volume_name: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
+    renovate: Renovate | None = attrs.field(default=None, validator=optional(instance_of(Renovate)))
     lv: LVMVolume = attrs.field(init=False, metadata={"no_edges": True})
     pv: PersistentVolume = attrs.field(init=False, metadata={"no_edges": True})
     cluster: PostgresCluster = attrs.field(init=False)

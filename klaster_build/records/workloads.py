@@ -21,6 +21,7 @@ from klaster_build.validators import (
     text,
     to_tuple,
 )
+from klaster_build.versions import Renovate
 
 _CONFIG_KEY = re.compile(r"^[A-Za-z0-9_.-]+$")
 _PORT_RANGE = range(1, 65536)
@@ -152,6 +153,7 @@ class Container:
         converter=to_tuple,
         validator=each(instance_of(HostDevice, what="HostDevice(...)")),
     )
+    renovate: Renovate | None = attrs.field(default=None, validator=optional(instance_of(Renovate)))
 
     @property
     def privileged(self) -> bool:

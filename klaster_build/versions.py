@@ -1,0 +1,129 @@
+"""Pinned versions: every image, chart version and git tag is a full version or a digest.
+
+Records say which of their fields are versions (`VERSIONED`), so the pinning check and the
+Renovate config both come from one table. A `Renovate(...)` setting next to the version gives a
+package its own versioning scheme (which also tells the pinning check the tag is complete) or
+automerge.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import attrs
+
+from klaster_build.validators import instance_of, optional, text
+
+FLOATING = frozenset(
+    {
+        "latest",
+        "stable",
+        "current",
+        "main",
+        "master",
+        "edge",
+        "nightly",
+        "dev",
+        "develop",
+        "rolling",
+        "head",
+        "lts",
+        "release",
+        "beta",
+        "alpha",
+        "canary",
+        "next",
+        "unstable",
+        "testing",
+    }
+)
+_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+# `1`, `1.2`, `v1`, `v1.2`, optionally with a variant word (`1-alpine`, `3.23-alpine`); a suffix
+# with digits is a build number (`v197-vulkan-b8202`) and pins.
+_SLIDING = re.compile(r"^v?\d+(\.\d+)?(-[A-Za-z]+)*$")
+
+
+@attrs.frozen
+class Renovate:
+    """Per-package Renovate settings, declared next to the version they govern.
+
+    Example:
+        Container("llama-swap", image="ghcr.io/mostlygeek/llama-swap:v197-vulkan-b8202",
+                  renovate=Renovate(versioning=r"regex:^v(?<major>\\d+)-vulkan-b(?<patch>\\d+)$", automerge=True))
+    """
+
+    versioning: str | None = attrs.field(default=None, validator=optional(text(500)))
+    automerge: bool = attrs.field(default=False, validator=instance_of(bool))
+
+
+@attrs.frozen
+class Version:
+    """One pinned version found in a record: what Renovate must track, and where."""
+
+    datasource: str  # docker | helm | git-tags
+    package: str  # image repository, chart name, or git URL
+    current: str  # the tag / version (without digest)
+    digest: str | None
+    registry: str | None  # the Helm repository URL for charts
+    renovate: Renovate | None
+    field: str  # the record field that holds it, for messages
+
+
+def split_image(image: str) -> tuple[str, str | None, str | None]:
+    """`repo[:tag][@sha256:...]` -> (repo, tag, digest)."""
+    digest = None
+    if "@" in image:
+        image, digest = image.split("@", 1)
+    name, _, tag = image.rpartition(":")
+    if not name or "/" in tag:  # no tag: the colon belonged to a registry port
+        return image, None, digest
+    return name, tag, digest
+
+
+def pin_problem(
+    value: str, what: str, example: str, renovate: Renovate | None = None, digest: str | None = None
+) -> str | None:
+    """Why `value` is not a pinned version, with what to write instead; None when it is pinned."""
+    if digest is not None:
+        if _DIGEST.match("@" + digest):
+            return None
+        return f"{what} digest {digest!r} is not a sha256 digest (@sha256:<64 hex digits>)"
+    if not value:
+        return f"{what} has no version; pin a full version such as {example!r}, or a digest as the last resort"
+    if value.lower() in FLOATING:
+        return f"{what} {value!r} is a floating tag that never changes name; pin a full version such as {example!r}, or a digest as the last resort"
+    if renovate is not None and renovate.versioning:
+        return None  # the package declares its own scheme; its tags are complete in it
+    if _SLIDING.match(value) or not re.search(r"\d", value):
+        return f"{what} {value!r} slides to newer releases; pin a full version such as {example!r}, or a digest as the last resort"
+    return None
+
+
+VersionSource = Callable[[Any], Iterator[Version]]
+VERSIONED: dict[type, VersionSource] = {}
+
+
+def versioned(record_type: type) -> Callable[[VersionSource], VersionSource]:
+    """Register how to find the versions in records of `record_type`."""
+
+    def register(source: VersionSource) -> VersionSource:
+        VERSIONED[record_type] = source
+        return source
+
+    return register
+
+
+def versions_of(record: Any) -> Iterator[Version]:
+    """The versions a record declares."""
+    for klass in type(record).__mro__:
+        if klass in VERSIONED:
+            yield from VERSIONED[klass](record)
+            return
+
+
+def image_version(image: str, renovate: Renovate | None, field: str) -> Version:
+    """A docker image as a Version."""
+    repository, tag, digest = split_image(image)
+    return Version("docker", repository, tag or "", digest, None, renovate, field)
