@@ -1,18 +1,31 @@
-"""crawl4ai-proxy: a small proxy in front of crawl4ai, in crawl4ai's namespace."""
+"""crawl4ai-proxy: adapts crawl4ai to the fit API; lives in crawl4ai's namespace."""
 
 from klaster_build.dsl import App, Container, Deployment, Service, ref
 
 App(namespace="crawl4ai")
 
+crawl4ai = ref("crawl4ai/service/crawl4ai")
+probe = {"tcpSocket": {"port": "http"}, "timeoutSeconds": 2, "failureThreshold": 6}
 proxy = Deployment(
     "crawl4ai-proxy",
     containers=[
         Container(
             "crawl4ai-proxy",
-            image="gitea.lumpiasty.xyz/lumpiasty/crawl4ai-proxy-fit:v1.0.0",
-            ports={"http": 8000},
+            # Built by the repo's CI, which pushes only :latest; pin the build's version tag.
+            image="gitea.lumpiasty.xyz/lumpiasty/crawl4ai-proxy-fit:1.0.0",
+            image_pull_policy="IfNotPresent",
             env={
-                "CRAWL4AI_ENDPOINT": f"http://{ref('crawl4ai/service/crawl4ai').host}:11235/crawl"
+                "LISTEN_PORT": "8000",
+                "CRAWL4AI_ENDPOINT": f"http://{crawl4ai.host}:11235/crawl",
+            },
+            ports={"http": 8000},
+            resources={
+                "requests": {"cpu": "25m", "memory": "32Mi"},
+                "limits": {"cpu": "200m", "memory": "128Mi"},
+            },
+            extra={
+                "readinessProbe": {**probe, "initialDelaySeconds": 3, "periodSeconds": 10},
+                "livenessProbe": {**probe, "initialDelaySeconds": 10, "periodSeconds": 15},
             },
         )
     ],

@@ -1,15 +1,29 @@
-"""crawl4ai: web scraper used by other apps."""
+"""crawl4ai: web scraper used by other apps (openwebui research tools)."""
 
-from klaster_build.dsl import Container, Deployment, EmptyDir, Service
+from klaster_build.dsl import Container, Deployment, EmptyDir, Service, VaultSecret
 
+api = VaultSecret("crawl4ai-secret", path="crawl4ai")
+
+probe = {"httpGet": {"path": "/health", "port": "http"}, "timeoutSeconds": 3, "failureThreshold": 6}
 crawler = Deployment(
     "crawl4ai",
     containers=[
         Container(
             "crawl4ai",
+            # The real repo runs :latest; the guideline wants a pinned version.
             image="unclecode/crawl4ai:0.7.4",
+            image_pull_policy="IfNotPresent",
+            env={"CRAWL4AI_API_TOKEN": api.key("api_token"), "MAX_CONCURRENT_TASKS": "5"},
             ports={"http": 11235},
             mounts={"/dev/shm": EmptyDir(medium="Memory", size="1Gi")},
+            resources={
+                "requests": {"cpu": "500m", "memory": "1Gi"},
+                "limits": {"cpu": "2", "memory": "4Gi"},
+            },
+            extra={
+                "readinessProbe": {**probe, "initialDelaySeconds": 10, "periodSeconds": 10},
+                "livenessProbe": {**probe, "initialDelaySeconds": 30, "periodSeconds": 15},
+            },
         )
     ],
 )

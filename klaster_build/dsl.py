@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 from klaster_build.cluster import (
     Cluster,
@@ -25,6 +26,7 @@ from klaster_build.records import (
     HelmRelease,
     HelmRepository,
     Manifest,
+    Mount,
     Port,
     SecretKey,
     Service,
@@ -41,11 +43,32 @@ from klaster_build.records.exposure import (
 )
 from klaster_build.records.infra import InfraComponent, InfraConfig
 from klaster_build.records.storage import Postgres, Volume
-from klaster_build.records.vault import OIDC, VaultAccess, VaultPolicy, VaultRole, VaultSecret
+from klaster_build.records.vault import (
+    OIDC,
+    VaultAccess,
+    VaultFile,
+    VaultPolicy,
+    VaultRole,
+    VaultSecret,
+)
 from klaster_build.records.workloads import HostDevice
+from klaster_build.values import Plain
 from klaster_build.versions import Renovate
 
 MAX_READ_BYTES = 1 << 20
+
+
+def read_yaml(path: str) -> list[Any]:
+    """The YAML documents of a file next to the calling apps.d file (for raw manifests)."""
+    import yaml
+
+    caller = Path(sys._getframe(1).f_code.co_filename).resolve().parent
+    text = _read_from(caller, path)
+    try:
+        return [d for d in yaml.safe_load_all(text) if d is not None]
+    except yaml.YAMLError as error:
+        msg = f"read_yaml({path!r}): not valid YAML: {error}"
+        raise DeclarationError(msg) from error
 
 
 def read(path: str) -> str:
@@ -53,7 +76,10 @@ def read(path: str) -> str:
 
     The path must stay inside the caller's directory.
     """
-    caller = Path(sys._getframe(1).f_code.co_filename).resolve().parent
+    return _read_from(Path(sys._getframe(1).f_code.co_filename).resolve().parent, path)
+
+
+def _read_from(caller: Path, path: str) -> str:
     target = (caller / path).resolve()
     if caller not in target.parents:
         msg = f"read({path!r}) must name a file inside {caller.name}/, without '..'"
@@ -94,7 +120,9 @@ __all__ = [
     "Intervals",
     "LoadBalancer",
     "Manifest",
+    "Mount",
     "Node",
+    "Plain",
     "Port",
     "Postgres",
     "PrivilegedNamespace",
@@ -105,6 +133,7 @@ __all__ = [
     "StorageTier",
     "TalosSettings",
     "VaultAccess",
+    "VaultFile",
     "VaultPolicy",
     "VaultRole",
     "VaultSecret",
@@ -112,5 +141,6 @@ __all__ = [
     "Volume",
     "ingress_values",
     "read",
+    "read_yaml",
     "ref",
 ]

@@ -131,6 +131,12 @@ def positive_int(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None
         _fail(inst, attribute, f"must be a whole number larger than 0, got {value!r}")
 
 
+def non_negative_int(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """A whole number, zero or more (replicas: 0 scales a workload down)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        _fail(inst, attribute, f"must be a whole number 0 or larger, got {value!r}")
+
+
 def to_tuple(value: Any) -> Any:
     """Converter: lists become tuples so frozen records hold immutable sequences."""
     if isinstance(value, list):

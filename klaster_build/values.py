@@ -13,6 +13,15 @@ from klaster_build.records.base import MARK, AddressRef, Record, Ref, marked
 if TYPE_CHECKING:
     from klaster_build.render_context import RenderContext
 
+
+@attrs.frozen
+class Plain:
+    """A literal that looks like a credential but is deliberately public (`Plain("ignored")`)."""
+
+    text: str
+    reason: str = ""
+
+
 _MARKER = re.compile(f"{MARK}([0-9]+){MARK}")
 Reference = Record | Ref | AddressRef
 
@@ -73,6 +82,8 @@ def resolve(value: Any, ctx: RenderContext) -> Any:
     """`value` with every reference replaced by its concrete value (plain data for YAML)."""
     if isinstance(value, Record):
         return value.record_name
+    if isinstance(value, Plain):
+        return value.text
     if isinstance(value, Ref):
         return resolve(value.resolve(ctx), ctx)
     if isinstance(value, AddressRef):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -149,7 +150,7 @@ def test_load_balancer_equals_the_real_teamspeak_service(project: ProjectDir, ru
     assert run("build")[0] == 0
     generated = _docs(project, "out/apps/ispeak3/service.yaml")
     assert generated == [yaml.safe_load((REAL / "apps/ispeak3/service.yaml").read_text())]
-    forwards = yaml.safe_load(project.file("out/router/port-forwards.yaml"))
+    forwards = json.loads(project.file("out/router/port-forwards.json"))
     assert forwards == {
         "port_forwards": [
             {

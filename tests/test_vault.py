@@ -61,8 +61,8 @@ def test_kaneo_secrets_equal_the_real_files(project: ProjectDir, run) -> None:
     key = lambda d: (d["kind"], d["metadata"]["name"])  # noqa: E731
     assert sorted(generated, key=key) == sorted(real, key=key)
     assert project.file("out/vault/policy/kaneo.hcl").endswith(
-        'path "secret/data/authentik/kaneo" {\n    capabilities = ["read"]\n}\n\n'
-        'path "secret/data/kaneo" {\n    capabilities = ["read"]\n}\n'
+        'path "secret/data/authentik/kaneo" {\n  capabilities = ["read"]\n}\n\n'
+        'path "secret/data/kaneo" {\n  capabilities = ["read"]\n}\n'
     )
     assert yaml.safe_load(
         project.file("out/vault/kubernetes-auth-roles/kaneo.yaml")
@@ -82,7 +82,7 @@ def test_adopted_names_reproduce_the_real_llama_wiring(project: ProjectDir, run)
         "token_policies": ["ollama"],
     }
     policy = project.file("out/vault/policy/ollama.hcl")
-    assert 'path "secret/data/ollama" {\n    capabilities = ["read"]\n}\n' in policy
+    assert 'path "secret/data/ollama" {\n  capabilities = ["read"]\n}\n' in policy
     assert 'path "secret/data/openrouter"' in policy
 
 
@@ -146,7 +146,9 @@ def test_oidc_discovery_url_and_client_env(project: ProjectDir, run) -> None:
         for d in _docs(project, "out/apps/openwebui/secret.yaml")
         if d["kind"] == "VaultStaticSecret"
     ]
-    assert vss[0]["spec"]["path"] == "authentik/open-web-ui"
+    assert (
+        vss[0]["spec"]["path"] == "authentik/openwebui"
+    )  # the app's path; the slug is Authentik's
 
 
 def test_plaintext_credentials_are_refused(project: ProjectDir, run, no_color) -> None:

@@ -16,6 +16,7 @@ from klaster_build.records.workloads import (
     Container,
     Deployment,
     EmptyDir,
+    Mount,
     SecretKey,
     Service,
     StatefulSet,
@@ -167,10 +168,16 @@ def container_spec(
             | ({"protocol": p.protocol} if p.protocol != "TCP" else {})
             for p in container.ports
         ]
-    mounts = [{"name": names[path], "mountPath": path} for path in container.mounts]
-    mounts += [
-        {"mountPath": device.path, "name": device.volume_name} for device in container.devices
-    ]
+    mounts = []
+    for path, source in container.mounts.items():
+        mount: dict[str, Any] = {"name": names[path], "mountPath": path}
+        if isinstance(source, Mount):
+            if source.sub_path:
+                mount["subPath"] = source.sub_path
+            if source.read_only:
+                mount["readOnly"] = True
+        mounts.append(mount)
+    mounts += [{"mountPath": d.path, "name": d.volume_name} for d in container.devices]
     if mounts:
         spec["volumeMounts"] = mounts
     if container.resources:
@@ -184,23 +191,20 @@ def container_spec(
 def pod_spec(workload: Workload, ctx: RenderContext) -> dict[str, Any]:
     """The pod template spec: containers, derived volumes, service account, extras."""
     volumes: dict[str, dict[str, Any]] = {}
-    containers = []
-    scratch = 0
-    for container in workload.containers:
+    scratch: dict[int, str] = {}  # id of an EmptyDir -> its volume name
+
+    def render(container: Container) -> dict[str, Any]:
         names: dict[str, str] = {}
-        for path, source in container.mounts.items():
+        for path, mounted in container.mounts.items():
+            source = mounted.source if isinstance(mounted, Mount) else mounted
             if isinstance(source, EmptyDir):
-                existing = next((n for n, v in volumes.items() if v.get("_source") is source), None)
-                if existing is None:
-                    scratch += 1
-                    existing = f"scratch-{scratch}" if scratch > 1 else "scratch"
-                name = existing
+                name = scratch.setdefault(
+                    id(source), "scratch" if not scratch else f"scratch-{len(scratch) + 1}"
+                )
             else:
                 name = volume_name(source, ctx)
-            if name not in volumes:
-                volumes[name] = volume_entry(name, source, ctx) | {"_source": source}
+            volumes.setdefault(name, volume_entry(name, source, ctx))
             names[path] = name
-        containers.append(container_spec(container, ctx, names))
         for device in container.devices:
             volumes.setdefault(
                 device.volume_name,
@@ -209,14 +213,18 @@ def pod_spec(workload: Workload, ctx: RenderContext) -> dict[str, Any]:
                     "hostPath": {"path": device.path, "type": device.type},
                 },
             )
+        return container_spec(container, ctx, names)
+
+    init = [render(c) for c in workload.init_containers]
+    containers = [render(c) for c in workload.containers]
     spec: dict[str, Any] = {}
     if workload.service_account is not None:
         spec["serviceAccountName"] = resolve(workload.service_account, ctx)
+    if init:
+        spec["initContainers"] = init
     spec["containers"] = containers
     if volumes:
-        spec["volumes"] = [
-            {k: v for k, v in vol.items() if k != "_source"} for vol in volumes.values()
-        ]
+        spec["volumes"] = list(volumes.values())
     spec.update(resolve(workload.pod_extra, ctx))
     return spec
 
@@ -224,7 +232,11 @@ def pod_spec(workload: Workload, ctx: RenderContext) -> dict[str, Any]:
 def _mounts_claim(workload: Workload) -> bool:
     from klaster_build.emit.volumes import is_claim
 
-    return any(is_claim(s) for c in workload.containers for s in c.mounts.values())
+    return any(
+        is_claim(m.source if isinstance(m, Mount) else m)
+        for c in (*workload.init_containers, *workload.containers)
+        for m in c.mounts.values()
+    )
 
 
 @emitter(Deployment)

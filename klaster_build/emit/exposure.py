@@ -240,7 +240,7 @@ def exposure_steps(project: Project, graph: ProjectGraph) -> Iterator[OperatorSt
                 50,
                 "port-forward",
                 f"port-forward:{namespace}/{lb.name}/{port.protocol}/{port.number}",
-                f"Forward IPv4 {port.protocol} port {port.number} on the router to LoadBalancer {namespace}/{lb.name} (see out/router/port-forwards.yaml)",
+                f"Forward IPv4 {port.protocol} port {port.number} on the router to LoadBalancer {namespace}/{lb.name} (see out/router/port-forwards.json)",
                 {
                     "namespace": namespace,
                     "service": lb.name,

@@ -4,13 +4,13 @@ generated Makefile, and the router's port-forward list."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 from klaster_build import emit
 from klaster_build.emit.exposure import exemption_patch
 from klaster_build.emit.outputs import Output, emitter, metadata
-from klaster_build.emit.yaml import dump_document
 from klaster_build.records.exposure import LoadBalancer, PrivilegedNamespace
 from klaster_build.records.infra import InfraComponent, InfraConfig
 from klaster_build.records.workloads import Workload
@@ -96,7 +96,9 @@ def emit_infra_component(component: InfraComponent, ctx: RenderContext) -> Itera
 def emit_infra_config(config: InfraConfig, ctx: RenderContext) -> Iterator[Output]:
     """infra/configs/<file>: the documents as declared."""
     for document in config.documents:
-        yield Output(f"infra/configs/{config.file}", config, document=resolve(document, ctx))
+        yield Output(
+            f"infra/{config.directory}/{config.file}", config, document=resolve(document, ctx)
+        )
 
 
 def storage_classes(ctx: RenderContext) -> Iterator[Output]:
@@ -220,7 +222,7 @@ def talos_outputs(ctx: RenderContext) -> Iterator[Output]:
 
 
 def port_forwards(ctx: RenderContext) -> Iterator[Output]:
-    """router/port-forwards.yaml: what the router's Ansible role must forward over IPv4."""
+    """router/port-forwards.json: what the router's Ansible role (include_vars) must forward over IPv4."""
     entries = [
         {
             "name": f"{ctx.namespace(lb)}-{lb.name}-{port.name}",
@@ -234,9 +236,8 @@ def port_forwards(ctx: RenderContext) -> Iterator[Output]:
         for port in lb.ports
     ]
     if entries:
-        yield Output(
-            "router/port-forwards.yaml", ctx.cluster, text=dump_document({"port_forwards": entries})
-        )
+        text = json.dumps({"port_forwards": entries}, indent=2) + "\n"
+        yield Output("router/port-forwards.json", ctx.cluster, text=text)
 
 
 def infra_index(by_path: dict[str, list[Output]], ctx: RenderContext) -> Iterator[Output]:

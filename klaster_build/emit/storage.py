@@ -24,6 +24,7 @@ from klaster_build.records.storage import (
     Volume,
 )
 from klaster_build.render_context import RenderContext
+from klaster_build.values import resolve
 
 CSI_DRIVER = "local.csi.openebs.io"
 LVM_NAMESPACE = "openebs"
@@ -105,7 +106,9 @@ def emit_postgres_cluster(cluster: PostgresCluster, ctx: RenderContext) -> Itera
     spec: dict[str, Any] = {"instances": len(ctx.cluster.nodes)}
     if cluster.image:
         spec["imageName"] = cluster.image
-    if cluster.database:
+    if cluster.bootstrap is not None:
+        spec["bootstrap"] = resolve(cluster.bootstrap, ctx)
+    elif cluster.database:
         spec["bootstrap"] = {"initdb": {"database": cluster.database, "owner": cluster.owner}}
     spec["storage"] = {
         "pvcTemplate": {
@@ -114,6 +117,7 @@ def emit_postgres_cluster(cluster: PostgresCluster, ctx: RenderContext) -> Itera
             "volumeName": cluster.volume.name,
         }
     }
+    spec.update(resolve(cluster.extra, ctx))
     yield Output(
         app_path(cluster, cluster.file),
         cluster,

@@ -19,6 +19,7 @@ from klaster_build.records.vault import (
     OIDC,
     ServiceAccount,
     VaultAuth,
+    VaultFile,
     VaultPolicy,
     VaultRole,
     VaultStaticSecret,
@@ -114,8 +115,8 @@ def emit_static_secret(secret: VaultStaticSecret, ctx: RenderContext) -> Iterato
                 "path": secret.path,
                 "destination": {
                     "create": True,
-                    "name": secret.name,
-                    "type": "Opaque",
+                    "name": secret.secret_name,
+                    "type": secret.secret_type,
                     "transformation": transformation,
                 },
                 "vaultAuthRef": secret.auth.name,
@@ -140,11 +141,11 @@ def emit_vault_role(role: VaultRole, ctx: RenderContext) -> Iterator[Output]:
 
 
 def hcl_policy(grants: dict[str, tuple[str, ...]]) -> str:
-    """The policy in the real files' layout: one block per path, 4-space indent, blank line between."""
+    """One block per path, blank line between, in `bao policy fmt`'s canonical layout."""
     blocks = []
     for path, capabilities in grants.items():
         listed = ", ".join(f'"{c}"' for c in capabilities)
-        blocks.append(f'path "{path}" {{\n    capabilities = [{listed}]\n}}\n')
+        blocks.append(f'path "{path}" {{\n  capabilities = [{listed}]\n}}\n')
     return "\n".join(blocks)
 
 
@@ -243,6 +244,7 @@ _ENV_KEYS = ("env", "extraEnv", "environment", "envVars", "extraEnvVars")
 
 
 def _literal(value: Any) -> bool:
+    # Plain("...") marks a deliberately public value; references and secrets are not literals.
     return isinstance(value, str) and value != "" and MARK not in value
 
 
@@ -312,7 +314,7 @@ def vault_steps(project: Project, graph: ProjectGraph) -> Iterator[OperatorStep]
             20,
             "authentik",
             f"authentik:{oidc.app_slug}",
-            f"Create the Authentik OAuth2/OIDC application {oidc.app_slug!r} (redirect host {host}) and store its client_id and client_secret at {kv}/authentik/{oidc.app_slug}",
+            f"Create the Authentik OAuth2/OIDC application {oidc.app_slug!r} (redirect host {host}) and store its client_id and client_secret at {kv}/authentik/{oidc.app}",
             {"slug": oidc.app_slug, "redirect_host": host},
             oidc.origin,
         )
@@ -324,3 +326,12 @@ def vault_steps(project: Project, graph: ProjectGraph) -> Iterator[OperatorStep]
             "Reconcile OpenBao with out/vault/ (policies and kubernetes auth roles) using the vault sync script",
             {},
         )
+
+
+@emitter(VaultFile)
+def emit_vault_file(record: VaultFile, ctx: RenderContext) -> Iterator[Output]:
+    """vault/<path>, YAML or verbatim text."""
+    if record.text is not None:
+        yield Output(f"vault/{record.path}", record, text=record.text)
+    else:
+        yield Output(f"vault/{record.path}", record, document=record.data)

@@ -48,6 +48,8 @@ def _block(text: str, indent: str) -> str | None:
     """A literal block scalar for multi-line text, or None when one cannot hold it exactly."""
     if "\r" in text or not all(c.isprintable() or c in "\n" for c in text):
         return None
+    if any(line.endswith((" ", "\t")) for line in text.split("\n")):
+        return None  # trailing blanks would be invisible (and yamllint rejects them): quote instead
     body = text.rstrip("\n")
     trailing = len(text) - len(body)
     chomp = "-" if trailing == 0 else ("" if trailing == 1 else "+")

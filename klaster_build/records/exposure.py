@@ -198,11 +198,13 @@ def ingress_values(
     service: str | None = None,
     port: int | None = None,
     hosts_as_strings: bool = False,
+    class_key: str = "className",
 ) -> dict[str, Any]:
     """The usual chart `ingress:` values for `claim` (class, annotations, host, TLS).
 
     Charts differ: `hosts_as_strings=True` gives `hosts: [host]` (authentik), the default gives
     `hosts: [{host, paths: [...]}]` (gitea, kaneo; `service`/`port` are added to the path when given).
+    `class_key` names the chart's class field (`ingressClassName` for authentik and frigate).
     """
     path: dict[str, Any] = {"path": "/", "pathType": "Prefix"}
     if service is not None:
@@ -212,7 +214,7 @@ def ingress_values(
     hosts: list[Any] = [claim.fqdn] if hosts_as_strings else [{"host": claim.fqdn, "paths": [path]}]
     return {
         "enabled": True,
-        "className": Ref(claim, "class", lambda _c, ctx: ctx.cluster.ingress_class),
+        class_key: Ref(claim, "class", lambda _c, ctx: ctx.cluster.ingress_class),
         "annotations": Ref(
             claim, "annotations", lambda c, ctx: annotations_for(c, ctx.cluster.cluster_issuer)
         ),

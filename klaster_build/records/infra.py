@@ -12,7 +12,7 @@ import attrs
 from klaster_build.errors import DeclarationError
 from klaster_build.records.base import Record
 from klaster_build.records.helm import url
-from klaster_build.validators import dns_label, instance_of, optional, text
+from klaster_build.validators import dns_label, instance_of, one_of, optional, text
 from klaster_build.versions import Renovate
 
 _INFRA_FILE = re.compile(r"^[a-z0-9][a-z0-9.-]*\.yaml$")
@@ -65,6 +65,8 @@ class InfraConfig(Record):
 
     file: str = attrs.field(kw_only=False, validator=_infra_file)
     documents: tuple[dict[str, Any], ...] = attrs.field(converter=tuple)
+    # controllers/ for components installed from raw manifests (coredns), configs/ otherwise.
+    directory: str = attrs.field(default="configs", validator=one_of({"configs", "controllers"}))
 
     @documents.validator
     def _check_documents(self, attribute: attrs.Attribute[Any], value: Any) -> None:

@@ -152,6 +152,8 @@ class PostgresCluster(Record):
     database: str | None = attrs.field(default=None, validator=optional(dns_label))
     owner: str | None = attrs.field(default=None, validator=optional(dns_label))
     file: str = attrs.field(default="postgres-cluster.yaml", validator=output_file)
+    bootstrap: dict[str, Any] | None = None
+    extra: dict[str, Any] = attrs.field(factory=dict)
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -174,6 +176,12 @@ class Postgres(Record):
     owner: str | None = attrs.field(default=None, validator=optional(dns_label))
     instances: int = attrs.field(default=1, validator=positive_int)
     volume_name: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
+    # Raw CNPG `bootstrap` (e.g. recovery after a migration) instead of initdb, and extra spec
+    # fields klaster does not model (managed roles...).
+    bootstrap: dict[str, Any] | None = attrs.field(
+        default=None, validator=optional(instance_of(dict))
+    )
+    extra: dict[str, Any] = attrs.field(factory=dict, validator=instance_of(dict))
     renovate: Renovate | None = attrs.field(default=None, validator=optional(instance_of(Renovate)))
     lv: LVMVolume = attrs.field(init=False, metadata={"no_edges": True})
     pv: PersistentVolume = attrs.field(init=False, metadata={"no_edges": True})
@@ -199,6 +207,8 @@ class Postgres(Record):
             image=self.image,
             database=self.database,
             owner=self.owner,
+            bootstrap=self.bootstrap,
+            extra=self.extra,
             **common,
         )
         object.__setattr__(self, "lv", lv)

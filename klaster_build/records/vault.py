@@ -174,6 +174,13 @@ class VaultStaticSecret(Record):
     keys: tuple[str, ...] = attrs.field(default=(), converter=to_tuple, validator=_keys)
     templates: dict[str, str] = attrs.field(factory=dict, validator=_templates)
     file: str = attrs.field(default="secret.yaml", validator=output_file)
+    destination: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
+    secret_type: str = attrs.field(default="Opaque", validator=text(128))
+
+    @property
+    def secret_name(self) -> str:
+        """The Kubernetes Secret it writes (its own name unless a destination is declared)."""
+        return self.destination or self.name
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -196,6 +203,9 @@ class VaultSecret(Record):
     templates: dict[str, str] = attrs.field(factory=dict, validator=_templates)
     access: Any = None  # a VaultAccess; checked below with a readable message
     file: str | None = attrs.field(default=None, validator=optional(output_file))
+    # The Kubernetes Secret's name and type when they differ from the defaults (adopting real ones).
+    destination: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
+    secret_type: str = attrs.field(default="Opaque", validator=text(128))
     secret: VaultStaticSecret = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -212,6 +222,8 @@ class VaultSecret(Record):
             keys=self.keys,
             templates=templates,
             file=self.file or access.file,
+            destination=self.destination,
+            secret_type=self.secret_type,
             origin=self.origin,
             app=self.app,
         )
@@ -227,12 +239,12 @@ class VaultSecret(Record):
         if self.secret_keys and key not in self.secret_keys:
             msg = f"VaultSecret {self.name!r} has no key {key!r}; it declares {list(self.secret_keys)}"
             raise DeclarationError(msg)
-        return SecretKey(self.secret, key)
+        return SecretKey(self.secret.secret_name, key)
 
 
 @attrs.frozen(kw_only=True, eq=False)
 class OIDC(Record):
-    """An Authentik OAuth2/OIDC client: its id and secret from `secret/authentik/<slug>`.
+    """An Authentik OAuth2/OIDC client: its id and secret from `secret/authentik/<app>`.
 
     Example:
         sso = OIDC()   # slug = app name; Secret <app>-authentik with client_id, client_secret
@@ -251,7 +263,7 @@ class OIDC(Record):
         super().__attrs_post_init__()
         secret = VaultSecret(
             f"{self.app}-authentik",
-            path=f"authentik/{self.app_slug}",
+            path=f"authentik/{self.app}",
             keys=("client_id", "client_secret"),
             access=self.access,
             file=self.file,
@@ -294,3 +306,32 @@ class OIDC(Record):
                 f"{ctx.cluster.authentik_url.rstrip('/')}/application/o/{oidc.app_slug}/.well-known/openid-configuration"
             ),
         )
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class VaultFile(Record):
+    """An OpenBao object klaster does not model (AppRoles, secrets-engine roles, the auth config,
+    policies written by hand): `vault/<path>`, so the sync script keeps it.
+
+    Example:
+        VaultFile("approles/ci-renovate.yaml", data={"token_ttl": "20m", "policies": ["renovate"]})
+    """
+
+    kind: ClassVar[str] = "vaultfile"
+
+    path: str = attrs.field(kw_only=False)
+    data: Any = None
+    text: str | None = attrs.field(default=None, validator=optional(text(65536)))
+
+    @path.validator
+    def _check_path(self, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if not isinstance(value, str) or not _VAULT_FILE.match(value):
+            msg = f"VaultFile 'path' must be a relative path under vault/ such as 'approles/ci.yaml' or 'policy/x.hcl', got {value!r}"
+            raise DeclarationError(msg)
+        if (self.data is None) == (self.text is None):
+            msg = "VaultFile takes either data= (written as YAML) or text= (written verbatim)"
+            raise DeclarationError(msg)
+
+    @property
+    def record_name(self) -> str:
+        return self.path.replace("/", "-").rsplit(".", 1)[0]

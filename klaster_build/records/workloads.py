@@ -14,13 +14,14 @@ from klaster_build.validators import (
     dns_label,
     each,
     instance_of,
+    non_negative_int,
     one_of,
     optional,
-    positive_int,
     quantity,
     text,
     to_tuple,
 )
+from klaster_build.values import Plain
 from klaster_build.versions import Renovate
 
 _CONFIG_KEY = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -77,7 +78,16 @@ class EmptyDir:
     size: str | None = attrs.field(default=None, validator=optional(quantity))
 
 
-_ENV_VALUE = (str, int, float, bool, SecretKey, Ref, Record, AddressRef)
+@attrs.frozen
+class Mount:
+    """A mount with options: part of a volume (`sub_path`) and/or read-only."""
+
+    source: Any
+    sub_path: str | None = attrs.field(default=None, kw_only=True, validator=optional(text(256)))
+    read_only: bool = attrs.field(default=False, kw_only=True)
+
+
+_ENV_VALUE = (str, int, float, bool, SecretKey, Ref, Record, AddressRef, Plain)
 
 
 def _env(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -178,7 +188,12 @@ class Workload(Record):
 
     name: str = attrs.field(kw_only=False, validator=dns_label)
     containers: tuple[Container, ...] = attrs.field(converter=to_tuple, validator=_containers)
-    replicas: int = attrs.field(default=1, validator=positive_int)
+    replicas: int = attrs.field(default=1, validator=non_negative_int)
+    init_containers: tuple[Container, ...] = attrs.field(
+        default=(),
+        converter=to_tuple,
+        validator=each(instance_of(Container, what="Container(...)")),
+    )
     labels: dict[str, str] = attrs.field(factory=dict, validator=_mapping)
     service_account: Any = None
     pod_extra: dict[str, Any] = attrs.field(factory=dict, validator=_mapping)

@@ -1,0 +1,10 @@
+set -euo pipefail
+mkdir -p /volume/sftp-root
+chown root:root /volume/sftp-root
+chmod 755 /volume/sftp-root
+mkdir -p /volume/sftp-root/data
+chown 1000:1000 /volume/sftp-root/data
+chmod 750 /volume/sftp-root/data
+mkdir -p /volume/host-keys
+chown root:root /volume/host-keys
+chmod 700 /volume/host-keys
