@@ -8,13 +8,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from klaster_build.errors import ExitStatus, ProblemsFound
+from klaster_build.views import FORMATS
+
+EXIT_CODES = "Exit codes: 0 ok, 1 out/ is stale (build --check), 2 invalid input, 3 internal error."
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="klaster",
         description="Build a Flux GitOps repository from klasterfile.py and apps.d/*.py.",
-        epilog="Exit codes: 0 ok, 1 out/ is stale (--check), 2 invalid input, 3 internal error.",
+        epilog=EXIT_CODES,
     )
     parser.add_argument(
         "-C", "--directory", type=Path, default=Path(), help="project root (default: .)"
@@ -23,10 +26,12 @@ def _parser() -> argparse.ArgumentParser:
         "--traceback", action="store_true", help="show Python tracebacks of internal errors"
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
     build = commands.add_parser(
         "build",
         help="write out/ from apps.d (or --check it)",
         description="Render apps.d into out/. With --check, write nothing and exit 1 when out/ differs.",
+        epilog=EXIT_CODES,
     )
     build.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 with a diff when out/ is stale"
@@ -34,7 +39,69 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument(
         "apps", nargs="*", metavar="APP", help="rebuild only these apps (and the index files)"
     )
+
+    graph = commands.add_parser(
+        "graph",
+        help="show how the apps' records depend on each other",
+        description="The dependency graph: a terminal tree per app (default), or DOT, Mermaid, JSON, "
+        "SVG or PNG. Failing invariants are marked on their node; exit 2 when any is an error.",
+    )
+    graph.add_argument(
+        "apps", nargs="*", metavar="APP", help="only these apps (and what they reference)"
+    )
+    graph.add_argument(
+        "--format", choices=FORMATS, default="tree", help="output format (default: tree)"
+    )
+    graph.add_argument(
+        "-o", "--output", type=Path, help="write to this file (required for svg/png)"
+    )
+
+    todo = commands.add_parser(
+        "todo",
+        help="list the operator's manual steps",
+        description="The manual steps the cluster needs (secrets, Authentik apps, DNS, port forwards, "
+        "OpenBao sync, Talos config), marked NEW when the committed out/ did not need them.",
+    )
+    todo.add_argument("--json", action="store_true", help="print JSON")
+
+    why = commands.add_parser(
+        "why",
+        help="say which apps.d lines produced a generated file",
+        description="Name the apps.d file:line and records behind a generated file, or one document "
+        "of it: PATH#N (0-based) or PATH#Kind/name.",
+    )
+    why.add_argument("path", metavar="PATH[#DOC]")
+    why.add_argument("--json", action="store_true", help="print JSON")
+
+    new = commands.add_parser(
+        "new",
+        help="write a commented apps.d/NAME.py that builds as is",
+        description="Create apps.d/NAME.py from a template: a raw Deployment, or a Helm chart with --helm.",
+    )
+    new.add_argument("name")
+    new.add_argument(
+        "--helm", nargs=3, metavar=("URL", "CHART", "VERSION"), help="start from a Helm chart"
+    )
     return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    from klaster_build import commands, report
+
+    if args.command == "build":
+        from klaster_build.engine import build
+
+        result = build(args.directory, check=args.check, only_apps=args.apps or None)
+        report.print_build(result, check=args.check)
+        return int(result.status)
+    if args.command == "graph":
+        return commands.graph_command(args.directory, args.apps, args.format, args.output)
+    if args.command == "todo":
+        return commands.todo_command(args.directory, as_json=args.json)
+    if args.command == "why":
+        return commands.why_command(args.directory, args.path, as_json=args.json)
+    helm = tuple(args.helm) if args.helm else None
+    return commands.new_command(args.directory, args.name, helm)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -43,12 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from klaster_build import report
 
     try:
-        if args.command == "build":
-            from klaster_build.engine import build
-
-            result = build(args.directory, check=args.check, only_apps=args.apps or None)
-            report.print_build(result, check=args.check)
-            return int(result.status)
+        return _run(args)
     except ProblemsFound as found:
         report.print_problems(found.problems)
         errors = sum(p.is_error for p in found.problems)
@@ -70,7 +132,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             markup=False,
         )
         return int(ExitStatus.INTERNAL)
-    return int(ExitStatus.INVALID)
 
 
 if __name__ == "__main__":

@@ -5,13 +5,18 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 
 from klaster_build import output
 from klaster_build.errors import ExitStatus, Problem, ProblemsFound
-from klaster_build.operator import OperatorStep, collect_removals
+from klaster_build.operator import OperatorStep, collect_removals, collect_steps
 from klaster_build.origin import Origin
+
+if TYPE_CHECKING:
+    from klaster_build.graph import ProjectGraph
+    from klaster_build.project import Project
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 COMMAND_LINE = Origin("<command line>", 0)
@@ -101,9 +106,28 @@ def out_dir_of(root: Path) -> Path:
     return root / load_cluster(root).out_dir
 
 
+def _steps_of(project: Project, graph: ProjectGraph) -> tuple[str, ...]:
+    return tuple(step.key for step in collect_steps(project, graph))
+
+
+def analyse(root: Path) -> tuple[Project, ProjectGraph, list[Problem]]:
+    """Load and check without rendering; checks' problems are returned, not raised."""
+    from klaster_build import families  # noqa: F401  (registers every family's emitters and checks)
+    from klaster_build.checks import run_checks
+    from klaster_build.graph import build_graph
+    from klaster_build.loader import load_project
+
+    project = load_project(root.resolve())
+    graph = build_graph(project)
+    problems = list(graph.problems)
+    if not any(p.is_error for p in problems):
+        problems.extend(run_checks(project, graph))
+    return project, graph, problems
+
+
 def render_project(
     root: Path, only_apps: Sequence[str] | None = None
-) -> tuple[dict[str, bytes], tuple[Problem, ...], Path]:
+) -> tuple[dict[str, bytes], tuple[Problem, ...], Path, tuple[str, ...]]:
     """Load, check and render; raise ProblemsFound on any error. Returns files, warnings, out dir."""
     from klaster_build import families  # noqa: F401  (registers every family's emitters and checks)
     from klaster_build.checks import run_checks
@@ -133,7 +157,7 @@ def render_project(
     rendered = render(project, graph, only_apps=only_apps)
     if rendered.problems:
         raise ProblemsFound([*problems, *rendered.problems])
-    return rendered.files, tuple(problems), project.out_dir
+    return rendered.files, tuple(problems), project.out_dir, _steps_of(project, graph)
 
 
 def build(
@@ -148,7 +172,7 @@ def build(
         manifest = output.Manifest.read(out_dir)
         if manifest.inputs == fingerprint and _tree_matches_manifest(root, manifest):
             return BuildResult(ExitStatus.OK, None, {}, noop=True)
-    files, warnings, out_dir = render_project(root, only_apps)
+    files, warnings, out_dir, steps = render_project(root, only_apps)
     scope: Iterable[str] | None = None
     if only_apps:
         rel = out_dir.relative_to(root).as_posix()
@@ -188,5 +212,5 @@ def build(
         else ""
     )
     removals = removals_of(plan, files)
-    output.apply(root, out_dir, plan, files, inputs="" if only_apps else fingerprint)
+    output.apply(root, out_dir, plan, files, inputs="" if only_apps else fingerprint, steps=steps)
     return BuildResult(ExitStatus.OK, plan, files, warnings, diff, removals=removals)

@@ -40,13 +40,16 @@ class Manifest:
 
     files: dict[str, str]
     inputs: str = ""
+    steps: tuple[str, ...] = ()  # operator step keys the build needed (for "new" in klaster todo)
 
     @classmethod
     def read(cls, out_dir: Path) -> Manifest:
         """The manifest in out_dir, or an empty one."""
         try:
             data = json.loads((out_dir / MANIFEST).read_text("utf-8"))
-            return cls(dict(data["files"]), str(data.get("inputs", "")))
+            return cls(
+                dict(data["files"]), str(data.get("inputs", "")), tuple(data.get("steps", ()))
+            )
         except (OSError, ValueError, KeyError, TypeError):
             return cls({})
 
@@ -55,6 +58,7 @@ class Manifest:
         body = {
             "generator": "klaster",
             "inputs": self.inputs,
+            "steps": sorted(self.steps),
             "files": dict(sorted(self.files.items())),
         }
         return (json.dumps(body, indent=1) + "\n").encode("utf-8")
@@ -214,7 +218,12 @@ def _link_or_copy(source: Path, target: Path) -> None:
 
 
 def apply(
-    root: Path, out_dir: Path, plan_: Plan, files: dict[str, bytes], inputs: str = ""
+    root: Path,
+    out_dir: Path,
+    plan_: Plan,
+    files: dict[str, bytes],
+    inputs: str = "",
+    steps: tuple[str, ...] = (),
 ) -> None:
     """Write the plan: out/ is swapped in whole; files outside out/ are replaced one by one."""
     cleanup_leftovers(out_dir)
@@ -224,7 +233,7 @@ def apply(
         owned.pop(path, None)
     for path, content in files.items():
         owned[path] = digest(content)
-    new_manifest = Manifest(owned, inputs).dumps()
+    new_manifest = Manifest(owned, inputs, steps).dumps()
     out_rel = out_dir.relative_to(root).as_posix() + "/"
     inside = {p: c for p, c in plan_.write.items() if p.startswith(out_rel)}
     outside = {p: c for p, c in plan_.write.items() if not p.startswith(out_rel)}

@@ -26,6 +26,8 @@ def console(stderr: bool = True) -> Console:
         highlight=False,
         soft_wrap=True,
         force_terminal=None,
+        # Not a terminal (a pipe, a file, CI): never cut long lines at 80 columns.
+        width=None if stream.isatty() else 200,
     )
 
 

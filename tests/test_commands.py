@@ -1,0 +1,176 @@
+"""graph, todo, why and new on a fixture cluster and on the repo's own apps.d."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+from conftest import REPO, ProjectDir, klaster_subprocess
+
+FIXTURE = {
+    "llama": """\
+from klaster_build.dsl import Container, Deployment, Service, Volume
+
+models = Volume("models", size="10Gi", tier="ssd")
+swap = Deployment("swap", containers=[Container("swap", image="ghcr.io/x/swap:1.0.0", ports={"http": 8080},
+                  mounts={"/models": models.claim})])
+Service("llama", workload=swap, ports={"http": 8080})
+""",
+    "web": """\
+from klaster_build.dsl import ConfigMap, ref
+
+ConfigMap("settings", data={"llm": f"http://{ref('llama/service/llama').host}:8080"})
+""",
+}
+
+
+@pytest.fixture
+def fixture_cluster(project: ProjectDir) -> ProjectDir:
+    """Two apps with a cross-app reference."""
+    for name, source in FIXTURE.items():
+        project.app(name, source)
+    return project
+
+
+def test_graph_json_round_trips_the_chain(fixture_cluster: ProjectDir, run) -> None:
+    """JSON has every node with kind/app/file:line and the volume -> PV -> claim -> workload chain."""
+    code, out, _ = run("graph", "--format", "json")
+    assert code == 0
+    data = json.loads(out)
+    assert json.loads(json.dumps(data)) == data
+    nodes = {n["address"]: n for n in data["nodes"]}
+    assert nodes["llama/deployment/swap"]["file"] == "apps.d/llama.py"
+    assert nodes["llama/deployment/swap"]["line"] == 4
+    edges = {(e["from"], e["to"]) for e in data["edges"]}
+    chain = [
+        "llama/lvmvolume/llama-models-lvmssd",
+        "llama/persistentvolume/llama-models-lvmssd",
+        "llama/persistentvolumeclaim/llama-models-lvmssd",
+        "llama/deployment/swap",
+    ]
+    assert all(pair in edges for pair in zip(chain, chain[1:], strict=False))
+    assert ("llama/service/llama", "web/configmap/settings") in edges
+
+
+def test_graph_tree_marks_cross_app_edges_and_problems(
+    fixture_cluster: ProjectDir, run, no_color
+) -> None:
+    """The tree shows chains per app, the other app's dependents, and failing invariants."""
+    code, out, _ = run("graph", "llama")
+    assert code == 0
+    assert "configmap settings apps.d/web.py:3 (app web)" in out
+    fixture_cluster.app("bad", "from klaster_build.dsl import Volume\nVolume('x', tier='nvme')\n")
+    code, out, err = run("graph", "bad")
+    assert code == 2
+    assert "✗ error: Volume tier 'nvme' is not a storage tier" in out
+    assert "apps.d/bad.py:2: error:" in err
+
+
+def test_graph_dot_renders_with_graphviz(fixture_cluster: ProjectDir, run, tmp_path) -> None:
+    """DOT output is accepted by the real `dot`, and svg/png are written through it."""
+    if shutil.which("dot") is None:
+        pytest.skip(
+            "Graphviz `dot` is not installed (tests/install-tools installs the graphviz package)"
+        )
+    code, out, _ = run("graph", "--format", "dot")
+    assert code == 0
+    rendered = subprocess.run(
+        ["dot", "-Tsvg"], input=out, capture_output=True, text=True, check=True
+    )
+    assert "<svg" in rendered.stdout
+    picture = tmp_path / "g.png"
+    assert run("graph", "--format", "png", "-o", str(picture))[0] == 0
+    assert picture.read_bytes().startswith(b"\x89PNG")
+
+
+def test_graph_mermaid_follows_the_flowchart_grammar(fixture_cluster: ProjectDir, run) -> None:
+    """Mermaid: a flowchart header, one subgraph per app, id["label"] nodes and labelled edges."""
+    import re
+
+    code, out, _ = run("graph", "--format", "mermaid")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "flowchart LR"
+    grammar = [
+        re.compile(r'^  subgraph app\d+\["[^"<>{}|\[\]]+"\]$'),
+        re.compile(r'^    n\d+\["[^"<>{}|\[\]]+"\]$'),
+        re.compile(r"^  end$"),
+        re.compile(r"^  n\d+ -->\|[^|<>{}\[\]\"]*\| n\d+$"),
+        re.compile(r"^  classDef problem .+$|^  class [n\d,]+ problem$"),
+    ]
+    for line in lines[1:]:
+        assert any(rule.match(line) for rule in grammar), line
+    assert out.count("subgraph") == 2
+
+
+def test_svg_without_graphviz_names_the_package(
+    fixture_cluster: ProjectDir, run, monkeypatch, no_color
+) -> None:
+    """Without `dot` the error says which package to install."""
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    code, _, err = run("graph", "--format", "svg", "-o", "x.svg")
+    assert code == 2
+    assert "install the package `graphviz`" in err
+
+
+def test_todo_marks_new_steps_until_built(project: ProjectDir, run) -> None:
+    """Steps the committed out/ did not need are NEW; after a build they are known."""
+    project.app(
+        "kaneo",
+        "from klaster_build.dsl import OIDC, VaultSecret\nVaultSecret('s', path='kaneo', keys=['auth_secret'])\nOIDC()\n",
+    )
+    code, out, _ = run("todo")
+    assert code == 0
+    assert "NEW [secret] Create secret/kaneo in OpenBao with keys auth_secret" in out
+    assert "NEW [authentik] Create the Authentik OAuth2/OIDC application 'kaneo'" in out
+    run("build")
+    code, out, _ = run("todo", "--json")
+    rows = json.loads(out)
+    assert {r["category"] for r in rows} == {"secret", "authentik", "openbao-sync"}
+    assert not any(r["new"] for r in rows)
+
+
+def test_why_names_the_declaring_lines(fixture_cluster: ProjectDir, run) -> None:
+    """why PATH and why PATH#Kind/name point at the apps.d lines."""
+    run("build")
+    code, out, _ = run(
+        "why", "out/apps/llama/models-volume.yaml#PersistentVolumeClaim/llama-models-lvmssd"
+    )
+    assert code == 0
+    assert (
+        out
+        == "apps.d/llama.py:3: llama/persistentvolumeclaim/llama-models-lvmssd -> PersistentVolumeClaim llama-models-lvmssd\n"
+    )
+    code, out, _ = run("why", "out/apps/web/configmap.yaml", "--json")
+    assert json.loads(out)["documents"][0]["origin"] == "apps.d/web.py:3"
+    assert run("why", "out/nope.yaml")[0] == 2
+
+
+def test_new_app_builds_and_checks_clean(project: ProjectDir, run, no_color) -> None:
+    """`new` writes a commented app that builds; it refuses bad names and existing files."""
+    assert run("new", "hello")[0] == 0
+    assert run("new", "charted", "--helm", "https://charts.example.org", "charted", "1.2.3")[0] == 0
+    code, _, err = run("build")
+    assert code == 0, err
+    assert run("build", "--check")[0] == 0
+    assert run("new", "hello")[0] == 2
+    code, _, err = run("new", "Bad_Name")
+    assert code == 2 and "DNS-1123" in err
+
+
+def test_repo_graph_and_todo_in_a_subprocess() -> None:
+    """On the repo's own apps.d, as a user runs it: graph JSON, todo, NO_COLOR, exit codes."""
+    result = klaster_subprocess("graph", "--format", "json", cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert {n["app"] for n in data["nodes"]} >= {"llama", "immich", "kaneo", "gitea", "openwebui"}
+    assert ("llama/service/llama", "openwebui/helmrelease/openwebui") in {
+        (e["from"], e["to"]) for e in data["edges"]
+    }
+    todo = klaster_subprocess("todo", cwd=REPO)
+    assert todo.returncode == 0
+    assert "Forward IPv4 UDP port 9987" in todo.stdout
+    assert "\x1b[" not in todo.stdout + todo.stderr
+    assert klaster_subprocess("--help", cwd=REPO).returncode == 0
