@@ -22,7 +22,9 @@ Cluster(
     cluster_issuer="letsencrypt",
     vault=VaultSettings(kv_mount="secret", auth_mount="kubernetes"),
     authentik_url="https://authentik.lumpiasty.xyz",
-    intervals=Intervals(helm_repository="24h", helm_release="30m", git_repository="24h"),
+    intervals=Intervals(
+        helm_repository="24h", helm_release="30m", git_repository="24h", chart="12h"
+    ),
     talos=TalosSettings(
         cluster_name="homelab",
         endpoint="https://kube-api.homelab.lumpiasty.xyz:6443",

@@ -1,6 +1,6 @@
 """crawl4ai: web scraper used by other apps (openwebui research tools)."""
 
-from klaster_build.dsl import Container, Deployment, EmptyDir, Service, VaultSecret
+from klaster_build.dsl import Container, Deployment, EmptyDir, Mount, Service, VaultSecret
 
 api = VaultSecret("crawl4ai-secret", path="crawl4ai")
 
@@ -15,7 +15,7 @@ crawler = Deployment(
             image_pull_policy="IfNotPresent",
             env={"CRAWL4AI_API_TOKEN": api.key("api_token"), "MAX_CONCURRENT_TASKS": "5"},
             ports={"http": 11235},
-            mounts={"/dev/shm": EmptyDir(medium="Memory", size="1Gi")},
+            mounts={"/dev/shm": Mount(EmptyDir(medium="Memory", size="1Gi"), name="dshm")},
             resources={
                 "requests": {"cpu": "500m", "memory": "1Gi"},
                 "limits": {"cpu": "2", "memory": "4Gi"},

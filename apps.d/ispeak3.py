@@ -1,6 +1,6 @@
 """ispeak3: a TeamSpeak 3 server (scaled to zero), reachable from the Internet by LoadBalancer."""
 
-from klaster_build.dsl import Container, LoadBalancer, Port, StatefulSet, Volume
+from klaster_build.dsl import Container, LoadBalancer, Mount, Port, StatefulSet, Volume
 
 # Adopts the existing LV (named before the -lvm<tier> convention).
 data = Volume("ts3-data", size="1Gi", tier="hdd", name="ispeak3-ts3-data", file="pvc.yaml")
@@ -14,7 +14,7 @@ server = StatefulSet(
             "teamspeak3",
             image="teamspeak:3.13.7",
             ports=[Port("voice", 9987, "UDP"), Port("query", 10011), Port("filetransfer", 30033)],
-            mounts={"/var/ts3server/": data.claim},
+            mounts={"/var/ts3server/": Mount(data.claim, name="ts3-data")},
         )
     ],
 )

@@ -7,6 +7,7 @@ from klaster_build.dsl import (
     Deployment,
     HostDevice,
     Ingress,
+    Mount,
     Port,
     Renovate,
     Service,
@@ -43,7 +44,10 @@ swap = Deployment(
             args=["--config=/config/config.yaml", "--watch-config"],
             ports={"http": 8080},
             env={"OPENROUTER_API_KEY": openrouter.key("OPENROUTER_API_KEY")},
-            mounts={"/root/.cache": models.claim, "/config": config},
+            mounts={
+                "/root/.cache": Mount(models.claim, name="models"),
+                "/config": Mount(config, name="config"),
+            },
             devices=[HostDevice("/dev/kfd", "CharDevice"), HostDevice("/dev/dri", "Directory")],
         )
     ],
@@ -83,7 +87,7 @@ proxy = Deployment(
             "caddy",
             image="caddy:2.11.4-alpine",
             image_pull_policy="IfNotPresent",
-            mounts={"/etc/caddy": caddyfile},
+            mounts={"/etc/caddy": Mount(caddyfile, name="proxy-config")},
             env={"API_KEY": api_key.key("API_KEY")},
         )
     ],

@@ -1,6 +1,6 @@
 """meridian: a small stateful service."""
 
-from klaster_build.dsl import Container, Deployment, Service, Volume
+from klaster_build.dsl import Container, Deployment, Mount, Service, Volume
 
 data = Volume("data", size="1Gi", tier="ssd", file="pvc.yaml")
 meridian = Deployment(
@@ -10,7 +10,7 @@ meridian = Deployment(
             "meridian",
             image="ghcr.io/rynfar/meridian:1.29.1",
             ports={"http": 3456},
-            mounts={"/home/claude/": data.claim},
+            mounts={"/home/claude/": Mount(data.claim, name="data")},
             env={"MERIDIAN_PORT": "3456"},
         )
     ],

@@ -23,7 +23,7 @@ sftp = Deployment(
             image="alpine:3.23.4",
             image_pull_policy="IfNotPresent",
             command=["/bin/sh", "-c", read("nas/prepare-home.sh")],
-            mounts={"/volume": home.claim},
+            mounts={"/volume": Mount(home.claim, name="home")},
         )
     ],
     containers=[
@@ -33,9 +33,11 @@ sftp = Deployment(
             image_pull_policy="IfNotPresent",
             ports={"sftp": 22},
             mounts={
-                "/app/config/sftp.json": Mount(config, sub_path="sftp.json", read_only=True),
-                "/home/nas": Mount(home.claim, sub_path="sftp-root"),
-                "/etc/ssh/keys": Mount(home.claim, sub_path="host-keys"),
+                "/app/config/sftp.json": Mount(
+                    config, name="config", sub_path="sftp.json", read_only=True
+                ),
+                "/home/nas": Mount(home.claim, name="home", sub_path="sftp-root"),
+                "/etc/ssh/keys": Mount(home.claim, name="home", sub_path="host-keys"),
             },
             resources={
                 "requests": {"cpu": "50m", "memory": "128Mi"},

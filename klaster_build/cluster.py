@@ -9,7 +9,7 @@ import attrs
 
 from klaster_build.errors import DeclarationError
 from klaster_build.records.base import Record
-from klaster_build.validators import dns_label, dns_subdomain, instance_of, text
+from klaster_build.validators import dns_label, dns_subdomain, instance_of, optional, text
 
 _DURATION = r"^[0-9]+(ms|s|m|h)([0-9]+(ms|s|m|h))*$"
 
@@ -47,6 +47,9 @@ class Intervals:
     helm_repository: str = attrs.field(validator=_duration)
     helm_release: str = attrs.field(validator=_duration)
     git_repository: str = attrs.field(validator=_duration)
+    # How often Flux looks for a new chart version; when set, releases also name their source's
+    # namespace (the long form the real repo uses).
+    chart: str | None = attrs.field(default=None, validator=optional(_duration))
 
 
 @attrs.frozen(kw_only=True)

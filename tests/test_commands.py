@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import subprocess
@@ -50,7 +51,7 @@ def test_graph_json_round_trips_the_chain(fixture_cluster: ProjectDir, run) -> N
         "llama/persistentvolumeclaim/llama-models-lvmssd",
         "llama/deployment/swap",
     ]
-    assert all(pair in edges for pair in zip(chain, chain[1:], strict=False))
+    assert all(pair in edges for pair in itertools.pairwise(chain))
     assert ("llama/service/llama", "web/configmap/settings") in edges
 
 

@@ -104,6 +104,9 @@ def emit_helm_release(release: HelmRelease, ctx: RenderContext) -> Iterator[Outp
         chart_spec["version"] = release.version
     source_kind = type(release.source).__name__
     chart_spec["sourceRef"] = {"kind": source_kind, "name": release.source.name}
+    if ctx.cluster.intervals.chart is not None:
+        chart_spec["sourceRef"]["namespace"] = ctx.namespace(release.source)
+        chart_spec["interval"] = ctx.cluster.intervals.chart
     spec: dict[str, Any] = {
         "interval": ctx.cluster.intervals.helm_release,
         "chart": {"spec": chart_spec},
@@ -164,8 +167,7 @@ def container_spec(
         spec["env"] = [env_entry(k, v, ctx) for k, v in container.env.items()]
     if container.ports:
         spec["ports"] = [
-            {"name": p.name, "containerPort": p.number}
-            | ({"protocol": p.protocol} if p.protocol != "TCP" else {})
+            {"name": p.name, "containerPort": p.number, "protocol": p.protocol}
             for p in container.ports
         ]
     mounts = []
@@ -197,7 +199,9 @@ def pod_spec(workload: Workload, ctx: RenderContext) -> dict[str, Any]:
         names: dict[str, str] = {}
         for path, mounted in container.mounts.items():
             source = mounted.source if isinstance(mounted, Mount) else mounted
-            if isinstance(source, EmptyDir):
+            if isinstance(mounted, Mount) and mounted.name:
+                name = mounted.name
+            elif isinstance(source, EmptyDir):
                 name = scratch.setdefault(
                     id(source), "scratch" if not scratch else f"scratch-{len(scratch) + 1}"
                 )
@@ -312,7 +316,7 @@ def emit_service(service: Service, ctx: RenderContext) -> Iterator[Output]:
             "apiVersion": "v1",
             "kind": "Service",
             "metadata": metadata(service.name, ctx.namespace(service)),
-            "spec": {"selector": selector, "ports": service_ports(service)},
+            "spec": {"type": "ClusterIP", "selector": selector, "ports": service_ports(service)},
         },
     )
 

@@ -76,6 +76,7 @@ def emit_infra_component(component: InfraComponent, ctx: RenderContext) -> Itera
                     "namespace": component.namespace,
                 },
             }
+            | ({"interval": ctx.cluster.intervals.chart} if ctx.cluster.intervals.chart else {})
         },
     }
     if component.values:

@@ -84,6 +84,8 @@ class Mount:
 
     source: Any
     sub_path: str | None = attrs.field(default=None, kw_only=True, validator=optional(text(256)))
+    # The pod volume's name, when it should not be the mounted object's name.
+    name: str | None = attrs.field(default=None, kw_only=True, validator=optional(dns_label))
     read_only: bool = attrs.field(default=False, kw_only=True)
 
 
