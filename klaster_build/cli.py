@@ -118,6 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"klaster: {errors} error{'s' * (errors != 1)}; nothing was written", markup=False
         )
         return int(ExitStatus.INVALID)
+    except OSError as error:  # the disk, not the declarations: out/ is untouched (atomic swap)
+        report.console().print(f"klaster: error: {error}; out/ was left as it was", markup=False)
+        return int(ExitStatus.INTERNAL)
     except Exception as error:  # a bug in klaster, or an OwnershipError the user must act on
         from klaster_build.output import OwnershipError
 

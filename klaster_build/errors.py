@@ -49,5 +49,6 @@ class ProblemsFound(KlasterError):
     """The run found problems; all of them are carried, sorted by place."""
 
     def __init__(self, problems: Iterable[Problem]) -> None:
-        self.problems = tuple(sorted(problems))
+        # Errors first (what stops the build), then warnings; each group by place.
+        self.problems = tuple(sorted(problems, key=lambda p: (not p.is_error, p)))
         super().__init__("\n".join(str(p) for p in self.problems))
