@@ -1,4 +1,4 @@
-"""Synthetic clusters for the benchmarks: N apps shaped like the real ones."""
+"""Synthetic clusters for the benchmarks and crash tests: N apps shaped like the real ones."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 KLASTERFILE = """\
-from klaster_build.dsl import Cluster, Intervals, Node, StorageTier, VaultSettings
+from klaster_build.dsl import Cluster, Intervals, Node, StorageTier, TalosSettings, VaultSettings
 
 Cluster(
     name="bench",
@@ -21,43 +21,69 @@ Cluster(
     vault=VaultSettings(kv_mount="secret", auth_mount="kubernetes"),
     authentik_url="https://authentik.example.org",
     intervals=Intervals(helm_repository="24h", helm_release="30m", git_repository="24h"),
+    talos=TalosSettings(cluster_name="bench", endpoint="https://api.example.org:6443", base_patches=[]),
 )
 """
 
+APP = """\
+from klaster_build.dsl import *
 
-def app_source(index: int, revision: int = 0) -> str:
-    """One app: a Helm release whose values reference a raw service, plus a raw workload."""
-    name = f"app{index:05d}"
-    return f'''\
-from klaster_build.dsl import ConfigMap, Container, Deployment, HelmRelease, HelmRepository, Service
-
-repo = HelmRepository("charts", url="https://charts.example.org/{name}")
-api = Deployment(
-    "{name}-api",
+data = Volume("data", size="{size}Gi", tier="hdd")
+db = Postgres("{name}-db", size="2Gi")
+api = VaultSecret("{name}-secret", path="{name}", keys=["api_token"])
+sso = OIDC()
+worker = Deployment(
+    "{name}-worker",
     containers=[
         Container(
-            "api",
-            image="registry.example.org/{name}/api:1.{index % 50}.{revision}",
+            "worker",
+            image="registry.example.org/{name}/worker:1.{minor}.{revision}",
             ports={{"http": 8080}},
-            env={{"LOG_LEVEL": "info", "PEERS": "3"}},
+            env={{"API_TOKEN": api.key("api_token"), "DATABASE_URL": db.secret_key("uri"), "LOG_LEVEL": "info"}},
+            mounts={{"/data": data.claim}},
             resources={{"requests": {{"cpu": "50m", "memory": "64Mi"}}}},
+            {devices}
         )
     ],
 )
-svc = Service("{name}-api", workload=api, ports={{"http": 8080}})
-settings = ConfigMap("{name}-settings", data={{"endpoint": f"http://{{svc.host}}:8080", "mode": "bench"}})
+svc = Service("{name}-worker", workload=worker, ports={{"http": 8080}})
+web = ChartIngress("{name}")
+repo = HelmRepository("charts", url="https://charts.example.org/{name}")
 HelmRelease(
     "{name}",
     source=repo,
     chart="{name}",
-    version="2.{index % 20}.{revision}",
+    version="2.{minor}.{revision}",
     values={{
-        "api": {{"url": f"http://{{svc.host}}:8080", "config": settings}},
-        "replicaCount": 1,
-        "ingress": {{"enabled": True, "hosts": [{{"host": "{name}.example.org", "paths": [{{"path": "/"}}]}}]}},
+        "worker": {{"url": f"http://{{svc.host}}:8080"}},
+        "database": {{"host": db.rw_service, "secret": db.app_secret}},
+        "oidc": {{"discovery": sso.discovery_url, "secret": sso.secret}},
+        "ingress": ingress_values(web),
     }},
 )
-'''
+{balancer}
+"""
+
+
+def app_source(index: int, revision: int = 0) -> str:
+    """One app: volume, database, secrets with OIDC, a Helm release whose values reference them,
+    an ingress; every 10th privileged, every 7th with a LoadBalancer."""
+    name = f"app{index:05d}"
+    devices = "devices=[HostDevice('/dev/dri', 'Directory')]," if index % 10 == 0 else ""
+    port = 10000 + index % 50000
+    balancer = (
+        f"LoadBalancer('{name}-voice', workload=worker, ports=[Port('voice', {port}, 'UDP')])"
+        if index % 7 == 0
+        else ""
+    )
+    return APP.format(
+        name=name,
+        size=1 + index % 20,
+        minor=index % 50,
+        revision=revision,
+        devices=devices,
+        balancer=balancer,
+    )
 
 
 def write_cluster(root: Path, apps: int) -> None:

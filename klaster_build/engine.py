@@ -89,14 +89,50 @@ def input_fingerprint(root: Path) -> str:
     return sha.hexdigest()
 
 
+STAT_CACHE = Path(".klaster-cache") / "stat.json"
+
+
 def _tree_matches_manifest(root: Path, manifest: output.Manifest) -> bool:
+    """True when every owned file still has the content klaster wrote.
+
+    Like make, trust (size, mtime) when they match what was seen with that content last time
+    (kept in .klaster-cache/, never committed); read and hash only files whose stat changed.
+    """
+    import json
+    import os
+
+    cache_file = root / STAT_CACHE
+    try:
+        seen: dict[str, list[object]] = json.loads(cache_file.read_text())
+    except (OSError, ValueError):
+        seen = {}
+    fresh: dict[str, list[object]] = {}
+    matches = True
+    base = str(root)
     for path, expected in manifest.files.items():
+        full = os.path.join(base, path)
         try:
-            if output.digest((root / path).read_bytes()) != expected:
-                return False
+            info = os.stat(full)
         except OSError:
             return False
-    return True
+        stamp: list[object] = [info.st_size, info.st_mtime_ns, expected]
+        if seen.get(path) != stamp:
+            try:
+                with open(full, "rb") as stream:
+                    content = stream.read()
+                if output.digest(content) != expected:
+                    matches = False
+                    break
+            except OSError:
+                return False
+        fresh[path] = stamp
+    if matches and fresh != seen:
+        try:
+            cache_file.parent.mkdir(exist_ok=True)
+            cache_file.write_text(json.dumps(fresh))
+        except OSError:
+            pass  # a read-only checkout just hashes every time
+    return matches
 
 
 def out_dir_of(root: Path) -> Path:

@@ -64,9 +64,10 @@ def build_graph(project: Project) -> ProjectGraph:
     by_address: dict[str, Record] = {}
     index: dict[Record, int] = {}
     graph = nx.DiGraph()
+    graph.add_nodes_from(project.records)
+    edges: list[tuple[Record, Record, dict[str, str]]] = []
     for position, record in enumerate(project.records):
         index[record] = position
-        graph.add_node(record)
         other = by_address.get(record.address)
         if other is not None:
             problems.append(
@@ -103,11 +104,13 @@ def build_graph(project: Project) -> ProjectGraph:
                 )
                 continue
             if target is not record:
-                graph.add_edge(target, record, field=field)
+                edges.append((target, record, {"field": field}))
             else:
                 problems.append(Problem(record.origin, f"{record.address} refers to itself"))
 
-    problems.extend(_cycle_problems(graph))
+    graph.add_edges_from(edges)
+    if not nx.is_directed_acyclic_graph(graph):
+        problems.extend(_cycle_problems(graph))
     if any(p.is_error for p in problems if "cycle" in p.message):
         order: tuple[Record, ...] = tuple(project.records)
     else:

@@ -96,14 +96,17 @@ def check_symlinks(out_dir: Path) -> None:
     if not out_dir.exists():
         return
     root = out_dir.resolve()
-    for dirpath, dirnames, filenames in os.walk(out_dir):
-        for name in dirnames + filenames:
-            path = Path(dirpath) / name
-            if path.is_symlink():
-                target = path.resolve()
-                if root not in target.parents and target != root:
-                    msg = f"{path} is a symlink to {target}, outside {out_dir}; remove it and build again"
-                    raise OwnershipError(msg)
+    pending = [str(out_dir)]
+    while pending:  # scandir: the entry types come with the listing, no stat per file
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                if entry.is_symlink():
+                    target = Path(entry.path).resolve()
+                    if root not in target.parents and target != root:
+                        msg = f"{entry.path} is a symlink to {target}, outside {out_dir}; remove it and build again"
+                        raise OwnershipError(msg)
+                elif entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
 
 
 def plan(

@@ -45,6 +45,7 @@ def test_failure_between_writes_leaves_the_old_tree(
     project: ProjectDir, run, monkeypatch, fail_at: int
 ) -> None:
     """An exception after N staged writes changes nothing in out/; the next build succeeds and cleans up."""
+    (project.root / "klasterfile.py").write_text(KLASTERFILE)
     for index in range(8):
         project.app(f"app{index}", app_source(index))
     assert run("build")[0] == 0
