@@ -16,7 +16,7 @@ from conftest import REPO, ProjectDir
 from klaster_build import output
 
 sys.path.insert(0, str(REPO / "bench"))
-from synth import app_source, touch_one_app, write_cluster
+from synth import KLASTERFILE, app_source, touch_one_app, write_cluster
 
 KILLS = int(os.environ.get("KLASTER_KILLS", "12"))
 
