@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -17,6 +18,7 @@ from klaster_build.origin import Origin
 if TYPE_CHECKING:
     from klaster_build.graph import ProjectGraph
     from klaster_build.project import Project
+    from klaster_build.records.base import Record
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 COMMAND_LINE = Origin("<command line>", 0)
@@ -62,24 +64,16 @@ def removals_of(plan: output.Plan, files: dict[str, bytes]) -> tuple[OperatorSte
     return tuple(collect_removals(previous, current))
 
 
-def input_fingerprint(root: Path) -> str:
-    """A hash of everything a build reads: klasterfile, apps.d/** and klaster's own code."""
-    from klaster_build.loader import APPS_DIR, KLASTERFILE
+BASE = ":base"  # manifest key for what every app depends on (klasterfile, klaster, data files)
 
+
+def _digest_files(root: Path, paths: Iterable[Path]) -> str:
     sha = hashlib.sha256()
-    paths = [root / KLASTERFILE]
-    apps_dir = root / APPS_DIR
-    if apps_dir.is_dir():
-        paths.extend(p for p in apps_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    paths.extend(p for p in _PACKAGE_DIR.rglob("*.py"))
     for path in sorted(paths):
-        sha.update(
-            str(
-                path.relative_to(root)
-                if path.is_relative_to(root)
-                else path.relative_to(_PACKAGE_DIR)
-            ).encode()
+        name = (
+            path.relative_to(root) if path.is_relative_to(root) else path.relative_to(_PACKAGE_DIR)
         )
+        sha.update(str(name).encode())
         sha.update(b"\0")
         try:
             sha.update(path.read_bytes())
@@ -89,11 +83,33 @@ def input_fingerprint(root: Path) -> str:
     return sha.hexdigest()
 
 
+def input_digests(root: Path) -> dict[str, str]:
+    """Digest of each app's apps.d file, and under BASE of everything else a build reads."""
+    from klaster_build.loader import APPS_DIR, KLASTERFILE, app_files
+
+    apps = {path.stem: _digest_files(root, [path]) for path in app_files(root)}
+    shared = [root / KLASTERFILE, *_PACKAGE_DIR.rglob("*.py")]
+    apps_dir = root / APPS_DIR
+    if apps_dir.is_dir():
+        app_paths = {p.resolve() for p in app_files(root)}
+        shared += [
+            p
+            for p in apps_dir.rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts and p.resolve() not in app_paths
+        ]
+    return {BASE: _digest_files(root, shared), **apps}
+
+
+def input_fingerprint(digests: dict[str, str]) -> str:
+    """One hash of all inputs."""
+    return hashlib.sha256(repr(sorted(digests.items())).encode()).hexdigest()
+
+
 STAT_CACHE = Path(".klaster-cache") / "stat.json"
 
 
-def _tree_matches_manifest(root: Path, manifest: output.Manifest) -> bool:
-    """True when every owned file still has the content klaster wrote.
+def changed_outputs(root: Path, manifest: output.Manifest) -> set[str]:
+    """Owned files whose content is no longer what klaster wrote (missing ones included).
 
     Like make, trust (size, mtime) when they match what was seen with that content last time
     (kept in .klaster-cache/, never committed); read and hash only files whose stat changed.
@@ -107,32 +123,26 @@ def _tree_matches_manifest(root: Path, manifest: output.Manifest) -> bool:
     except (OSError, ValueError):
         seen = {}
     fresh: dict[str, list[object]] = {}
-    matches = True
+    changed: set[str] = set()
     base = str(root)
     for path, expected in manifest.files.items():
         full = os.path.join(base, path)
         try:
             info = os.stat(full)
-        except OSError:
-            return False
-        stamp: list[object] = [info.st_size, info.st_mtime_ns, expected]
-        if seen.get(path) != stamp:
-            try:
+            stamp: list[object] = [info.st_size, info.st_mtime_ns, expected]
+            if seen.get(path) != stamp:
                 with open(full, "rb") as stream:
-                    content = stream.read()
-                if output.digest(content) != expected:
-                    matches = False
-                    break
-            except OSError:
-                return False
-        fresh[path] = stamp
-    if matches and fresh != seen:
-        try:
+                    if output.digest(stream.read()) != expected:
+                        changed.add(path)
+                        continue
+            fresh[path] = stamp
+        except OSError:
+            changed.add(path)
+    if fresh != seen:
+        with contextlib.suppress(OSError):  # a read-only checkout just hashes every time
             cache_file.parent.mkdir(exist_ok=True)
             cache_file.write_text(json.dumps(fresh))
-        except OSError:
-            pass  # a read-only checkout just hashes every time
-    return matches
+    return changed
 
 
 def out_dir_of(root: Path) -> Path:
@@ -161,10 +171,31 @@ def analyse(root: Path) -> tuple[Project, ProjectGraph, list[Problem]]:
     return project, graph, problems
 
 
+def affected_apps(graph: ProjectGraph, changed: set[str]) -> set[str]:
+    """`changed` plus every app that refers, directly or not, to a record of one of them."""
+    affected = set(changed)
+    frontier = list(changed)
+    by_app: dict[str, list[Record]] = {}
+    for record in graph.order:
+        by_app.setdefault(record.app, []).append(record)
+    while frontier:
+        app = frontier.pop()
+        for record in by_app.get(app, []):
+            for dependent in graph.dependents(record):
+                if dependent.app not in affected:
+                    affected.add(dependent.app)
+                    frontier.append(dependent.app)
+    return affected
+
+
 def render_project(
-    root: Path, only_apps: Sequence[str] | None = None
-) -> tuple[dict[str, bytes], tuple[Problem, ...], Path, tuple[str, ...]]:
-    """Load, check and render; raise ProblemsFound on any error. Returns files, warnings, out dir."""
+    root: Path, only_apps: Sequence[str] | None = None, changed: set[str] | None = None
+) -> tuple[dict[str, bytes], tuple[Problem, ...], Path, tuple[str, ...], set[str] | None]:
+    """Load, check and render; raise ProblemsFound on any error.
+
+    Returns files, warnings, out dir, operator step keys, and the apps whose files were rendered
+    (None: all). With `changed`, only those apps and the apps referring to them are rendered.
+    """
     from klaster_build import families  # noqa: F401  (registers every family's emitters and checks)
     from klaster_build.checks import run_checks
     from klaster_build.emit import render
@@ -172,28 +203,28 @@ def render_project(
     from klaster_build.loader import load_project
 
     project = load_project(root)
-    if only_apps:
-        unknown = [a for a in only_apps if a not in project.apps]
-        if unknown:
-            raise ProblemsFound(
-                [
-                    Problem(
-                        COMMAND_LINE,
-                        f"no app named {a!r} in apps.d/ (apps: {', '.join(sorted(project.apps))})",
-                    )
-                    for a in unknown
-                ]
-            )
+    unknown = [a for a in only_apps or () if a not in project.apps]
+    if unknown:
+        listed = ", ".join(sorted(project.apps))
+        raise ProblemsFound(
+            [
+                Problem(COMMAND_LINE, f"no app named {a!r} in apps.d/ (apps: {listed})")
+                for a in unknown
+            ]
+        )
     graph = build_graph(project)
     problems = list(graph.problems)
     if not any(p.is_error for p in problems):
         problems.extend(run_checks(project, graph))
     if any(p.is_error for p in problems):
         raise ProblemsFound(problems)
-    rendered = render(project, graph, only_apps=only_apps)
+    selected: set[str] | None = set(only_apps) if only_apps else None
+    if selected is None and changed is not None:
+        selected = affected_apps(graph, changed)
+    rendered = render(project, graph, only_apps=selected)
     if rendered.problems:
         raise ProblemsFound([*problems, *rendered.problems])
-    return rendered.files, tuple(problems), project.out_dir, _steps_of(project, graph)
+    return rendered.files, tuple(problems), project.out_dir, _steps_of(project, graph), selected
 
 
 def build(
@@ -203,17 +234,31 @@ def build(
     root = root.resolve()
     out_dir = out_dir_of(root)
     output.check_symlinks(out_dir)
-    fingerprint = input_fingerprint(root)
-    if not only_apps:
-        manifest = output.Manifest.read(out_dir)
-        if manifest.inputs == fingerprint and _tree_matches_manifest(root, manifest):
-            return BuildResult(ExitStatus.OK, None, {}, noop=True)
-    files, warnings, out_dir, steps = render_project(root, only_apps)
+    digests = input_digests(root)
+    fingerprint = input_fingerprint(digests)
+    manifest = output.Manifest.read(out_dir)
+    edited = changed_outputs(root, manifest)
+    if not only_apps and manifest.inputs == fingerprint and not edited:
+        return BuildResult(ExitStatus.OK, None, {}, noop=True)
+    rel = out_dir.relative_to(root).as_posix()
+    changed: set[str] | None = None
+    if not check and not only_apps and manifest.apps.get(BASE) == digests[BASE]:
+        # Incremental: only apps whose file changed, whose generated files were edited, or that
+        # were removed need rendering (plus, below, the apps that refer to them).
+        changed = {app for app, digest in digests.items() if manifest.apps.get(app) != digest}
+        changed |= {app for app in manifest.apps if app not in digests}
+        changed |= {
+            p.split("/")[2] for p in edited if p.startswith(f"{rel}/apps/") and p.count("/") >= 3
+        }
+        changed.discard(BASE)
+    files, warnings, out_dir, steps, rendered_apps = render_project(root, only_apps, changed)
     scope: Iterable[str] | None = None
+    keep: list[str] = []
     if only_apps:
-        rel = out_dir.relative_to(root).as_posix()
         scope = [f"{rel}/apps/{app}/" for app in only_apps]
-    plan = output.plan(root, out_dir, files, scope)
+    elif rendered_apps is not None:
+        keep = [f"{rel}/apps/{app}/" for app in digests if app != BASE and app not in rendered_apps]
+    plan = output.plan(root, out_dir, files, scope, keep)
     if check:
         status = (
             ExitStatus.OK
@@ -248,5 +293,13 @@ def build(
         else ""
     )
     removals = removals_of(plan, files)
-    output.apply(root, out_dir, plan, files, inputs="" if only_apps else fingerprint, steps=steps)
+    output.apply(
+        root,
+        out_dir,
+        plan,
+        files,
+        inputs="" if only_apps else fingerprint,
+        steps=steps,
+        apps={} if only_apps else digests,
+    )
     return BuildResult(ExitStatus.OK, plan, files, warnings, diff, removals=removals)

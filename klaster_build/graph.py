@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from klaster_build.errors import Problem
+from klaster_build.errors import DeclarationError, Problem
 from klaster_build.records.base import AddressRef, Record, Ref
+from klaster_build.render_context import follow
 from klaster_build.values import record_references
 
 if TYPE_CHECKING:
@@ -50,9 +51,11 @@ def _address_target(
     value: Any = target
     for part in reference.parts:
         try:
-            value = getattr(value, part)
+            value = follow(value, (part,))
         except AttributeError:
             return None, f"reference {reference.address!r} has no attribute {part!r}"
+        except (DeclarationError, TypeError) as error:
+            return None, f"reference {reference.address!r}: {error}"
     return target, ""
 
 

@@ -41,6 +41,9 @@ class Manifest:
     files: dict[str, str]
     inputs: str = ""
     steps: tuple[str, ...] = ()  # operator step keys the build needed (for "new" in klaster todo)
+    apps: dict[str, str] = attrs.Factory(
+        dict
+    )  # app -> digest of its apps.d file (incremental builds)
 
     @classmethod
     def read(cls, out_dir: Path) -> Manifest:
@@ -48,7 +51,10 @@ class Manifest:
         try:
             data = json.loads((out_dir / MANIFEST).read_text("utf-8"))
             return cls(
-                dict(data["files"]), str(data.get("inputs", "")), tuple(data.get("steps", ()))
+                dict(data["files"]),
+                str(data.get("inputs", "")),
+                tuple(data.get("steps", ())),
+                dict(data.get("apps", {})),
             )
         except (OSError, ValueError, KeyError, TypeError):
             return cls({})
@@ -59,6 +65,7 @@ class Manifest:
             "generator": "klaster",
             "inputs": self.inputs,
             "steps": sorted(self.steps),
+            "apps": dict(sorted(self.apps.items())),
             "files": dict(sorted(self.files.items())),
         }
         return (json.dumps(body, indent=1) + "\n").encode("utf-8")
@@ -110,15 +117,21 @@ def check_symlinks(out_dir: Path) -> None:
 
 
 def plan(
-    root: Path, out_dir: Path, files: dict[str, bytes], scope: Iterable[str] | None = None
+    root: Path,
+    out_dir: Path,
+    files: dict[str, bytes],
+    scope: Iterable[str] | None = None,
+    keep: Iterable[str] = (),
 ) -> Plan:
     """Compare rendered `files` (project-relative) with the disk and the manifest.
 
-    `scope` limits deletion to paths under those prefixes (a partial build).
+    `scope` limits deletion to paths under those prefixes (a partial build); paths under `keep`
+    (apps an incremental build did not render) are left as they are.
     """
     check_symlinks(out_dir)
     manifest = Manifest.read(out_dir)
     prefixes = tuple(scope) if scope is not None else None
+    kept = tuple(keep)
     write: dict[str, bytes] = {}
     unchanged, hand_edited, foreign, delete = [], [], [], []
     current: dict[str, bytes] = {}
@@ -137,7 +150,8 @@ def plan(
         else:
             write[path] = content
     for path, owned_hash in manifest.files.items():
-        if path in files or (prefixes is not None and not path.startswith(prefixes)):
+        outside = prefixes is not None and not path.startswith(prefixes)
+        if path in files or outside or (kept and path.startswith(kept)):
             continue
         on_disk = _read(root / path)
         if on_disk is None:
@@ -227,6 +241,7 @@ def apply(
     files: dict[str, bytes],
     inputs: str = "",
     steps: tuple[str, ...] = (),
+    apps: dict[str, str] | None = None,
 ) -> None:
     """Write the plan: out/ is swapped in whole; files outside out/ are replaced one by one."""
     cleanup_leftovers(out_dir)
@@ -236,7 +251,7 @@ def apply(
         owned.pop(path, None)
     for path, content in files.items():
         owned[path] = digest(content)
-    new_manifest = Manifest(owned, inputs, steps).dumps()
+    new_manifest = Manifest(owned, inputs, steps, apps or {}).dumps()
     out_rel = out_dir.relative_to(root).as_posix() + "/"
     inside = {p: c for p, c in plan_.write.items() if p.startswith(out_rel)}
     outside = {p: c for p, c in plan_.write.items() if not p.startswith(out_rel)}

@@ -13,6 +13,15 @@ if TYPE_CHECKING:
     from klaster_build.records.base import AddressRef, Record
 
 
+def follow(value: Any, parts: tuple[Any, ...]) -> Any:
+    """Apply an AddressRef's attribute names and calls to the record it names."""
+    from klaster_build.records.base import CallPart
+
+    for part in parts:
+        value = value(*part.args) if isinstance(part, CallPart) else getattr(value, part)
+    return value
+
+
 @attrs.frozen
 class RenderContext:
     """Read-only view used by emitters and reference resolvers."""
@@ -38,7 +47,4 @@ class RenderContext:
 
     def resolve_address(self, reference: AddressRef) -> Any:
         """The record (or derived value) an address reference points at."""
-        value: Any = self.by_address[reference.address]
-        for part in reference.parts:
-            value = getattr(value, part)
-        return value
+        return follow(self.by_address[reference.address], reference.parts)

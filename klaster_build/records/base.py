@@ -97,6 +97,13 @@ class Ref:
         return mark(self)
 
 
+@attrs.frozen
+class CallPart:
+    """A deferred call in an AddressRef's path."""
+
+    args: tuple[Any, ...]
+
+
 @attrs.frozen(eq=False)
 class AddressRef:
     """A reference by address (`"llama/service/llama"`), for records declared in another file.
@@ -106,13 +113,17 @@ class AddressRef:
     """
 
     address: str
-    parts: tuple[str, ...] = ()
+    parts: tuple[str | CallPart, ...] = ()
     origin: Origin = attrs.field(factory=capture_origin, repr=False)
 
     def __getattr__(self, name: str) -> AddressRef:
         if name.startswith("_"):
             raise AttributeError(name)
         return AddressRef(self.address, (*self.parts, name), self.origin)
+
+    def __call__(self, *args: Any) -> AddressRef:
+        """Deferred method call, e.g. `ref("llama/service/llama").port("http")`."""
+        return AddressRef(self.address, (*self.parts, CallPart(args)), self.origin)
 
     def __format__(self, spec: str) -> str:
         return mark(self)
