@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeVar
 
 import attrs
 
 from klaster_build.cluster import Cluster
 from klaster_build.records.app import App
 from klaster_build.records.base import Record
+
+R = TypeVar("R", bound=Record)
 
 
 @attrs.frozen
@@ -30,3 +33,7 @@ class Project:
     def records_of(self, app: str) -> list[Record]:
         """The records an app's file declared."""
         return [r for r in self.records if r.app == app]
+
+    def of_type(self, kind: type[R]) -> list[R]:
+        """The records of one type (or its subclasses), in declaration order."""
+        return [r for r in self.records if isinstance(r, kind)]

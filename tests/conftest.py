@@ -73,6 +73,13 @@ class ProjectDir:
         return (self.root / relative).read_text()
 
 
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One directory per test module, reused by every hypothesis example (which cannot take
+    function-scoped fixtures)."""
+    return tmp_path_factory.mktemp("scratch")
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> ProjectDir:
     """An empty project with the test klasterfile."""

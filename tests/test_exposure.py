@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -265,12 +264,6 @@ def test_infra_component_storage_classes_and_flux_entry(project: ProjectDir, run
     assert apps["spec"]["path"] == "./out/apps"
     assert apps["spec"]["dependsOn"] == [{"name": "infra"}]
     assert not (project.out / "apps" / "infra").exists()
-
-
-@pytest.fixture(scope="module")
-def scratch() -> Path:
-    """A directory reused by every hypothesis example."""
-    return Path(tempfile.mkdtemp(prefix="klaster-exposure-"))
 
 
 def _project(root: Path) -> None:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import shutil
-import tempfile
 from pathlib import Path
 
 import attrs
-import pytest
 from conftest import KLASTERFILE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -109,12 +107,6 @@ FRAGMENTS = [
     "HelmRepository('r', url='ftp://x')",
     "Deployment('p', containers=[Container('p', image='x/y:latest')])",
 ]
-
-
-@pytest.fixture(scope="module")
-def scratch() -> Path:
-    """A directory reused by every example."""
-    return Path(tempfile.mkdtemp(prefix="klaster-fuzz-"))
 
 
 @settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow], deadline=None)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -33,12 +32,6 @@ def _write(
     for i in indices:
         app = apps[i]
         (root / "apps.d" / f"{app.name}.py").write_text(app.source((back_ref or {}).get(app.name)))
-
-
-@pytest.fixture(scope="module")
-def scratch() -> Path:
-    """One scratch directory reused by every example (hypothesis forbids function fixtures)."""
-    return Path(tempfile.mkdtemp(prefix="klaster-prop-"))
 
 
 @given(apps=app_sets())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -257,12 +256,6 @@ APPS = st.lists(
     max_size=4,
     unique_by=lambda a: a[0],
 ).map(sorted)
-
-
-@pytest.fixture(scope="module")
-def scratch() -> Path:
-    """A directory reused by every hypothesis example."""
-    return Path(tempfile.mkdtemp(prefix="klaster-vault-"))
 
 
 @given(apps=APPS)

@@ -243,53 +243,47 @@ def _mounts_claim(workload: Workload) -> bool:
     )
 
 
+def _workload_output(
+    workload: Workload, kind: str, head: dict[str, Any], ctx: RenderContext
+) -> Output:
+    """The apps/v1 document shared by Deployment and StatefulSet; `head` holds their own fields."""
+    spec: dict[str, Any] = {"replicas": workload.replicas, **head}
+    spec["selector"] = {"matchLabels": workload.selector_labels}
+    spec["template"] = {
+        "metadata": {"labels": workload.selector_labels},
+        "spec": pod_spec(workload, ctx),
+    }
+    return Output(
+        app_path(workload, workload.file),  # type: ignore[attr-defined]
+        workload,
+        document={
+            "apiVersion": "apps/v1",
+            "kind": kind,
+            "metadata": metadata(workload.name, ctx.namespace(workload)),
+            "spec": spec,
+        },
+    )
+
+
 @emitter(Deployment)
 def emit_deployment(deployment: Deployment, ctx: RenderContext) -> Iterator[Output]:
     """apps/v1 Deployment."""
     # RWO claims and host devices cannot be held by two pods at once during a rollout.
     exclusive = _mounts_claim(deployment) or deployment.privileged
     strategy = deployment.strategy or ("Recreate" if exclusive else None)
-    spec: dict[str, Any] = {"replicas": deployment.replicas}
-    if strategy:
-        spec["strategy"] = {"type": strategy}
-    spec["selector"] = {"matchLabels": deployment.selector_labels}
-    spec["template"] = {
-        "metadata": {"labels": deployment.selector_labels},
-        "spec": pod_spec(deployment, ctx),
-    }
-    yield Output(
-        app_path(deployment, deployment.file),
-        deployment,
-        document={
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": metadata(deployment.name, ctx.namespace(deployment)),
-            "spec": spec,
-        },
-    )
+    head = {"strategy": {"type": strategy}} if strategy else {}
+    yield _workload_output(deployment, "Deployment", head, ctx)
 
 
 @emitter(StatefulSet)
 def emit_statefulset(statefulset: StatefulSet, ctx: RenderContext) -> Iterator[Output]:
     """apps/v1 StatefulSet."""
-    spec: dict[str, Any] = {"replicas": statefulset.replicas}
-    if statefulset.service is not None:
-        spec["serviceName"] = resolve(statefulset.service, ctx)
-    spec["selector"] = {"matchLabels": statefulset.selector_labels}
-    spec["template"] = {
-        "metadata": {"labels": statefulset.selector_labels},
-        "spec": pod_spec(statefulset, ctx),
-    }
-    yield Output(
-        app_path(statefulset, statefulset.file),
-        statefulset,
-        document={
-            "apiVersion": "apps/v1",
-            "kind": "StatefulSet",
-            "metadata": metadata(statefulset.name, ctx.namespace(statefulset)),
-            "spec": spec,
-        },
+    head = (
+        {"serviceName": resolve(statefulset.service, ctx)}
+        if statefulset.service is not None
+        else {}
     )
+    yield _workload_output(statefulset, "StatefulSet", head, ctx)
 
 
 def service_ports(service: Service) -> list[dict[str, Any]]:

@@ -94,15 +94,11 @@ def emit_load_balancer(lb: LoadBalancer, ctx: RenderContext) -> Iterator[Output]
     )
 
 
-def _records(project: Project, kind: type) -> list[Any]:
-    return [r for r in project.records if isinstance(r, kind)]
-
-
 @invariant
 def check_unique_hosts(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """No two Ingresses (raw or chart) share a host."""
     seen: dict[str, HostClaim] = {}
-    for claim in _records(project, HostClaim):
+    for claim in project.of_type(HostClaim):
         host = host_name(claim, project.cluster.domain)
         other = seen.setdefault(host, claim)
         if other is not claim:
@@ -117,7 +113,7 @@ def check_unique_hosts(project: Project, graph: ProjectGraph) -> Iterator[Proble
 def check_hosts_in_domain(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """A host outside the cluster domain needs an explicit reason (TLS and DNS are not ours)."""
     domain = project.cluster.domain
-    for claim in _records(project, HostClaim):
+    for claim in project.of_type(HostClaim):
         host = host_name(claim, domain)
         if not host.endswith(f".{domain}") and not claim.external_host:
             yield Problem(
@@ -130,7 +126,7 @@ def check_hosts_in_domain(project: Project, graph: ProjectGraph) -> Iterator[Pro
 @invariant
 def check_no_http_load_balancers(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """HTTP goes through Ingress; a LoadBalancer may expose it only with a reason."""
-    for lb in _records(project, LoadBalancer):
+    for lb in project.of_type(LoadBalancer):
         if lb.allow_http:
             continue
         for port in lb.ports:
@@ -178,7 +174,7 @@ def check_exemptions(project: Project, graph: ProjectGraph) -> Iterator[Problem]
 @invariant
 def check_host_paths(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """hostPath only for declared devices: raw extras must not smuggle host paths in."""
-    for workload in _records(project, Workload):
+    for workload in project.of_type(Workload):
         volumes = workload.pod_extra.get("volumes", [])
         if any(isinstance(v, dict) and "hostPath" in v for v in volumes):
             yield Problem(
@@ -214,7 +210,7 @@ def exemption_patch(namespace: str) -> str:
 def exposure_steps(project: Project, graph: ProjectGraph) -> Iterator[OperatorStep]:
     """DNS names, IPv4 port forwards and the Talos config to apply."""
     domain = project.cluster.domain
-    for claim in _records(project, HostClaim):
+    for claim in project.of_type(HostClaim):
         host = host_name(claim, domain)
         yield OperatorStep(
             40,
@@ -224,7 +220,7 @@ def exposure_steps(project: Project, graph: ProjectGraph) -> Iterator[OperatorSt
             {"host": host},
             claim.origin,
         )
-    for lb in _records(project, LoadBalancer):
+    for lb in project.of_type(LoadBalancer):
         host = lb.dns_name or f"{lb.name}.{domain}"
         namespace = project.apps[lb.app].namespace_name
         yield OperatorStep(

@@ -138,15 +138,11 @@ volumes.SOURCES[PersistentVolumeClaim] = _claim_source
 volumes.CLAIM_TYPES.append(PersistentVolumeClaim)
 
 
-def _records(project: Project, kind: type) -> list[Any]:
-    return [r for r in project.records if isinstance(r, kind)]
-
-
 @invariant
 def check_tiers(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """Every storage tier named by a volume is one the klasterfile declares."""
     known = sorted(project.cluster.storage)
-    for record in _records(project, Postgres) + _records(project, Volume):
+    for record in project.of_type(Postgres) + project.of_type(Volume):
         if record.tier not in project.cluster.storage:
             yield Problem(
                 record.origin,
@@ -158,7 +154,7 @@ def check_tiers(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
 @invariant
 def check_volume_chain(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """LVMVolume name = PV name = volumeHandle, equal capacities, one tier along the chain."""
-    for pv in _records(project, PersistentVolume):
+    for pv in project.of_type(PersistentVolume):
         if pv.name != pv.lv.name:
             yield Problem(
                 pv.origin,
@@ -177,7 +173,7 @@ def check_volume_chain(project: Project, graph: ProjectGraph) -> Iterator[Proble
                 f"PersistentVolume {pv.name!r} uses the {pv.tier} storage class but its LV is in the {pv.lv.tier} volume group",
                 subject=pv.address,
             )
-    for claimer in _records(project, PersistentVolumeClaim) + _records(project, PostgresCluster):
+    for claimer in project.of_type(PersistentVolumeClaim) + project.of_type(PostgresCluster):
         what = type(claimer).__name__
         if parse_quantity(claimer.size) != parse_quantity(claimer.volume.size):
             yield Problem(
@@ -197,9 +193,9 @@ def check_volume_chain(project: Project, graph: ProjectGraph) -> Iterator[Proble
 def check_single_claim(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """Each PV is claimed by exactly one PVC or CNPG cluster."""
     claims: dict[PersistentVolume, list[Any]] = defaultdict(list)
-    for claimer in _records(project, PersistentVolumeClaim) + _records(project, PostgresCluster):
+    for claimer in project.of_type(PersistentVolumeClaim) + project.of_type(PostgresCluster):
         claims[claimer.volume].append(claimer)
-    for pv in _records(project, PersistentVolume):
+    for pv in project.of_type(PersistentVolume):
         holders = claims.get(pv, [])
         if len(holders) > 1:
             places = ", ".join(f"{type(h).__name__} {h.name!r} ({h.origin})" for h in holders)
@@ -220,7 +216,7 @@ def check_single_claim(project: Project, graph: ProjectGraph) -> Iterator[Proble
 def check_unique_lv_names(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """LV names are unique across the cluster: they share the openebs namespace and the disk."""
     seen: dict[str, LVMVolume] = {}
-    for lv in _records(project, LVMVolume):
+    for lv in project.of_type(LVMVolume):
         other = seen.get(lv.name)
         if other is not None:
             yield Problem(
@@ -235,7 +231,7 @@ def check_unique_lv_names(project: Project, graph: ProjectGraph) -> Iterator[Pro
 @invariant
 def check_storage_use(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """Warn about claims nothing uses and databases on hdd."""
-    for claim in _records(project, PersistentVolumeClaim):
+    for claim in project.of_type(PersistentVolumeClaim):
         users = [d for d in graph.dependents(claim) if not isinstance(d, Volume)]
         owner = next((d for d in graph.dependents(claim) if isinstance(d, Volume)), None)
         if not users and (owner is None or not graph.dependents(owner)):
@@ -245,7 +241,7 @@ def check_storage_use(project: Project, graph: ProjectGraph) -> Iterator[Problem
                 severity="warning",
                 subject=claim.address,
             )
-    for db in _records(project, Postgres):
+    for db in project.of_type(Postgres):
         if db.tier != "ssd" and "ssd" in project.cluster.storage:
             yield Problem(
                 db.origin,
@@ -281,7 +277,7 @@ def _bundled_storage(values: Any, path: str = "") -> Iterator[str]:
 @invariant
 def check_bundled_storage(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """Charts must not provision their own volumes or databases unless allowed with a reason."""
-    for release in _records(project, HelmRelease):
+    for release in project.of_type(HelmRelease):
         if release.allow_bundled_storage:
             continue
         for finding in _bundled_storage(release.values):

@@ -156,17 +156,13 @@ def emit_vault_policy(policy: VaultPolicy, ctx: RenderContext) -> Iterator[Outpu
     yield Output(f"vault/policy/{policy.name}.hcl", policy, text=hcl_policy(grants))
 
 
-def _records(project: Project, kind: type) -> list[Any]:
-    return [r for r in project.records if isinstance(r, kind)]
-
-
 @invariant
 def check_secret_reachability(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """Each secret's path is readable through VaultAuth -> role -> policies, for its SA and namespace."""
     namespace = {name: app.namespace_name for name, app in project.apps.items()}
     kv = project.cluster.vault.kv_mount
     readers = secrets_by_policy(project.records)
-    for secret in _records(project, VaultStaticSecret):
+    for secret in project.of_type(VaultStaticSecret):
         auth = secret.auth
         role = auth.role
         ns = namespace[secret.app]
@@ -203,7 +199,7 @@ def check_least_privilege(project: Project, graph: ProjectGraph) -> Iterator[Pro
     """No policy grants a path no secret reads, or more than read, without a stated reason."""
     kv = project.cluster.vault.kv_mount
     readers = secrets_by_policy(project.records)
-    for policy in _records(project, VaultPolicy):
+    for policy in project.of_type(VaultPolicy):
         if policy.reason:
             continue
         read = {kv_data_path(kv, s.path) for s in readers.get(policy, [])}
@@ -227,12 +223,12 @@ def check_unique_vault_names(project: Project, graph: ProjectGraph) -> Iterator[
     """Role and policy names are unique in OpenBao (one file each under vault/)."""
     for kind, label in ((VaultRole, "role"), (VaultPolicy, "policy")):
         seen: dict[str, Record] = {}
-        for record in _records(project, kind):
-            other = seen.setdefault(record.name, record)
+        for record in project.of_type(kind):
+            other = seen.setdefault(record.record_name, record)
             if other is not record:
                 yield Problem(
                     record.origin,
-                    f"OpenBao {label} {record.name!r} is already declared at {other.origin}; names are cluster-wide, pick another",
+                    f"OpenBao {label} {record.record_name!r} is already declared at {other.origin}; names are cluster-wide, pick another",
                     subject=record.address,
                 )
 
@@ -270,7 +266,7 @@ def plaintext_credentials(values: Any, path: str = "") -> Iterator[str]:
 def check_plaintext_credentials(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """A credential-looking env var with a literal value belongs in OpenBao, not in git."""
     hint = "keep it in OpenBao: VaultSecret(...) and pass secret.key('...')"
-    for workload in _records(project, Workload):
+    for workload in project.of_type(Workload):
         for container in workload.containers:
             for name, value in container.env.items():
                 if _CREDENTIAL.search(name) and _literal(value):
@@ -279,7 +275,7 @@ def check_plaintext_credentials(project: Project, graph: ProjectGraph) -> Iterat
                         f"container {container.name!r} env {name} holds a literal credential; {hint}",
                         subject=workload.address,
                     )
-    for release in _records(project, HelmRelease):
+    for release in project.of_type(HelmRelease):
         for where in plaintext_credentials(release.values):
             yield Problem(
                 release.origin,
@@ -294,7 +290,7 @@ def vault_steps(project: Project, graph: ProjectGraph) -> Iterator[OperatorStep]
     kv = project.cluster.vault.kv_mount
     paths: dict[str, set[str]] = defaultdict(set)
     origins: dict[str, Any] = {}
-    for secret in _records(project, VaultStaticSecret):
+    for secret in project.of_type(VaultStaticSecret):
         keys = set(secret.keys) or {f"(the keys {secret.name} needs)"}
         paths[secret.path] |= keys
         origins.setdefault(secret.path, secret.origin)
@@ -308,7 +304,7 @@ def vault_steps(project: Project, graph: ProjectGraph) -> Iterator[OperatorStep]
             {"mount": kv, "path": path, "keys": listed},
             origins[path],
         )
-    for oidc in _records(project, OIDC):
+    for oidc in project.of_type(OIDC):
         host = oidc.redirect_host or f"{oidc.app}.{project.cluster.domain}"
         yield OperatorStep(
             20,
@@ -318,7 +314,7 @@ def vault_steps(project: Project, graph: ProjectGraph) -> Iterator[OperatorStep]
             {"slug": oidc.app_slug, "redirect_host": host},
             oidc.origin,
         )
-    if _records(project, VaultPolicy) or _records(project, VaultRole):
+    if any(isinstance(r, VaultPolicy | VaultRole) for r in project.records):
         yield OperatorStep(
             30,
             "openbao-sync",
