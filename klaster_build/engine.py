@@ -35,6 +35,7 @@ class BuildResult:
     diff: str = ""
     noop: bool = False  # answered from the input fingerprint without rendering
     removals: tuple[OperatorStep, ...] = ()  # e.g. volumes dropped whose data stays on disk
+    new_steps: tuple[OperatorStep, ...] = ()  # operator steps the previous out/ did not need
 
 
 def _documents(contents: dict[str, bytes]) -> dict[str, list[dict[str, object]]]:
@@ -152,10 +153,6 @@ def out_dir_of(root: Path) -> Path:
     return root / load_cluster(root).out_dir
 
 
-def _steps_of(project: Project, graph: ProjectGraph) -> tuple[str, ...]:
-    return tuple(step.key for step in collect_steps(project, graph))
-
-
 def analyse(root: Path) -> tuple[Project, ProjectGraph, list[Problem]]:
     """Load and check without rendering; checks' problems are returned, not raised."""
     from klaster_build import families  # noqa: F401  (registers every family's emitters and checks)
@@ -190,10 +187,10 @@ def affected_apps(graph: ProjectGraph, changed: set[str]) -> set[str]:
 
 def render_project(
     root: Path, only_apps: Sequence[str] | None = None, changed: set[str] | None = None
-) -> tuple[dict[str, bytes], tuple[Problem, ...], Path, tuple[str, ...], set[str] | None]:
+) -> tuple[dict[str, bytes], tuple[Problem, ...], Path, tuple[OperatorStep, ...], set[str] | None]:
     """Load, check and render; raise ProblemsFound on any error.
 
-    Returns files, warnings, out dir, operator step keys, and the apps whose files were rendered
+    Returns files, warnings, out dir, operator steps, and the apps whose files were rendered
     (None: all). With `changed`, only those apps and the apps referring to them are rendered.
     """
     from klaster_build import families  # noqa: F401  (registers every family's emitters and checks)
@@ -224,7 +221,13 @@ def render_project(
     rendered = render(project, graph, only_apps=selected)
     if rendered.problems:
         raise ProblemsFound([*problems, *rendered.problems])
-    return rendered.files, tuple(problems), project.out_dir, _steps_of(project, graph), selected
+    return (
+        rendered.files,
+        tuple(problems),
+        project.out_dir,
+        tuple(collect_steps(project, graph)),
+        selected,
+    )
 
 
 def build(
@@ -293,13 +296,17 @@ def build(
         else ""
     )
     removals = removals_of(plan, files)
+    known_steps = set(manifest.steps)
+    new_steps = tuple(step for step in steps if step.key not in known_steps)
     output.apply(
         root,
         out_dir,
         plan,
         files,
         inputs="" if only_apps else fingerprint,
-        steps=steps,
+        steps=tuple(step.key for step in steps),
         apps={} if only_apps else digests,
     )
-    return BuildResult(ExitStatus.OK, plan, files, warnings, diff, removals=removals)
+    return BuildResult(
+        ExitStatus.OK, plan, files, warnings, diff, removals=removals, new_steps=new_steps
+    )

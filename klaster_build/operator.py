@@ -40,6 +40,14 @@ def operator_steps(source: StepSource) -> StepSource:
     return source
 
 
+def state_key(name: str, state: object) -> str:
+    """A step key that changes with `state`, so a step that must be redone when what it acts on
+    changes (sync OpenBao, re-apply Talos config) is new again after each such change."""
+    import hashlib
+
+    return f"{name}:{hashlib.sha256(repr(state).encode()).hexdigest()[:12]}"
+
+
 def collect_steps(project: Project, graph: ProjectGraph) -> list[OperatorStep]:
     """Every family's steps, ordered, without duplicates."""
     steps: dict[str, OperatorStep] = {}

@@ -82,3 +82,11 @@ def print_build(result: BuildResult, *, check: bool) -> None:
         f"{len(plan.unchanged)} unchanged",
         markup=False,
     )
+    if result.new_steps:
+        count = len(result.new_steps)
+        out.print(
+            f"klaster: {count} new operator step{'s' * (count != 1)} (all of them: klaster todo):",
+            markup=False,
+        )
+        for step in result.new_steps:
+            out.print(f"  NEW [{step.category}] {step.summary}", markup=False)

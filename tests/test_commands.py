@@ -133,6 +133,32 @@ def test_todo_marks_new_steps_until_built(project: ProjectDir, run) -> None:
     assert not any(r["new"] for r in rows)
 
 
+def test_build_summary_lists_only_new_operator_steps(project: ProjectDir, run, no_color) -> None:
+    """`klaster build` ends with the steps the previous out/ did not need, and only those."""
+    project.app(
+        "kaneo",
+        "from klaster_build.dsl import VaultSecret\nVaultSecret('s', path='kaneo', keys=['a'])\n",
+    )
+    code, _, err = run("build")
+    assert code == 0
+    assert "2 new operator steps" in err
+    assert "NEW [secret] Create secret/kaneo in OpenBao with keys a" in err
+    project.app(
+        "kaneo",
+        "from klaster_build.dsl import OIDC, VaultSecret\nVaultSecret('s', path='kaneo', keys=['a'])\nOIDC()\n",
+    )
+    code, _, err = run("build")
+    assert code == 0
+    assert "3 new operator steps" in err
+    assert "NEW [authentik] Create the Authentik OAuth2/OIDC application 'kaneo'" in err
+    assert "NEW [secret] Create secret/authentik/kaneo in OpenBao" in err
+    # The policy now grants the OIDC secret too: OpenBao must be synced again.
+    assert "NEW [openbao-sync]" in err
+    assert "secret/kaneo in OpenBao with keys a" not in err
+    code, _, err = run("build")
+    assert "new operator step" not in err
+
+
 def test_why_names_the_declaring_lines(fixture_cluster: ProjectDir, run) -> None:
     """why PATH and why PATH#Kind/name point at the apps.d lines."""
     run("build")

@@ -11,7 +11,7 @@ from klaster_build.emit.outputs import Output, app_path, emitter, metadata
 from klaster_build.emit.yaml import dump_document
 from klaster_build.errors import Problem
 from klaster_build.graph import ProjectGraph
-from klaster_build.operator import OperatorStep, operator_steps
+from klaster_build.operator import OperatorStep, operator_steps, state_key
 from klaster_build.project import Project
 from klaster_build.records.exposure import (
     HostClaim,
@@ -245,11 +245,12 @@ def exposure_steps(project: Project, graph: ProjectGraph) -> Iterator[OperatorSt
                 },
                 lb.origin,
             )
-    if privileged_namespaces(project):
+    exempted = list(privileged_namespaces(project))
+    if exempted:
         yield OperatorStep(
             60,
             "talos",
-            "talos-config",
+            state_key("talos-config", exempted),
             "Regenerate and apply the Talos config: make -f out/Makefile gen-talos-config, then talosctl apply-config",
             {},
         )

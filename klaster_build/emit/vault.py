@@ -11,7 +11,7 @@ from klaster_build.checks import invariant
 from klaster_build.emit.outputs import Output, app_path, emitter, metadata
 from klaster_build.errors import Problem
 from klaster_build.graph import ProjectGraph
-from klaster_build.operator import OperatorStep, operator_steps
+from klaster_build.operator import OperatorStep, operator_steps, state_key
 from klaster_build.project import Project
 from klaster_build.records.base import MARK, Record
 from klaster_build.records.helm import HelmRelease
@@ -314,11 +314,26 @@ def vault_steps(project: Project, graph: ProjectGraph) -> Iterator[OperatorStep]
             {"slug": oidc.app_slug, "redirect_host": host},
             oidc.origin,
         )
-    if any(isinstance(r, VaultPolicy | VaultRole) for r in project.records):
+    readers = secrets_by_policy(project.records)
+    synced = [
+        (policy.name, policy_grants(policy, kv, readers.get(policy, [])))
+        for policy in project.of_type(VaultPolicy)
+    ]
+    synced += [
+        (
+            role.name,
+            sorted((a.app, a.name) for a in role.service_accounts),
+            role.namespaces,
+            [p.name for p in role.policies],
+        )
+        for role in project.of_type(VaultRole)
+    ]
+    if synced:
+        synced += [(f.path, f.text, f.data) for f in project.of_type(VaultFile)]
         yield OperatorStep(
             30,
             "openbao-sync",
-            "openbao-sync",
+            state_key("openbao-sync", sorted(synced, key=repr)),
             "Reconcile OpenBao with out/vault/ (policies and kubernetes auth roles) using the vault sync script",
             {},
         )
