@@ -106,6 +106,12 @@ def _run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
+    import gc
+
+    # A build allocates tens of thousands of long-lived records and documents and few cycles:
+    # the default thresholds rescan them over and over (a fifth of a 1000-app build), and raising
+    # them did not raise peak memory (bench/RESULTS.md).
+    gc.set_threshold(100_000, 50, 100)
     args = _parser().parse_args(argv)
     from klaster_build import report
 

@@ -185,13 +185,23 @@ def affected_apps(graph: ProjectGraph, changed: set[str]) -> set[str]:
     return affected
 
 
+@attrs.frozen
+class ProjectRender:
+    """A checked project's rendered files and what the build reports about it."""
+
+    files: dict[str, bytes]
+    warnings: tuple[Problem, ...]
+    steps: tuple[OperatorStep, ...]
+    rendered_apps: set[str] | None  # None: all
+    skipped: tuple[str, ...]  # files of apps not rendered, left as they are in out/
+
+
 def render_project(
     root: Path, only_apps: Sequence[str] | None = None, changed: set[str] | None = None
-) -> tuple[dict[str, bytes], tuple[Problem, ...], Path, tuple[OperatorStep, ...], set[str] | None]:
+) -> ProjectRender:
     """Load, check and render; raise ProblemsFound on any error.
 
-    Returns files, warnings, out dir, operator steps, and the apps whose files were rendered
-    (None: all). With `changed`, only those apps and the apps referring to them are rendered.
+    With `changed`, only those apps and the apps referring to them are rendered.
     """
     from klaster_build import families  # noqa: F401  (registers every family's emitters and checks)
     from klaster_build.checks import run_checks
@@ -221,12 +231,12 @@ def render_project(
     rendered = render(project, graph, only_apps=selected)
     if rendered.problems:
         raise ProblemsFound([*problems, *rendered.problems])
-    return (
+    return ProjectRender(
         rendered.files,
         tuple(problems),
-        project.out_dir,
         tuple(collect_steps(project, graph)),
         selected,
+        rendered.skipped,
     )
 
 
@@ -245,23 +255,24 @@ def build(
         return BuildResult(ExitStatus.OK, None, {}, noop=True)
     rel = out_dir.relative_to(root).as_posix()
     changed: set[str] | None = None
-    if not check and not only_apps and manifest.apps.get(BASE) == digests[BASE]:
-        # Incremental: only apps whose file changed, whose generated files were edited, or that
-        # were removed need rendering (plus, below, the apps that refer to them).
+    app_files = {p for p in edited if p.startswith(f"{rel}/apps/") and p.count("/") >= 3}
+    # Incremental: only apps whose file changed, whose generated files were edited, or that were
+    # removed need rendering (plus, in render_project, the apps that refer to them). An edited
+    # file outside app directories (vault/, infra/...) names no app: then everything is rendered.
+    if (
+        not check
+        and not only_apps
+        and manifest.apps.get(BASE) == digests[BASE]
+        and app_files == edited
+    ):
         changed = {app for app, digest in digests.items() if manifest.apps.get(app) != digest}
         changed |= {app for app in manifest.apps if app not in digests}
-        changed |= {
-            p.split("/")[2] for p in edited if p.startswith(f"{rel}/apps/") and p.count("/") >= 3
-        }
+        changed |= {p.split("/")[2] for p in app_files}
         changed.discard(BASE)
-    files, warnings, out_dir, steps, rendered_apps = render_project(root, only_apps, changed)
-    scope: Iterable[str] | None = None
-    keep: list[str] = []
-    if only_apps:
-        scope = [f"{rel}/apps/{app}/" for app in only_apps]
-    elif rendered_apps is not None:
-        keep = [f"{rel}/apps/{app}/" for app in digests if app != BASE and app not in rendered_apps]
-    plan = output.plan(root, out_dir, files, scope, keep)
+    rendering = render_project(root, only_apps, changed)
+    files, warnings, steps = rendering.files, rendering.warnings, rendering.steps
+    scope = [f"{rel}/apps/{app}/" for app in only_apps] if only_apps else None
+    plan = output.plan(root, out_dir, files, scope, rendering.skipped)
     if check:
         status = (
             ExitStatus.OK

@@ -125,13 +125,13 @@ def plan(
 ) -> Plan:
     """Compare rendered `files` (project-relative) with the disk and the manifest.
 
-    `scope` limits deletion to paths under those prefixes (a partial build); paths under `keep`
-    (apps an incremental build did not render) are left as they are.
+    `scope` limits deletion to paths under those prefixes (a partial build); the paths in `keep`
+    (files of apps a partial or incremental render left out) are left as they are.
     """
     check_symlinks(out_dir)
     manifest = Manifest.read(out_dir)
     prefixes = tuple(scope) if scope is not None else None
-    kept = tuple(keep)
+    kept = set(keep)
     write: dict[str, bytes] = {}
     unchanged, hand_edited, foreign, delete = [], [], [], []
     current: dict[str, bytes] = {}
@@ -151,7 +151,7 @@ def plan(
             write[path] = content
     for path, owned_hash in manifest.files.items():
         outside = prefixes is not None and not path.startswith(prefixes)
-        if path in files or outside or (kept and path.startswith(kept)):
+        if path in files or outside or path in kept:
             continue
         on_disk = _read(root / path)
         if on_disk is None:
@@ -227,7 +227,7 @@ def _exchange(a: Path, b: Path) -> bool:
     return bool(result == 0)
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
+def _link_or_copy(source: str, target: str) -> None:
     try:
         os.link(source, target)
     except OSError:
@@ -276,24 +276,26 @@ def apply(
 def _swap_in(
     root: Path, out_dir: Path, writes: dict[str, bytes], deleted: set[str], manifest: bytes
 ) -> None:
+    """Build the new tree beside out/ (unchanged files hard-linked) and swap it in at once."""
     staging = out_dir.with_name(f"{STAGING_PREFIX}{out_dir.name}")
     staging.mkdir()
-    replaced = {str(root / p) for p in writes} | {str(root / p) for p in deleted}
+    source_top, staging_top = str(out_dir), str(staging)
+    replaced = {os.path.join(str(root), p) for p in (*writes, *deleted)}
+    replaced.add(os.path.join(source_top, MANIFEST))
     if out_dir.exists():
-        for dirpath, dirnames, filenames in os.walk(out_dir):
-            relative = Path(dirpath).relative_to(out_dir)
+        # Plain os calls on strings: this walks every file of out/ on each build.
+        for dirpath, dirnames, filenames in os.walk(source_top):
+            target_dir = staging_top + dirpath[len(source_top) :]
             for name in dirnames:
-                (staging / relative / name).mkdir()
+                os.mkdir(os.path.join(target_dir, name))
             for name in filenames:
-                source = Path(dirpath) / name
-                if str(source) in replaced or (relative == Path() and name == MANIFEST):
-                    continue
-                _link_or_copy(source, staging / relative / name)
+                source = os.path.join(dirpath, name)
+                if source not in replaced:
+                    _link_or_copy(source, os.path.join(target_dir, name))
     prefix = len(out_dir.relative_to(root).as_posix()) + 1
     made: set[str] = set()
-    base = str(staging)
     for path, content in writes.items():
-        target = os.path.join(base, path[prefix:])
+        target = os.path.join(staging_top, path[prefix:])
         folder = os.path.dirname(target)
         if folder not in made:
             os.makedirs(folder, exist_ok=True)
@@ -301,7 +303,8 @@ def _swap_in(
         with open(target, "wb") as stream:
             stream.write(content)
     (staging / MANIFEST).write_bytes(manifest)
-    _prune_empty_dirs(staging)
+    if deleted:
+        _prune_empty_dirs(staging)
     if not out_dir.exists():
         staging.rename(out_dir)
         return

@@ -106,6 +106,41 @@ def test_graph_mermaid_follows_the_flowchart_grammar(fixture_cluster: ProjectDir
     assert out.count("subgraph") == 2
 
 
+MERMAID = REPO / "tests" / "tools" / "mermaid"
+
+
+@pytest.mark.skipif(
+    not (MERMAID / "node_modules" / "mermaid").is_dir() or shutil.which("node") is None,
+    reason="the Mermaid parser is not installed (tests/install-tools needs node and npm)",
+)
+def test_graph_mermaid_parses_with_the_real_mermaid(
+    fixture_cluster: ProjectDir, run, tmp_path
+) -> None:
+    """The real Mermaid parser accepts our diagrams (problem highlights and the repo's own cluster
+    included) and rejects a broken one, so the check is not vacuous."""
+    project = fixture_cluster
+    project.app(
+        "broken",
+        "from klaster_build.dsl import ConfigMap, ref\nConfigMap('x', data={'a': ref('nope/service/x').host})\n",
+    )
+    code, out, _ = run("graph", "--format", "mermaid")
+    assert code == 2 and "class " in out  # the dangling reference is highlighted
+    diagram = tmp_path / "cluster.mmd"
+    diagram.write_text(out)
+    broken = tmp_path / "broken.mmd"
+    broken.write_text(out.replace('"]', '"', 1))
+    parse = [shutil.which("node") or "node", str(MERMAID / "parse.mjs")]
+    good = subprocess.run([*parse, str(diagram)], capture_output=True, text=True, check=False)
+    assert good.returncode == 0, good.stderr
+    assert "flowchart" in good.stdout
+    bad = subprocess.run([*parse, str(broken)], capture_output=True, text=True, check=False)
+    assert bad.returncode == 1 and "Parse error" in bad.stderr
+    own = tmp_path / "own.mmd"
+    own.write_text(klaster_subprocess("graph", "--format", "mermaid", cwd=REPO).stdout)
+    real = subprocess.run([*parse, str(own)], capture_output=True, text=True, check=False)
+    assert real.returncode == 0, real.stderr
+
+
 def test_svg_without_graphviz_names_the_package(
     fixture_cluster: ProjectDir, run, monkeypatch, no_color
 ) -> None:

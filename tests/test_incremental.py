@@ -13,7 +13,8 @@ from klaster_build import engine
 
 LLAMA = "from klaster_build.dsl import *\nd = Deployment('swap', containers=[Container('swap', image='x/swap:1.0.{rev}', ports={{'http': {port}}})])\nService('llama', workload=d, ports={{'http': {port}}})\n"
 WEB = "from klaster_build.dsl import *\nConfigMap('settings', data={{'llm': f\"http://{{ref('llama/service/llama').host}}:{{ref('llama/service/llama').port('http')}}\", 'rev': '{rev}'}})\n"
-OTHER = "from klaster_build.dsl import *\nConfigMap('c{index}', data={{'rev': '{rev}'}})\n"
+# Each "other" app also generates files outside its app directory (vault/policy, roles).
+OTHER = "from klaster_build.dsl import *\nConfigMap('c{index}', data={{'rev': '{rev}'}})\nVaultSecret('s', path='other{index}-{rev}', keys=['k'])\n"
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -74,8 +75,15 @@ def test_only_affected_apps_are_rendered(tmp_path) -> None:
     engine.build(root)
     revisions["llama"] = 1
     _write(root, revisions, 8080)
-    *_, rendered = engine.render_project(root, changed={"llama"})
-    assert rendered == {"llama", "web"}
+    rendering = engine.render_project(root, changed={"llama"})
+    assert rendering.rendered_apps == {"llama", "web"}
+    assert {
+        p.split("/")[2] for p in rendering.files if p.count("/") > 2 and p.startswith("out/apps/")
+    } == {
+        "llama",
+        "web",
+    }
+    assert "out/apps/other0/configmap.yaml" in rendering.skipped
     assert engine.affected_apps(engine.analyse(root)[1], {"other0"}) == {"other0"}
 
 
@@ -90,3 +98,34 @@ def test_hand_edit_of_an_unchanged_app_is_restored(tmp_path) -> None:
     result = engine.build(root)
     assert result.plan is not None and "out/apps/other1/configmap.yaml" in result.plan.hand_edited
     assert target.read_bytes() == original
+
+
+def test_hand_edit_outside_app_directories_is_restored(tmp_path) -> None:
+    """An edited vault/ file names no app: the next build renders everything and restores it."""
+    root = tmp_path / "p"
+    _write(root, dict.fromkeys(APPS, 0), 80)
+    engine.build(root)
+    target = root / "out" / "vault" / "policy" / "other1.hcl"
+    original = target.read_bytes()
+    target.write_bytes(b'path "secret/*" { capabilities = ["sudo"] }\n')
+    result = engine.build(root)
+    assert result.plan is not None and "out/vault/policy/other1.hcl" in result.plan.hand_edited
+    assert target.read_bytes() == original
+    assert engine.build(root, check=True).status == 0
+
+
+def test_global_files_of_unaffected_apps_are_skipped_not_deleted(tmp_path) -> None:
+    """A one-app rebuild leaves other apps' vault/ files alone and still equals a full build."""
+    root = tmp_path / "p"
+    revisions = dict.fromkeys(APPS, 0)
+    _write(root, revisions, 80)
+    engine.build(root)
+    revisions["other0"] = 1
+    _write(root, revisions, 80)
+    rendering = engine.render_project(root, changed={"other0"})
+    assert "out/vault/policy/other1.hcl" in rendering.skipped
+    assert "out/vault/policy/other0.hcl" in rendering.files
+    engine.build(root)
+    assert b"other0-1" in (root / "out" / "vault" / "policy" / "other0.hcl").read_bytes()
+    assert (root / "out" / "vault" / "policy" / "other1.hcl").is_file()
+    assert engine.build(root, check=True).status == 0

@@ -36,6 +36,8 @@ class Rendered:
         str, list[tuple[str, str, str, Record]]
     ]  # path -> (kind, namespace, name, record)
     problems: tuple[Problem, ...] = ()
+    # Files that records of apps outside `only_apps` generate, not rendered: out/ keeps them.
+    skipped: tuple[str, ...] = ()
 
 
 def make_context(project: Project, graph: ProjectGraph) -> RenderContext:
@@ -98,6 +100,14 @@ def _app_of(path: str) -> str | None:
     return parts[1] if len(parts) > 2 and parts[0] == "apps" else None
 
 
+def _wanted(path: str, outputs: list[Output], selected: set[str], indexes: set[str]) -> bool:
+    """Whether a partial render needs `path`: a selected app's file, or a cluster-wide index."""
+    app = _app_of(path)
+    if app is not None:
+        return app in selected
+    return path in indexes or any(o.record.app in selected for o in outputs)
+
+
 def _identity(document: dict[str, Any] | None) -> tuple[str, str, str]:
     meta = (document or {}).get("metadata", {})
     return str((document or {}).get("kind")), str(meta.get("namespace", "")), str(meta.get("name"))
@@ -123,7 +133,8 @@ def _identity_problems(by_path: dict[str, list[Output]]) -> Iterator[Problem]:
 def render(
     project: Project, graph: ProjectGraph, *, only_apps: Iterable[str] | None = None
 ) -> Rendered:
-    """Every generated file. With `only_apps`, just those apps' files and the index files."""
+    """Every generated file. With `only_apps`, just the files those apps' records generate and
+    the index files; the paths left out are listed in `skipped`."""
     ctx = make_context(project, graph)
     selected = set(only_apps) if only_apps is not None else None
     by_path: dict[str, list[Output]] = defaultdict(list)
@@ -139,21 +150,24 @@ def render(
     for output in index_outputs:
         by_path[output.path] = [o for o in by_path[output.path] if o.fragment is None]
         by_path[output.path].append(output)
+    indexes = {output.path for output in index_outputs}
 
     out_dir = project.cluster.out_dir
     files: dict[str, bytes] = {}
     sources: dict[str, tuple[str, ...]] = {}
     documents: dict[str, list[tuple[str, str, str, Record]]] = {}
     problems = list(_identity_problems(by_path))
+    skipped: list[str] = []
     for path in sorted(by_path):
         outputs = [o for o in by_path[path] if o.fragment is None]
         if not outputs:
             continue
-        if selected is not None and _app_of(path) not in (None, *selected):
-            continue
-        origins = tuple(sorted({o.record.origin.path for o in outputs}))
         # A path starting with "/" is relative to the project root (renovate.json...).
         full = path[1:] if path.startswith("/") else f"{out_dir}/{path}"
+        if selected is not None and not _wanted(path, outputs, selected, indexes):
+            skipped.append(full)
+            continue
+        origins = tuple(sorted({o.record.origin.path for o in outputs}))
         texts = [o for o in outputs if o.text is not None]
         if texts:
             if len(outputs) > 1:
@@ -177,4 +191,4 @@ def render(
             raise AssertionError(msg)
         files[full] = content.encode("utf-8")
         sources[full] = origins
-    return Rendered(files, sources, documents, tuple(problems))
+    return Rendered(files, sources, documents, tuple(problems), tuple(skipped))

@@ -315,7 +315,7 @@ def vault_steps(project: Project, graph: ProjectGraph) -> Iterator[OperatorStep]
             oidc.origin,
         )
     readers = secrets_by_policy(project.records)
-    synced = [
+    synced: list[object] = [
         (policy.name, policy_grants(policy, kv, readers.get(policy, [])))
         for policy in project.of_type(VaultPolicy)
     ]

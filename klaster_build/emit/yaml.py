@@ -6,7 +6,6 @@ None). Strings are plain when PyYAML would read them back as the same string, el
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Sequence
@@ -23,7 +22,19 @@ _PLAIN = re.compile(r"^[A-Za-z0-9/^$.][A-Za-z0-9_./^$=+@(){}<>,;:%!?*&~ -]*$")
 _SPECIAL_WORDS = re.compile(
     r"^(?:~|null|Null|NULL|y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$"
 )
-_NUMBERISH = re.compile(r"^[-+]?(\.?[0-9]|\.(inf|Inf|INF|nan|NaN|NAN)$)")
+# Strings a YAML reader would take for something else: numbers and timestamps of YAML 1.1 (PyYAML,
+# the sync scripts) and numbers of YAML 1.2 (Go's yaml.v3 in Flux and kustomize). Anything else
+# starting with a digit ("24h", "2Gi", "1.2.6") stays plain, as people write it.
+_NUMBERISH = re.compile(
+    r"""^(?:
+      [-+]?(?:0b[01_]+|0o?[0-7_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*)        # ints, all bases
+    | [-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?                # 1.1 sexagesimal
+    | [-+]?(?=\.?[0-9])[0-9_]*\.?[0-9_]*(?:[eE][-+]?[0-9]+)?          # floats, 1.1 and 1.2
+    | [-+]?\.(?:inf|Inf|INF) | \.(?:nan|NaN|NAN)
+    | [0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:(?:[Tt]|[ \t]+)[0-9].*)?        # 1.1 timestamps
+    )$""",
+    re.VERBOSE,
+)
 
 
 @lru_cache(maxsize=65536)
@@ -41,7 +52,34 @@ def _scalar(text: str) -> str:
         return text
     if all(c.isprintable() for c in text):
         return "'" + text.replace("'", "''") + "'"
-    return json.dumps(text, ensure_ascii=True)
+    return _double_quoted(text)
+
+
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _double_quoted(text: str) -> str:
+    """A double-quoted scalar; YAML escapes (\\xXX, \\uXXXX, \\UXXXXXXXX) for what is not printable.
+
+    Not JSON's escaping: JSON writes characters beyond U+FFFF as surrogate pairs, which YAML
+    readers keep as two broken characters.
+    """
+    parts = []
+    for char in text:
+        if char in _ESCAPES:
+            parts.append(_ESCAPES[char])
+        elif char.isprintable():
+            parts.append(char)
+        else:
+            code = ord(char)
+            parts.append(
+                f"\\x{code:02x}"
+                if code <= 0xFF
+                else f"\\u{code:04x}"
+                if code <= 0xFFFF
+                else f"\\U{code:08x}"
+            )
+    return '"' + "".join(parts) + '"'
 
 
 def _block(text: str, indent: str) -> str | None:
@@ -77,7 +115,9 @@ def _value(value: object, path: str) -> str:
         if not math.isfinite(value):
             msg = f"{path}: cannot write a non-finite float {value!r} as YAML"
             raise DumpError(msg)
-        return repr(value)
+        text = repr(value)
+        # YAML 1.1 readers (PyYAML) need a dot in a float: 1e-05 would read back as a string.
+        return text if "." in text else text.replace("e", ".0e", 1)
     if isinstance(value, str):
         return _scalar(value)
     msg = f"{path or '.'}: cannot write a {type(value).__name__!r} as YAML"
@@ -114,7 +154,7 @@ def _entry(
             _emit(item, indent + "  ", out, path, indent + "  ")
     elif isinstance(item, str) and "\n" in item:
         block = _block(item, indent)
-        out.append(f"{head} {block if block is not None else json.dumps(item, ensure_ascii=True)}")
+        out.append(f"{head} {block if block is not None else _double_quoted(item)}")
     else:
         out.append(f"{head} {_value(item, path)}")
 
