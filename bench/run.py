@@ -18,6 +18,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -35,16 +36,16 @@ ENV = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
 
 def measure(argv: list[str], cwd: Path | None = None) -> tuple[float, float]:
     """(wall seconds, peak RSS MiB) of one process; fails loudly when it fails."""
-    start = time.perf_counter()
-    process = subprocess.Popen(
-        argv, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - start
-    code = os.waitstatus_to_exitcode(status)
-    if code not in (0, 1):
-        err = process.stderr.read().decode() if process.stderr else ""
-        raise SystemExit(f"{' '.join(argv)} exited {code}:\n{err}")
+    # stderr goes to a file, not a pipe: a pipe nobody reads until exit blocks a chatty process.
+    with tempfile.TemporaryFile() as errors:
+        start = time.perf_counter()
+        process = subprocess.Popen(argv, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - start
+        code = os.waitstatus_to_exitcode(status)
+        if code not in (0, 1):
+            errors.seek(0)
+            raise SystemExit(f"{' '.join(argv)} exited {code}:\n{errors.read().decode()}")
     return elapsed, usage.ru_maxrss / 1024
 
 

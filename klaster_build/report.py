@@ -40,6 +40,9 @@ def print_problems(problems: Iterable[Problem]) -> None:
         out.print(problem.message, markup=False)
 
 
+NEW_STEPS_SHOWN = 20  # a summary, not the checklist: a first build of a big cluster has thousands
+
+
 def print_build(result: BuildResult, *, check: bool) -> None:
     """The summary after `build` or `build --check`."""
     out = console()
@@ -88,5 +91,7 @@ def print_build(result: BuildResult, *, check: bool) -> None:
             f"klaster: {count} new operator step{'s' * (count != 1)} (all of them: klaster todo):",
             markup=False,
         )
-        for step in result.new_steps:
+        for step in result.new_steps[:NEW_STEPS_SHOWN]:
             out.print(f"  NEW [{step.category}] {step.summary}", markup=False)
+        if count > NEW_STEPS_SHOWN:
+            out.print(f"  ... and {count - NEW_STEPS_SHOWN} more (klaster todo)", markup=False)

@@ -194,6 +194,19 @@ def test_build_summary_lists_only_new_operator_steps(project: ProjectDir, run, n
     assert "new operator step" not in err
 
 
+def test_build_summary_caps_a_long_list_of_new_steps(project: ProjectDir, run, no_color) -> None:
+    """A first build of a big cluster names the first steps and points to `klaster todo`."""
+    from klaster_build.report import NEW_STEPS_SHOWN
+
+    secrets = "".join(f"VaultSecret('s{i}', path='p{i}', keys=['k'])\n" for i in range(30))
+    project.app("many", "from klaster_build.dsl import VaultSecret\n" + secrets)
+    code, _, err = run("build")
+    assert code == 0
+    assert "31 new operator steps" in err  # 30 secrets and the OpenBao sync
+    assert err.count("  NEW [") == NEW_STEPS_SHOWN
+    assert f"... and {31 - NEW_STEPS_SHOWN} more (klaster todo)" in err
+
+
 def test_why_names_the_declaring_lines(fixture_cluster: ProjectDir, run) -> None:
     """why PATH and why PATH#Kind/name point at the apps.d lines."""
     run("build")
