@@ -17,8 +17,12 @@ import os
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
+
+if TYPE_CHECKING:
+    import cattrs
 
 MANIFEST = ".klaster-manifest.json"
 STAGING_PREFIX = ".klaster-staging-"
@@ -47,28 +51,48 @@ class Manifest:
 
     @classmethod
     def read(cls, out_dir: Path) -> Manifest:
-        """The manifest in out_dir, or an empty one."""
+        """The manifest in out_dir, or an empty one when it is missing or not one of ours."""
+        import cattrs
+
         try:
             data = json.loads((out_dir / MANIFEST).read_text("utf-8"))
-            return cls(
-                dict(data["files"]),
-                str(data.get("inputs", "")),
-                tuple(data.get("steps", ())),
-                dict(data.get("apps", {})),
-            )
-        except (OSError, ValueError, KeyError, TypeError):
+            return _MANIFEST_JSON.structure(data, cls)
+        except (OSError, ValueError, TypeError, cattrs.BaseValidationError):
+            # Everything in out/ then counts as foreign: nothing is overwritten or deleted.
             return cls({})
 
     def dumps(self) -> bytes:
         """Deterministic JSON."""
-        body = {
-            "generator": "klaster",
-            "inputs": self.inputs,
-            "steps": sorted(self.steps),
-            "apps": dict(sorted(self.apps.items())),
-            "files": dict(sorted(self.files.items())),
-        }
-        return (json.dumps(body, indent=1) + "\n").encode("utf-8")
+        body = {"generator": "klaster", **_MANIFEST_JSON.unstructure(self)}
+        body["steps"] = sorted(body["steps"])
+        return (json.dumps(body, indent=1, sort_keys=True) + "\n").encode("utf-8")
+
+
+def _strict_str(value: object, _: type) -> str:
+    if not isinstance(value, str):
+        msg = f"expected a string, found {value!r}"
+        raise TypeError(msg)
+    return value
+
+
+def _strict_strings(value: object, _: type) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        msg = f"expected a list of strings, found {value!r}"
+        raise TypeError(msg)
+    return tuple(_strict_str(item, str) for item in value)
+
+
+def _manifest_converter() -> cattrs.Converter:
+    """cattrs converter for the manifest file: strings must be strings (no str(3) coercion)."""
+    import cattrs
+
+    converter = cattrs.Converter()
+    converter.register_structure_hook(str, _strict_str)
+    converter.register_structure_hook_func(lambda t: t == tuple[str, ...], _strict_strings)
+    return converter
+
+
+_MANIFEST_JSON = _manifest_converter()
 
 
 @attrs.frozen

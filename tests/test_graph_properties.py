@@ -50,6 +50,12 @@ def test_edges_join_declared_records_in_topological_order(
     for source, target in graph.graph.edges:
         assert source in declared and target in declared
         assert position[source] < position[target]
+    # Ties are broken by declaration order, exactly as networkx's reference algorithm does.
+    import networkx as nx
+
+    declared_at = {record: i for i, record in enumerate(project.records)}
+    reference = nx.lexicographical_topological_sort(graph.graph, key=declared_at.__getitem__)
+    assert list(graph.order) == list(reference)
     # one edge per declared reference, plus Deployment -> Service for each pair
     expected = sum(len(s.refs) + 1 for a in apps for s in a.services)
     assert graph.graph.number_of_edges() == expected
