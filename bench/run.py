@@ -55,6 +55,9 @@ def median_of(runs: int, argv: list[str], before=None) -> tuple[float, float]:
     for _ in range(runs):
         if before:
             before()
+        # Flush the previous run's writes (and deletions) first, so that the disk's writeback
+        # of one run is not billed to the next.
+        os.sync()
         elapsed, peak = measure(argv)
         times.append(elapsed)
         peaks.append(peak)
@@ -185,6 +188,8 @@ def targets(by_size: dict[int, dict[str, tuple[float, float]]], bare: float) -> 
             by_size[5000]["full build"][0] / by_size[1000]["full build"][0],
             5.5,
         )
+        floor_growth = by_size[5000]["floor (C dumper)"][0] / by_size[1000]["floor (C dumper)"][0]
+        out.append(f"- context: the C-dumper floor itself grows {floor_growth:.2f}x on this disk")
     out.append(f"- bare dependency import: {bare:.3f} s (the own-cluster limit is 1.5x this)")
     own = own_cluster()
     line("own cluster build (up to date) / bare import", own["build"] / bare, 1.5)

@@ -151,12 +151,12 @@ def test_svg_without_graphviz_names_the_package(
     assert "install the package `graphviz`" in err
 
 
+KANEO_SECRET = "from klaster_build.dsl import OIDC, VaultSecret\nVaultSecret('s', path='kaneo', keys=['{key}'])\n"
+
+
 def test_todo_marks_new_steps_until_built(project: ProjectDir, run) -> None:
     """Steps the committed out/ did not need are NEW; after a build they are known."""
-    project.app(
-        "kaneo",
-        "from klaster_build.dsl import OIDC, VaultSecret\nVaultSecret('s', path='kaneo', keys=['auth_secret'])\nOIDC()\n",
-    )
+    project.app("kaneo", KANEO_SECRET.format(key="auth_secret") + "OIDC()\n")
     code, out, _ = run("todo")
     assert code == 0
     assert "NEW [secret] Create secret/kaneo in OpenBao with keys auth_secret" in out
@@ -170,18 +170,12 @@ def test_todo_marks_new_steps_until_built(project: ProjectDir, run) -> None:
 
 def test_build_summary_lists_only_new_operator_steps(project: ProjectDir, run, no_color) -> None:
     """`klaster build` ends with the steps the previous out/ did not need, and only those."""
-    project.app(
-        "kaneo",
-        "from klaster_build.dsl import VaultSecret\nVaultSecret('s', path='kaneo', keys=['a'])\n",
-    )
+    project.app("kaneo", KANEO_SECRET.format(key="a"))
     code, _, err = run("build")
     assert code == 0
     assert "2 new operator steps" in err
     assert "NEW [secret] Create secret/kaneo in OpenBao with keys a" in err
-    project.app(
-        "kaneo",
-        "from klaster_build.dsl import OIDC, VaultSecret\nVaultSecret('s', path='kaneo', keys=['a'])\nOIDC()\n",
-    )
+    project.app("kaneo", KANEO_SECRET.format(key="a") + "OIDC()\n")
     code, _, err = run("build")
     assert code == 0
     assert "3 new operator steps" in err

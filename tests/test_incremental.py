@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from conftest import KLASTERFILE
 from hypothesis import given
 from hypothesis import strategies as st
@@ -38,6 +39,16 @@ def _write(root: Path, revisions: dict[str, int], port: int) -> None:
 APPS = ["llama", "web", "other0", "other1", "other2"]
 
 
+def _built_then_changed(root: Path, app: str, port: int) -> Path:
+    """A project built once, then `app` edited (and llama's port set to `port`), not rebuilt."""
+    revisions = dict.fromkeys(APPS, 0)
+    _write(root, revisions, 80)
+    engine.build(root)
+    revisions[app] = 1
+    _write(root, revisions, port)
+    return root
+
+
 @given(
     steps=st.lists(
         st.tuples(st.sampled_from(APPS), st.integers(1, 9), st.sampled_from([80, 8080])),
@@ -69,12 +80,7 @@ def test_incremental_equals_full(tmp_path_factory, steps) -> None:
 
 def test_only_affected_apps_are_rendered(tmp_path) -> None:
     """Changing llama re-renders llama and web (which refers to it), not the others."""
-    root = tmp_path / "p"
-    revisions = dict.fromkeys(APPS, 0)
-    _write(root, revisions, 80)
-    engine.build(root)
-    revisions["llama"] = 1
-    _write(root, revisions, 8080)
+    root = _built_then_changed(tmp_path / "p", "llama", port=8080)
     rendering = engine.render_project(root, changed={"llama"})
     assert rendering.rendered_apps == {"llama", "web"}
     assert {
@@ -87,41 +93,33 @@ def test_only_affected_apps_are_rendered(tmp_path) -> None:
     assert engine.affected_apps(engine.analyse(root)[1], {"other0"}) == {"other0"}
 
 
-def test_hand_edit_of_an_unchanged_app_is_restored(tmp_path) -> None:
-    """An edited file of an app whose source did not change is re-rendered by the next build."""
+@pytest.mark.parametrize(
+    ("path", "edit"),
+    [
+        ("apps/other1/configmap.yaml", b"# edit\n"),  # an unchanged app's file: that app re-renders
+        (
+            "vault/policy/other1.hcl",
+            b'path "secret/*" { capabilities = ["sudo"] }\n',
+        ),  # no app: all
+    ],
+)
+def test_hand_edit_is_restored_by_the_next_build(tmp_path, path: str, edit: bytes) -> None:
+    """An edited generated file is rendered again though no source changed, and reported."""
     root = tmp_path / "p"
     _write(root, dict.fromkeys(APPS, 0), 80)
     engine.build(root)
-    target = root / "out" / "apps" / "other1" / "configmap.yaml"
+    target = root / "out" / path
     original = target.read_bytes()
-    target.write_bytes(original + b"# edit\n")
+    target.write_bytes(original + edit)
     result = engine.build(root)
-    assert result.plan is not None and "out/apps/other1/configmap.yaml" in result.plan.hand_edited
-    assert target.read_bytes() == original
-
-
-def test_hand_edit_outside_app_directories_is_restored(tmp_path) -> None:
-    """An edited vault/ file names no app: the next build renders everything and restores it."""
-    root = tmp_path / "p"
-    _write(root, dict.fromkeys(APPS, 0), 80)
-    engine.build(root)
-    target = root / "out" / "vault" / "policy" / "other1.hcl"
-    original = target.read_bytes()
-    target.write_bytes(b'path "secret/*" { capabilities = ["sudo"] }\n')
-    result = engine.build(root)
-    assert result.plan is not None and "out/vault/policy/other1.hcl" in result.plan.hand_edited
+    assert result.plan is not None and f"out/{path}" in result.plan.hand_edited
     assert target.read_bytes() == original
     assert engine.build(root, check=True).status == 0
 
 
 def test_global_files_of_unaffected_apps_are_skipped_not_deleted(tmp_path) -> None:
     """A one-app rebuild leaves other apps' vault/ files alone and still equals a full build."""
-    root = tmp_path / "p"
-    revisions = dict.fromkeys(APPS, 0)
-    _write(root, revisions, 80)
-    engine.build(root)
-    revisions["other0"] = 1
-    _write(root, revisions, 80)
+    root = _built_then_changed(tmp_path / "p", "other0", port=80)
     rendering = engine.render_project(root, changed={"other0"})
     assert "out/vault/policy/other1.hcl" in rendering.skipped
     assert "out/vault/policy/other0.hcl" in rendering.files
