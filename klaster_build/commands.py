@@ -79,7 +79,7 @@ def graph_command(root: Path, apps: list[str], fmt: str, output: Path | None) ->
 
 
 def todo_command(root: Path, *, as_json: bool) -> int:
-    """The operator checklist, NEW marking steps the committed out/ did not need."""
+    """The operator checklist, NEW marking steps the committed out/ (git HEAD) did not need."""
     from klaster_build.engine import analyse, out_dir_of
     from klaster_build.operator import collect_steps
     from klaster_build.output import Manifest
@@ -88,7 +88,9 @@ def todo_command(root: Path, *, as_json: bool) -> int:
     if any(p.is_error for p in problems):
         report.print_problems(problems)
         return int(ExitStatus.INVALID)
-    known = set(Manifest.read(out_dir_of(root.resolve())).steps)
+    # "New" means: not needed by the committed out/ (git HEAD); outside git, by out/ on disk.
+    out_dir = out_dir_of(root.resolve())
+    known = set((Manifest.committed(out_dir) or Manifest.read(out_dir)).steps)
     steps = collect_steps(project, graph)
     if as_json:
         rows = [

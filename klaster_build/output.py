@@ -52,14 +52,39 @@ class Manifest:
     @classmethod
     def read(cls, out_dir: Path) -> Manifest:
         """The manifest in out_dir, or an empty one when it is missing or not one of ours."""
+        try:
+            text = (out_dir / MANIFEST).read_text("utf-8")
+        except (OSError, ValueError):
+            return cls({})
+        # A damaged one owns nothing: everything in out/ then counts as foreign, never overwritten.
+        return cls.parse(text) or cls({})
+
+    @classmethod
+    def parse(cls, text: str) -> Manifest | None:
+        """A manifest from its JSON text; None when it is not one of ours."""
         import cattrs
 
         try:
-            data = json.loads((out_dir / MANIFEST).read_text("utf-8"))
-            return _MANIFEST_JSON.structure(data, cls)
-        except (OSError, ValueError, TypeError, cattrs.BaseValidationError):
-            # Everything in out/ then counts as foreign: nothing is overwritten or deleted.
-            return cls({})
+            return _MANIFEST_JSON.structure(json.loads(text), cls)
+        except (ValueError, TypeError, cattrs.BaseValidationError):
+            return None
+
+    @classmethod
+    def committed(cls, out_dir: Path) -> Manifest | None:
+        """The manifest of out/ as committed at git HEAD; None outside git or when not committed."""
+        import subprocess
+
+        try:
+            shown = subprocess.run(
+                ["git", "show", f"HEAD:./{MANIFEST}"],
+                cwd=out_dir,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+        except OSError:  # no git, or out/ does not exist yet
+            return None
+        return cls.parse(shown.stdout) if shown.returncode == 0 else None
 
     def dumps(self) -> bytes:
         """Deterministic JSON."""

@@ -168,6 +168,35 @@ def test_todo_marks_new_steps_until_built(project: ProjectDir, run) -> None:
     assert not any(r["new"] for r in rows)
 
 
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_todo_compares_with_the_committed_out(project: ProjectDir, run) -> None:
+    """In a git checkout, a step stays NEW after `klaster build` until out/ is committed."""
+
+    def git(*args: str) -> None:
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
+            cwd=project.root,
+            check=True,
+            capture_output=True,
+        )
+
+    project.app("web", "from klaster_build.dsl import ConfigMap\nConfigMap('c', data={'a': 'b'})\n")
+    git("init", "-q")
+    run("build")
+    git("add", "-A")
+    git("commit", "-qm", "first")
+    project.app("kaneo", KANEO_SECRET.format(key="a"))
+    run("build")
+    code, out, _ = run("todo")
+    assert code == 0
+    assert "NEW [secret] Create secret/kaneo in OpenBao with keys a" in out
+    git("add", "-A")
+    git("commit", "-qm", "kaneo")
+    code, out, _ = run("todo")
+    assert "[secret] Create secret/kaneo in OpenBao with keys a" in out
+    assert "NEW" not in out
+
+
 def test_build_summary_lists_only_new_operator_steps(project: ProjectDir, run, no_color) -> None:
     """`klaster build` ends with the steps the previous out/ did not need, and only those."""
     project.app("kaneo", KANEO_SECRET.format(key="a"))
