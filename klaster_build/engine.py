@@ -88,15 +88,17 @@ def input_digests(root: Path) -> dict[str, str]:
     """Digest of each app's apps.d file, and under BASE of everything else a build reads."""
     from klaster_build.loader import APPS_DIR, KLASTERFILE, app_files
 
-    apps = {path.stem: _digest_files(root, [path]) for path in app_files(root)}
+    app_paths = app_files(root)
+    apps = {path.stem: _digest_files(root, [path]) for path in app_paths}
     shared = [root / KLASTERFILE, *_PACKAGE_DIR.rglob("*.py")]
     apps_dir = root / APPS_DIR
     if apps_dir.is_dir():
-        app_paths = {p.resolve() for p in app_files(root)}
+        # rglob names the app files exactly as app_files does (both under apps_dir).
+        listed = set(app_paths)
         shared += [
             p
             for p in apps_dir.rglob("*")
-            if p.is_file() and "__pycache__" not in p.parts and p.resolve() not in app_paths
+            if p not in listed and "__pycache__" not in p.parts and p.is_file()
         ]
     return {BASE: _digest_files(root, shared), **apps}
 
@@ -192,7 +194,6 @@ class ProjectRender:
     files: dict[str, bytes]
     warnings: tuple[Problem, ...]
     steps: tuple[OperatorStep, ...]
-    rendered_apps: set[str] | None  # None: all
     skipped: tuple[str, ...]  # files of apps not rendered, left as they are in out/
 
 
@@ -235,7 +236,6 @@ def render_project(
         rendered.files,
         tuple(problems),
         tuple(collect_steps(project, graph)),
-        selected,
         rendered.skipped,
     )
 
@@ -255,7 +255,7 @@ def build(
         return BuildResult(ExitStatus.OK, None, {}, noop=True)
     rel = out_dir.relative_to(root).as_posix()
     changed: set[str] | None = None
-    app_files = {p for p in edited if p.startswith(f"{rel}/apps/") and p.count("/") >= 3}
+    edited_in_apps = {p for p in edited if p.startswith(f"{rel}/apps/") and p.count("/") >= 3}
     # Incremental: only apps whose file changed, whose generated files were edited, or that were
     # removed need rendering (plus, in render_project, the apps that refer to them). An edited
     # file outside app directories (vault/, infra/...) names no app: then everything is rendered.
@@ -263,11 +263,11 @@ def build(
         not check
         and not only_apps
         and manifest.apps.get(BASE) == digests[BASE]
-        and app_files == edited
+        and edited_in_apps == edited
     ):
         changed = {app for app, digest in digests.items() if manifest.apps.get(app) != digest}
         changed |= {app for app in manifest.apps if app not in digests}
-        changed |= {p.split("/")[2] for p in app_files}
+        changed |= {p.split("/")[2] for p in edited_in_apps}
         changed.discard(BASE)
     rendering = render_project(root, only_apps, changed)
     files, warnings, steps = rendering.files, rendering.warnings, rendering.steps

@@ -82,7 +82,8 @@ def test_only_affected_apps_are_rendered(tmp_path) -> None:
     """Changing llama re-renders llama and web (which refers to it), not the others."""
     root = _built_then_changed(tmp_path / "p", "llama", port=8080)
     rendering = engine.render_project(root, changed={"llama"})
-    assert rendering.rendered_apps == {"llama", "web"}
+    graph = engine.analyse(root)[1]
+    assert engine.affected_apps(graph, {"llama"}) == {"llama", "web"}
     assert {
         p.split("/")[2] for p in rendering.files if p.count("/") > 2 and p.startswith("out/apps/")
     } == {
@@ -90,7 +91,7 @@ def test_only_affected_apps_are_rendered(tmp_path) -> None:
         "web",
     }
     assert "out/apps/other0/configmap.yaml" in rendering.skipped
-    assert engine.affected_apps(engine.analyse(root)[1], {"other0"}) == {"other0"}
+    assert engine.affected_apps(graph, {"other0"}) == {"other0"}
 
 
 @pytest.mark.parametrize(
