@@ -108,13 +108,13 @@ def input_fingerprint(digests: dict[str, str]) -> str:
     return hashlib.sha256(repr(sorted(digests.items())).encode()).hexdigest()
 
 
-STAT_CACHE = Path(".klaster-cache") / "stat.json"
+STAT_CACHE = Path(output.CACHE_DIR) / "stat.json"
 
 
 def changed_outputs(root: Path, manifest: output.Manifest) -> set[str]:
     """Owned files whose content is no longer what klaster wrote (missing ones included).
 
-    Like make, trust (size, mtime) when they match what was seen with that content last time
+    Like make, trust (size, mtime, inode) when they match what was seen with that content last time
     (kept in .klaster-cache/, never committed); read and hash only files whose stat changed.
     """
     import json
@@ -132,7 +132,7 @@ def changed_outputs(root: Path, manifest: output.Manifest) -> set[str]:
         full = os.path.join(base, path)
         try:
             info = os.stat(full)
-            stamp: list[object] = [info.st_size, info.st_mtime_ns, expected]
+            stamp: list[object] = [info.st_size, info.st_mtime_ns, info.st_ino, expected]
             if seen.get(path) != stamp:
                 with open(full, "rb") as stream:
                     if output.digest(stream.read()) != expected:
@@ -314,6 +314,7 @@ def build(
         out_dir,
         plan,
         files,
+        edited=edited,
         inputs="" if only_apps else fingerprint,
         steps=tuple(step.key for step in steps),
         apps={} if only_apps else digests,

@@ -19,6 +19,7 @@ from types import CodeType, TracebackType
 from klaster_build.cluster import Cluster
 from klaster_build.errors import DeclarationError, KlasterError, Problem, ProblemsFound
 from klaster_build.origin import Origin, set_display_root
+from klaster_build.output import CACHE_DIR
 from klaster_build.project import Project
 from klaster_build.records.app import App
 from klaster_build.records.base import Record
@@ -59,9 +60,6 @@ def _describe(error: BaseException) -> str:
     if isinstance(error, RecursionError):
         return "recursion too deep while declaring records; look for a value that contains itself"
     return f"{type(error).__name__}: {error}"
-
-
-CACHE_DIR = ".klaster-cache"
 
 
 def compiled(raw: bytes, source: str, filename: str) -> CodeType:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import cattrs
 
 MANIFEST = ".klaster-manifest.json"
+CACHE_DIR = ".klaster-cache"  # klaster's own state in the project root, never committed
 STAGING_PREFIX = ".klaster-staging-"
 OLD_PREFIX = ".klaster-old-"
 
@@ -235,29 +236,28 @@ def unified_diff(plan_: Plan, files: dict[str, bytes], limit: int = 400) -> str:
     )
 
 
-def cleanup_leftovers(out_dir: Path) -> list[Path]:
-    """Remove staging/old copies a killed build left next to out/; returns what was removed."""
+def cleanup_leftovers(root: Path, out_dir: Path) -> list[Path]:
+    """Undo what a killed build left behind; returns what was removed.
+
+    A kill before the swap leaves out/ as it was and the shadow without its record (it is then
+    rebuilt from out/); a kill inside the fallback swap leaves out/ renamed aside: put it back.
+    """
     removed: list[Path] = []
-    parent = out_dir.parent
-    if not parent.is_dir():
-        return removed
-    staging = out_dir.with_name(f"{STAGING_PREFIX}{out_dir.name}")
     old = out_dir.with_name(f"{OLD_PREFIX}{out_dir.name}")
-    if not out_dir.exists():
-        # Killed between the two renames of the fallback swap: finish it, or undo it.
-        if (staging / MANIFEST).is_file() and old.exists():
-            staging.rename(out_dir)
-        elif old.exists():
-            old.rename(out_dir)
-    for prefix in (STAGING_PREFIX, OLD_PREFIX):
-        for leftover in parent.glob(f"{prefix}{out_dir.name}*"):
+    if not out_dir.exists() and old.is_dir():
+        old.rename(out_dir)
+    for leftover in (old, out_dir.with_name(f"{STAGING_PREFIX}{out_dir.name}")):
+        if leftover.exists():
             shutil.rmtree(leftover, ignore_errors=True)
             removed.append(leftover)
-    if not out_dir.exists():
-        return removed
-    for tmp in out_dir.rglob(".klaster-tmp-*"):
-        tmp.unlink(missing_ok=True)
-        removed.append(tmp)
+    out_rel = out_dir.relative_to(root).as_posix() + "/"
+    for owned in Manifest.read(out_dir).files:
+        if owned.startswith(out_rel):
+            continue
+        tmp = _temp_beside(root / owned)  # files outside out/ are replaced via a temp file
+        if tmp.exists():
+            tmp.unlink()
+            removed.append(tmp)
     return removed
 
 
@@ -276,11 +276,8 @@ def _exchange(a: Path, b: Path) -> bool:
     return bool(result == 0)
 
 
-def _link_or_copy(source: str, target: str) -> None:
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)
+def _temp_beside(target: Path) -> Path:
+    return target.with_name(f".klaster-tmp-{target.name}")
 
 
 def apply(
@@ -288,33 +285,47 @@ def apply(
     out_dir: Path,
     plan_: Plan,
     files: dict[str, bytes],
+    *,
+    edited: Iterable[str],
     inputs: str = "",
     steps: tuple[str, ...] = (),
     apps: dict[str, str] | None = None,
 ) -> None:
-    """Write the plan: out/ is swapped in whole; files outside out/ are replaced one by one."""
-    cleanup_leftovers(out_dir)
+    """Write the plan: out/ is swapped in whole; files outside out/ are replaced one by one.
+
+    `edited`: owned files whose content on disk is not what the manifest says (hand edits).
+    """
+    cleanup_leftovers(root, out_dir)
     manifest = Manifest.read(out_dir)
     owned = dict(manifest.files)
     for path in plan_.delete:
         owned.pop(path, None)
-    for path, content in files.items():
-        owned[path] = digest(content)
+    digests = {path: digest(content) for path, content in files.items()}
+    owned.update(digests)
     new_manifest = Manifest(owned, inputs, steps, apps or {}).dumps()
     out_rel = out_dir.relative_to(root).as_posix() + "/"
     inside = {p: c for p, c in plan_.write.items() if p.startswith(out_rel)}
     outside = {p: c for p, c in plan_.write.items() if not p.startswith(out_rel)}
     deleted = set(plan_.delete)
-    if (
-        inside
-        or any(p.startswith(out_rel) for p in deleted)
-        or Manifest.read(out_dir).dumps() != new_manifest
-    ):
-        _swap_in(root, out_dir, inside, deleted, new_manifest)
+    if inside or any(p.startswith(out_rel) for p in deleted) or manifest.dumps() != new_manifest:
+        start = len(out_rel)
+        hand_edited = {p[start:] for p in edited if p.startswith(out_rel)}
+        trusted = {
+            p[start:]: d
+            for p, d in manifest.files.items()
+            if p.startswith(out_rel) and p[start:] not in hand_edited
+        }
+        new_tree = Tree(
+            {p[start:]: c for p, c in inside.items()},
+            {p[start:]: digests[p] for p in inside},
+            {p[start:] for p in deleted if p.startswith(out_rel)},
+            new_manifest,
+        )
+        _swap_in(root, out_dir, new_tree, trusted, hand_edited)
     for path, content in outside.items():
         target = root / path
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".klaster-tmp-{target.name}")
+        tmp = _temp_beside(target)
         tmp.write_bytes(content)
         os.replace(tmp, target)
     for path in deleted:
@@ -322,53 +333,137 @@ def apply(
             (root / path).unlink(missing_ok=True)
 
 
+# The shadow: a second copy of out/ kept in the cache. A build brings it up to the new tree
+# (touching only what differs), swaps it with out/ in one rename, and keeps the old out/ as the
+# next shadow, so a one-app rebuild costs its own files, not a copy of the whole tree.
+SHADOW = Path(CACHE_DIR) / "shadow"
+SHADOW_RECORD = Path(CACHE_DIR) / "shadow.json"  # shadow file -> digest, present only when true
+
+
+@attrs.frozen
+class Tree:
+    """out/ after a build, as changes to out/ now (paths relative to out/)."""
+
+    writes: dict[str, bytes]
+    write_digests: dict[str, str]
+    deletes: set[str]
+    manifest: bytes
+
+
+def _listing(top: Path) -> tuple[set[str], set[str]]:
+    """(files, directories) under `top`, relative to it; empty when it does not exist."""
+    files: set[str] = set()
+    folders: set[str] = set()
+    start = len(str(top)) + 1
+    for dirpath, dirnames, filenames in os.walk(top):
+        rel = dirpath[start:]
+        base = f"{rel}/" if rel else ""
+        folders.update(base + name for name in dirnames)
+        files.update(base + name for name in filenames)
+    return files, folders
+
+
+def _ancestors(paths: Iterable[str]) -> set[str]:
+    found: set[str] = set()
+    for path in paths:
+        parent = os.path.dirname(path)
+        while parent and parent not in found:
+            found.add(parent)
+            parent = os.path.dirname(parent)
+    return found
+
+
+def _read_shadow_record(root: Path) -> dict[str, str]:
+    try:
+        record = json.loads((root / SHADOW_RECORD).read_bytes())
+    except (OSError, ValueError):
+        return {}
+    if isinstance(record, dict) and all(isinstance(v, str) for v in record.values()):
+        return record
+    return {}
+
+
+def _shadow_location(root: Path, out_dir: Path) -> tuple[Path, bool]:
+    """Where to prepare the new tree, and whether it can be kept as the next shadow.
+
+    Renames work within one file system; a cache elsewhere (a symlink to tmpfs...) gets a
+    staging directory beside out/ instead, removed after the swap.
+    """
+    cache = root / CACHE_DIR
+    cache.mkdir(exist_ok=True)
+    if os.stat(cache).st_dev == os.stat(out_dir.parent).st_dev:
+        return root / SHADOW, True
+    return out_dir.with_name(f"{STAGING_PREFIX}{out_dir.name}"), False
+
+
 def _swap_in(
-    root: Path, out_dir: Path, writes: dict[str, bytes], deleted: set[str], manifest: bytes
+    root: Path, out_dir: Path, tree: Tree, trusted: dict[str, str], hand_edited: set[str]
 ) -> None:
-    """Build the new tree beside out/ (unchanged files hard-linked) and swap it in at once."""
-    staging = out_dir.with_name(f"{STAGING_PREFIX}{out_dir.name}")
-    staging.mkdir()
-    source_top, staging_top = str(out_dir), str(staging)
-    replaced = {os.path.join(str(root), p) for p in (*writes, *deleted)}
-    replaced.add(os.path.join(source_top, MANIFEST))
-    if out_dir.exists():
-        # Plain os calls on strings: this walks every file of out/ on each build.
-        for dirpath, dirnames, filenames in os.walk(source_top):
-            target_dir = staging_top + dirpath[len(source_top) :]
-            for name in dirnames:
-                os.mkdir(os.path.join(target_dir, name))
-            for name in filenames:
-                source = os.path.join(dirpath, name)
-                if source not in replaced:
-                    _link_or_copy(source, os.path.join(target_dir, name))
-    prefix = len(out_dir.relative_to(root).as_posix()) + 1
-    made: set[str] = set()
-    for path, content in writes.items():
-        target = os.path.join(staging_top, path[prefix:])
-        folder = os.path.dirname(target)
-        if folder not in made:
-            os.makedirs(folder, exist_ok=True)
-            made.add(folder)
-        with open(target, "wb") as stream:
-            stream.write(content)
-    (staging / MANIFEST).write_bytes(manifest)
-    if deleted:
-        _prune_empty_dirs(staging)
+    """Bring the shadow to the new tree and swap it with out/ at once.
+
+    `trusted`: out/ files whose digest the manifest vouches for; `hand_edited`: out/ files it
+    does not (paths relative to out/). A shadow file is kept when its recorded digest is the
+    wanted one; every other file is written, or hard-linked from out/.
+    """
+    shadow, keep = _shadow_location(root, out_dir)
+    # A hand edit of an out/ file also changed a shadow file hard-linked to it: not known then.
+    recorded = {n: d for n, d in _read_shadow_record(root).items() if n not in hand_edited}
+    (root / SHADOW_RECORD).unlink(missing_ok=True)  # from here on the shadow is being changed
+    shadow.mkdir(parents=True, exist_ok=True)
+    out_files, out_folders = _listing(out_dir)
+    shadow_files, shadow_folders = _listing(shadow)
+    writes = {**tree.writes, MANIFEST: tree.manifest}
+    wanted = (out_files - tree.deletes) | set(writes)
+    # Folders holding files, plus out/'s own folders unless a deletion emptied them.
+    emptied = _ancestors(tree.deletes)
+    folders = _ancestors(wanted)
+    folders |= _ancestors(kept := {f for f in out_folders if f not in emptied}) | kept
+
+    shadow_top, out_top = str(shadow), str(out_dir)
+    for name in shadow_files - wanted:
+        os.unlink(os.path.join(shadow_top, name))
+    for name in sorted(shadow_folders - folders, key=len, reverse=True):
+        os.rmdir(os.path.join(shadow_top, name))
+    for name in sorted(folders - shadow_folders, key=len):
+        os.mkdir(os.path.join(shadow_top, name))
+    for name in wanted:
+        target = os.path.join(shadow_top, name)
+        content = writes.get(name)
+        want = tree.write_digests.get(name) if content is not None else trusted.get(name)
+        if name in shadow_files:
+            if want is not None and recorded.get(name) == want:
+                continue  # same content already
+            os.unlink(target)  # never write into it: it may be a hard link to out/
+        if content is not None:
+            with open(target, "xb") as stream:
+                stream.write(content)
+        else:
+            _link_or_copy(os.path.join(out_top, name), target)
+
     if not out_dir.exists():
-        staging.rename(out_dir)
+        shadow.rename(out_dir)
         return
-    if _exchange(staging, out_dir):
-        shutil.rmtree(staging)
+    previous_manifest = _read(out_dir / MANIFEST)
+    if _exchange(shadow, out_dir):
+        if not keep:
+            shutil.rmtree(shadow)
+            return
+        # The shadow is now the old out/: record what is known of it, for the next build.
+        known = {name: d for name, d in trusted.items() if name in out_files}
+        if previous_manifest is not None:
+            known[MANIFEST] = digest(previous_manifest)
+        tmp = root / f"{SHADOW_RECORD}.tmp"
+        tmp.write_text(json.dumps(known))
+        os.replace(tmp, root / SHADOW_RECORD)
         return
     old = out_dir.with_name(f"{OLD_PREFIX}{out_dir.name}")
     out_dir.rename(old)
-    staging.rename(out_dir)
+    shadow.rename(out_dir)
     shutil.rmtree(old)
 
 
-def _prune_empty_dirs(top: Path) -> None:
-    """Remove directories left empty by deletions (never `top` itself)."""
-    for dirpath, _dirnames, _filenames in sorted(os.walk(top), key=lambda w: -len(w[0])):
-        path = Path(dirpath)
-        if path != top and not any(path.iterdir()):
-            path.rmdir()
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)

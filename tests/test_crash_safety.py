@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -44,7 +46,8 @@ def _leftovers(root: Path) -> list[Path]:
 def test_failure_between_writes_leaves_the_old_tree(
     project: ProjectDir, run, monkeypatch, fail_at: int
 ) -> None:
-    """An exception after N staged writes changes nothing in out/; the next build succeeds and cleans up."""
+    """An exception after N writes into the shadow changes nothing in out/; the next build
+    succeeds from whatever the shadow holds."""
     (project.root / "klasterfile.py").write_text(KLASTERFILE)
     for index in range(8):
         project.app(f"app{index}", app_source(index))
@@ -56,7 +59,7 @@ def test_failure_between_writes_leaves_the_old_tree(
     calls = {"n": 0}
 
     def failing_open(file, mode="r", *args, **kwargs):  # type: ignore[no-untyped-def]
-        if "w" in str(mode) and output.STAGING_PREFIX in str(file):
+        if "x" in str(mode) and str(output.SHADOW) in str(file):
             calls["n"] += 1
             if calls["n"] == fail_at:
                 raise OSError(28, "No space left on device")
@@ -67,26 +70,62 @@ def test_failure_between_writes_leaves_the_old_tree(
     monkeypatch.undo()
     assert code == 3 and "No space left on device" in err
     assert _tree(project.root) == before
-    assert _leftovers(project.root)  # the half-written staging copy is still there...
-    assert run("build")[0] == 0  # ...until the next build removes it and writes the new tree
-    assert not _leftovers(project.root)
+    assert (project.root / output.SHADOW).is_dir()  # half brought up to date...
+    assert not (project.root / output.SHADOW_RECORD).exists()  # ...and known to be
+    assert run("build")[0] == 0
     assert _tree(project.root) != before
     assert run("build", "--check")[0] == 0
+    fresh = ProjectDir(project.root.parent / "fresh")
+    (fresh.root / "klasterfile.py").write_text(KLASTERFILE)
+    for index in range(8):
+        fresh.app(f"app{index}", app_source(index, revision=1))
+    assert run("-C", str(fresh.root), "build")[0] == 0
+    assert _tree(project.root) == _tree(fresh.root)
 
 
-def test_interrupted_fallback_swap_is_finished_by_the_next_build(tmp_path: Path) -> None:
-    """Killed between the two renames of the fallback swap: the next build completes it."""
+def test_without_rename_exchange_the_fallback_swap_builds_the_same(
+    project: ProjectDir, run, monkeypatch
+) -> None:
+    """Where renameat2 is missing, out/ is swapped by two renames and nothing is left over."""
+    monkeypatch.setattr(output, "_exchange", lambda a, b: False)
+    (project.root / "klasterfile.py").write_text(KLASTERFILE)
+    project.app("app0", app_source(0))
+    assert run("build")[0] == 0
+    project.app("app0", app_source(0, revision=1))
+    assert run("build")[0] == 0
+    assert any(b"2.0.1" in content for content in _tree(project.root).values())
+    assert run("build", "--check")[0] == 0
+    assert not _leftovers(project.root)
+    assert not (project.root / output.SHADOW).exists()
+
+
+@pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="needs a second file system")
+def test_cache_on_another_file_system_stages_beside_out(project: ProjectDir, run) -> None:
+    """A .klaster-cache on another file system cannot be renamed into out/: stage beside it."""
+    elsewhere = Path(tempfile.mkdtemp(dir="/dev/shm"))
+    if os.stat(elsewhere).st_dev == os.stat(project.root).st_dev:
+        pytest.skip("/dev/shm is on the project's file system here")
+    (project.root / output.CACHE_DIR).symlink_to(elsewhere)
+    (project.root / "klasterfile.py").write_text(KLASTERFILE)
+    project.app("app0", app_source(0))
+    assert run("build")[0] == 0
+    project.app("app0", app_source(0, revision=1))
+    assert run("build")[0] == 0
+    assert any(b"2.0.1" in content for content in _tree(project.root).values())
+    assert run("build", "--check")[0] == 0
+    assert not _leftovers(project.root)
+    shutil.rmtree(elsewhere)
+
+
+def test_interrupted_fallback_swap_is_undone_by_the_next_build(tmp_path: Path) -> None:
+    """Killed between the two renames of the fallback swap: the old out/ is put back."""
     out = tmp_path / "out"
-    staging = tmp_path / f"{output.STAGING_PREFIX}out"
     old = tmp_path / f"{output.OLD_PREFIX}out"
-    staging.mkdir()
-    (staging / output.MANIFEST).write_text("{}")
-    (staging / "new.yaml").write_text("new\n")
     old.mkdir()
     (old / "old.yaml").write_text("old\n")
-    output.cleanup_leftovers(out)
-    assert (out / "new.yaml").read_text() == "new\n"
-    assert not staging.exists() and not old.exists()
+    output.cleanup_leftovers(tmp_path, out)
+    assert (out / "old.yaml").read_text() == "old\n"
+    assert not old.exists()
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="SIGKILL timing test needs Linux")

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 from conftest import KLASTERFILE
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from klaster_build import engine
+from klaster_build import engine, output
 
 LLAMA = "from klaster_build.dsl import *\nd = Deployment('swap', containers=[Container('swap', image='x/swap:1.0.{rev}', ports={{'http': {port}}})])\nService('llama', workload=d, ports={{'http': {port}}})\n"
 WEB = "from klaster_build.dsl import *\nConfigMap('settings', data={{'llm': f\"http://{{ref('llama/service/llama').host}}:{{ref('llama/service/llama').port('http')}}\", 'rev': '{rev}'}})\n"
@@ -26,14 +27,21 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 
 def _write(root: Path, revisions: dict[str, int], port: int) -> None:
-    (root / "apps.d").mkdir(parents=True, exist_ok=True)
+    """The apps of `revisions` at those revisions (others removed)."""
+    apps_dir = root / "apps.d"
+    apps_dir.mkdir(parents=True, exist_ok=True)
     (root / "klasterfile.py").write_text(KLASTERFILE)
-    (root / "apps.d" / "llama.py").write_text(LLAMA.format(rev=revisions["llama"], port=port))
-    (root / "apps.d" / "web.py").write_text(WEB.format(rev=revisions["web"]))
-    for index in range(3):
-        (root / "apps.d" / f"other{index}.py").write_text(
-            OTHER.format(index=index, rev=revisions[f"other{index}"])
-        )
+    sources = {
+        "llama": LLAMA.format(rev=revisions.get("llama"), port=port),
+        "web": WEB.format(rev=revisions.get("web")),
+        **{f"other{i}": OTHER.format(index=i, rev=revisions.get(f"other{i}")) for i in range(3)},
+    }
+    for app, source in sources.items():
+        path = apps_dir / f"{app}.py"
+        if app in revisions:
+            path.write_text(source)
+        else:
+            path.unlink(missing_ok=True)
 
 
 APPS = ["llama", "web", "other0", "other1", "other2"]
@@ -49,32 +57,63 @@ def _built_then_changed(root: Path, app: str, port: int) -> Path:
     return root
 
 
-@given(
-    steps=st.lists(
-        st.tuples(st.sampled_from(APPS), st.integers(1, 9), st.sampled_from([80, 8080])),
-        min_size=1,
-        max_size=4,
+def _shadow_record_holds(root: Path) -> bool:
+    """Every file the shadow record names is in the shadow with the recorded content."""
+    record_file = root / output.SHADOW_RECORD
+    if not record_file.exists():
+        return True
+    shadow = root / output.SHADOW
+    return all(
+        (shadow / name).is_file() and output.digest((shadow / name).read_bytes()) == expected
+        for name, expected in json.loads(record_file.read_text()).items()
     )
+
+
+STEP = st.one_of(
+    st.tuples(st.just("bump"), st.sampled_from(APPS), st.integers(1, 9), st.sampled_from([80, 81])),
+    st.tuples(st.just("drop"), st.sampled_from(APPS[2:])),  # apps nothing refers to
+    st.tuples(st.just("edit"), st.integers(0, 10_000)),  # in place: a hard link shares it
+    st.tuples(st.just("unlink"), st.integers(0, 10_000)),
+    st.tuples(st.just("user file"), st.sampled_from(["notes.txt", "apps/web/NOTES"])),
 )
+
+
+@settings(max_examples=40, deadline=None)
+@given(steps=st.lists(STEP, min_size=1, max_size=6))
 def test_incremental_equals_full(tmp_path_factory, steps) -> None:
-    """After any sequence of edits, the incremental out/ equals a from-scratch build byte for byte."""
+    """After any sequence of app edits and removals, hand edits and deletions in out/, and files
+    of the user's own in out/, out/ is byte for byte a from-scratch build plus the user's files."""
     root = tmp_path_factory.mktemp("inc")
     revisions = dict.fromkeys(APPS, 0)
     port = 80
     _write(root, revisions, port)
     assert engine.build(root).status == 0
-    for app, revision, new_port in steps:
-        revisions[app] = revision
-        port = new_port
+    users: dict[str, bytes] = {}
+    for step in steps:
+        generated = sorted(set(_tree(root)) - set(users))
+        match step:
+            case ("bump", app, revision, new_port):
+                revisions[app] = revision
+                port = new_port
+            case ("drop", app):
+                revisions.pop(app, None)
+            case ("edit", index):
+                with open(root / "out" / generated[index % len(generated)], "ab") as stream:
+                    stream.write(b"# edited by hand\n")
+            case ("unlink", index):
+                (root / "out" / generated[index % len(generated)]).unlink()
+            case ("user file", name):
+                users[name] = f"{name} of the user\n".encode()
+                (root / "out" / name).write_bytes(users[name])
         _write(root, revisions, port)
-        result = engine.build(root)
-        assert result.status == 0
+        assert engine.build(root).status == 0
         fresh = root.parent / f"{root.name}-fresh"
         if fresh.exists():
             shutil.rmtree(fresh)
         _write(fresh, revisions, port)
         assert engine.build(fresh).status == 0
-        assert _tree(root) == _tree(fresh)
+        assert _tree(root) == {**_tree(fresh), **users}
+        assert _shadow_record_holds(root)
         assert engine.build(root, check=True).status == 0
 
 
