@@ -1,6 +1,9 @@
 """The dependency graph: nodes are records, edges come from the references in their fields.
 
 An edge `a -> b` means b refers to a (a must exist first). Topological order drives emission.
+A build needs only each record's neighbours and the order, kept in plain dicts; the networkx
+graph (views, cycle reports, analyses) is made from the same edges when first asked for, so a
+build does not pay for importing networkx.
 """
 
 from __future__ import annotations
@@ -22,22 +25,41 @@ if TYPE_CHECKING:
     from klaster_build.project import Project
 
 
+Edge = tuple[Record, Record, str]  # (dependency, dependent, the dependent's field)
+
+
 @attrs.frozen
 class ProjectGraph:
     """The graph plus what building it found wrong."""
 
-    graph: nx.DiGraph
+    records: tuple[Record, ...]  # the nodes, in declaration order
+    edges: tuple[Edge, ...]  # in the order the references were found; one per record pair
     by_address: dict[str, Record]
     order: tuple[Record, ...]  # topological, dependencies first; declaration order breaks ties
     problems: tuple[Problem, ...]
+    _succ: dict[Record, dict[Record, str]] = attrs.field(eq=False, repr=False)
+    _pred: dict[Record, dict[Record, str]] = attrs.field(eq=False, repr=False)
+    _networkx: list[nx.DiGraph] = attrs.field(init=False, factory=list, eq=False, repr=False)
+
+    @property
+    def graph(self) -> nx.DiGraph:
+        """The same graph as a networkx DiGraph (edge attribute "field"), made once."""
+        if not self._networkx:
+            import networkx as nx
+
+            graph = nx.DiGraph()
+            graph.add_nodes_from(self.records)
+            graph.add_edges_from((a, b, {"field": field}) for a, b, field in self.edges)
+            self._networkx.append(graph)
+        return self._networkx[0]
 
     def dependencies(self, record: Record) -> list[Record]:
         """Records `record` refers to."""
-        return list(self.graph.predecessors(record))
+        return list(self._pred[record])
 
     def dependents(self, record: Record) -> list[Record]:
         """Records that refer to `record`."""
-        return list(self.graph.successors(record))
+        return list(self._succ[record])
 
 
 def _address_target(
@@ -61,16 +83,14 @@ def _address_target(
 
 def build_graph(project: Project) -> ProjectGraph:
     """Index records by address, add reference edges, find unresolved names and cycles."""
-    import networkx as nx
-
     problems: list[Problem] = []
     by_address: dict[str, Record] = {}
-    index: dict[Record, int] = {}
-    graph = nx.DiGraph()
-    graph.add_nodes_from(project.records)
-    edges: list[tuple[Record, Record, dict[str, str]]] = []
-    for position, record in enumerate(project.records):
-        index[record] = position
+    succ: dict[Record, dict[Record, str]] = {}
+    pred: dict[Record, dict[Record, str]] = {}
+    found: dict[tuple[Record, Record], str] = {}
+    for record in project.records:
+        succ[record] = {}
+        pred[record] = {}
         other = by_address.get(record.address)
         if other is not None:
             problems.append(
@@ -96,7 +116,7 @@ def build_graph(project: Project) -> ProjectGraph:
                 if target is None:
                     problems.append(Problem(reference.origin, why, subject=record.address))
                     continue
-            if target not in index:
+            if target not in succ:
                 problems.append(
                     Problem(
                         record.origin,
@@ -107,20 +127,30 @@ def build_graph(project: Project) -> ProjectGraph:
                 )
                 continue
             if target is not record:
-                edges.append((target, record, {"field": field}))
+                # Like networkx: a second reference to the same record keeps one edge (in
+                # the place of the first), with the field of the last.
+                found[target, record] = field
+                succ[target][record] = field
+                pred[record][target] = field
             else:
                 problems.append(Problem(record.origin, f"{record.address} refers to itself"))
 
-    graph.add_edges_from(edges)
-    order = _declaration_topological_order(project.records, graph, index)
+    edges = tuple(
+        (a, b, field) for a, dependents in succ.items() for b, field in dependents.items()
+    )
+    order = _declaration_topological_order(project.records, succ, pred)
+    graph = ProjectGraph(
+        project.records, edges, by_address, order or project.records, tuple(problems), succ, pred
+    )
     if order is None:
-        problems.extend(_cycle_problems(graph))
-        order = tuple(project.records)
-    return ProjectGraph(graph, by_address, order, tuple(problems))
+        graph = attrs.evolve(graph, problems=(*problems, *_cycle_problems(graph.graph)))
+    return graph
 
 
 def _declaration_topological_order(
-    records: tuple[Record, ...], graph: nx.DiGraph, index: dict[Record, int]
+    records: tuple[Record, ...],
+    succ: dict[Record, dict[Record, str]],
+    pred: dict[Record, dict[Record, str]],
 ) -> tuple[Record, ...] | None:
     """Dependencies first, declaration order among the rest; None when there is a cycle.
 
@@ -129,15 +159,15 @@ def _declaration_topological_order(
     """
     import heapq
 
-    successors = graph.succ
-    waiting = [len(graph.pred[record]) for record in records]
+    index = {record: position for position, record in enumerate(records)}
+    waiting = [len(pred[record]) for record in records]
     ready = [position for position, count in enumerate(waiting) if count == 0]
     heapq.heapify(ready)
     order: list[Record] = []
     while ready:
         record = records[heapq.heappop(ready)]
         order.append(record)
-        for dependent in successors[record]:
+        for dependent in succ[record]:
             position = index[dependent]
             waiting[position] -= 1
             if waiting[position] == 0:

@@ -80,6 +80,17 @@ def record_references(record: Record) -> Iterator[tuple[str, Reference]]:
 
 def resolve(value: Any, ctx: RenderContext) -> Any:
     """`value` with every reference replaced by its concrete value (plain data for YAML)."""
+    kind = type(value)  # exact-type fast paths first: this runs for every value of every record
+    if kind is str:
+        if MARK in value:
+            return _MARKER.sub(lambda m: str(resolve(marked(int(m[1])), ctx)), value)
+        return value
+    if kind in _ATOMS:
+        return value
+    if kind is dict:
+        return {resolve(k, ctx): resolve(v, ctx) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [resolve(item, ctx) for item in value]
     if isinstance(value, Record):
         return value.record_name
     if isinstance(value, Plain):

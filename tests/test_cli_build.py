@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import pytest
-from conftest import ProjectDir
+from conftest import REPO, ProjectDir
 
 WEB = """\
 from klaster_build.dsl import Container, Deployment, Service
@@ -245,3 +247,24 @@ def test_noop_build_does_not_rewrite(project: ProjectDir, run, no_color) -> None
     assert code == 0
     assert "up to date" in err
     assert os.stat(project.out / "apps/web/service.yaml").st_mtime_ns == stamp
+
+
+def test_build_does_not_import_networkx(project: ProjectDir) -> None:
+    """A build needs neighbours and an order, not networkx (a third of the dependencies' import
+    time); `graph` still gets the networkx graph."""
+    project.app("web", WEB)
+    probe = (
+        "import sys\n"
+        "from klaster_build.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "print(code, 'networkx' in sys.modules)\n"
+    )
+    for args, imported in ((["build"], "False"), (["graph", "--format", "json"], "True")):
+        shown = subprocess.run(
+            [sys.executable, "-c", probe, "-C", str(project.root), *args],
+            env={**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert shown.stdout.splitlines()[-1] == f"0 {imported}", shown.stderr
