@@ -426,7 +426,7 @@ def _swap_in(
         os.rmdir(os.path.join(shadow_top, name))
     for name in sorted(folders - shadow_folders, key=len):
         os.mkdir(os.path.join(shadow_top, name))
-    for name in wanted:
+    for name in sorted(wanted):  # directory by directory, as the tree is laid out
         target = os.path.join(shadow_top, name)
         content = writes.get(name)
         want = tree.write_digests.get(name) if content is not None else trusted.get(name)
