@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -71,11 +70,17 @@ def _field_names(kind: type) -> tuple[str, ...]:
     return names
 
 
-def record_references(record: Record) -> Iterator[tuple[str, Reference]]:
+def record_references(record: Record) -> list[tuple[str, Reference]]:
     """(field name, reference) for every reference in the record's own fields."""
+    found: list[tuple[str, Reference]] = []
     for name in _field_names(type(record)):
-        for reference in references_in(getattr(record, name)):
-            yield name, reference
+        value = getattr(record, name)
+        kind = type(value)
+        # Most fields are names, numbers and flags: skip the walk for those (every record).
+        if (kind is str and MARK not in value) or kind in _ATOMS:
+            continue
+        found.extend((name, reference) for reference in references_in(value))
+    return found
 
 
 def resolve(value: Any, ctx: RenderContext) -> Any:
