@@ -2,8 +2,9 @@
 
 klaster owns exactly the files listed in `<out>/.klaster-manifest.json` (with the hash it wrote).
 It never overwrites or deletes any other file. The out/ directory is replaced in one atomic
-step (rename-exchange of a fully written staging copy), so a build killed at any moment leaves
-either the old tree or the new one; the next build removes what a killed one left behind.
+step: a second copy of it (the shadow, in .klaster-cache/) is brought up to the new tree and
+exchanged with out/ (renameat2 RENAME_EXCHANGE), so a build killed at any moment leaves either
+the old tree or the new one; the old tree becomes the next build's shadow.
 """
 
 from __future__ import annotations
