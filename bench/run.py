@@ -101,16 +101,41 @@ def import_floor(runs: int) -> float:
     return median_of(runs, [sys.executable, "-c", code]).seconds
 
 
+TRASH = WORK / "trash"
+SETTLE_SECONDS = 30
+
+
+def discard(path: Path) -> None:
+    """Move `path` into the trash, deleted once all measurements are done.
+
+    On a disk mounted with `discard` (this machine's), files created in the seconds after a big
+    deletion cost about ten times as much kernel time while the freed blocks are trimmed; a
+    measurement that follows a deletion then times the disk, not the program.
+    """
+    if path.exists() or path.is_symlink():
+        TRASH.mkdir(parents=True, exist_ok=True)
+        path.rename(TRASH / f"{len(list(TRASH.iterdir()))}-{path.name}")
+
+
+def empty_trash() -> None:
+    """Delete what `discard` set aside, then give the disk time to trim it."""
+    if TRASH.exists():
+        shutil.rmtree(TRASH)
+        os.sync()
+        time.sleep(SETTLE_SECONDS)
+
+
 def wipe_output(root: Path) -> None:
     """An empty out/, and no shadow copy of it to start from: every file is written."""
-    shutil.rmtree(root / "out", ignore_errors=True)
-    shutil.rmtree(root / ".klaster-cache" / "shadow", ignore_errors=True)
+    discard(root / "out")
+    discard(root / ".klaster-cache" / "shadow")
     (root / ".klaster-cache" / "shadow.json").unlink(missing_ok=True)
 
 
 def bench_size(apps: int, runs: int) -> tuple[dict[str, Sample], int]:
     """All measurements for one cluster size, and its number of documents."""
     root = WORK / f"c{apps}"
+    discard(root)
     write_cluster(root, apps)
     results = {
         "full build": median_of(runs, klaster(root, "build"), before=lambda: wipe_output(root))
@@ -118,7 +143,7 @@ def bench_size(apps: int, runs: int) -> tuple[dict[str, Sample], int]:
     docs = WORK / f"c{apps}.pickle"
     documents = pickle_documents(root, docs)
     floor_out = WORK / f"floor{apps}"
-    clear_floor = lambda: shutil.rmtree(floor_out, ignore_errors=True)  # noqa: E731
+    clear_floor = lambda: discard(floor_out)  # noqa: E731
     results["floor (C dumper)"] = median_of(
         runs,
         [sys.executable, str(BENCH / "floor.py"), str(docs), str(floor_out)],
@@ -154,11 +179,16 @@ def main() -> None:
     parser.add_argument("--record", action="store_true", help="write bench/RESULTS.md")
     args = parser.parse_args()
     WORK.mkdir(exist_ok=True)
+    empty_trash()  # a previous run's, before anything is measured
     lines = [
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; date {date.today()}"
     ]
     bare = import_floor(args.runs)
     lines.append(f"bare import of attrs+cattrs+pyyaml+networkx+rich: {bare:.3f} s")
+    lines.append(
+        f"method: whole processes, median of {args.runs} runs, sync before each; trees a run "
+        "replaces are set aside and deleted after all measurements (see `discard` in run.py)"
+    )
     by_size = {}
     for apps in args.sizes:
         results, documents = bench_size(apps, args.runs)
@@ -181,6 +211,7 @@ def main() -> None:
     print(text)
     if args.record:
         (BENCH / "RESULTS.md").write_text("# Benchmark results\n\n" + text + "\n")
+    shutil.rmtree(TRASH, ignore_errors=True)
 
 
 def targets(by_size: dict[int, dict[str, Sample]], bare: float, own: dict[str, float]) -> list[str]:
@@ -235,7 +266,7 @@ def targets(by_size: dict[int, dict[str, Sample]], bare: float, own: dict[str, f
 def own_cluster() -> dict[str, float]:
     """The repo's own cluster, on a copy (the bench never writes the user's out/)."""
     copy = WORK / "own"
-    shutil.rmtree(copy, ignore_errors=True)
+    discard(copy)
     copy.mkdir(parents=True)
     for name in ("klasterfile.py", "apps.d", "talos", "out", "renovate.json"):
         source = REPO / name
