@@ -14,6 +14,7 @@ import argparse
 import functools
 import gc
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from klaster_build import checks, emit, engine, families, graph, loader, output 
 IMPORTS = time.perf_counter() - started
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import WORK, wipe_output  # noqa: E402
+from run import TRASH, WORK, discard, empty_trash, wipe_output  # noqa: E402
 from synth import touch_one_app, write_cluster  # noqa: E402
 
 # (module, function, label): the pipeline's phases, in the order a build runs them.
@@ -82,6 +83,8 @@ def main() -> None:
     args = parser.parse_args()
     gc.set_threshold(100_000, 50, 100)  # as klaster's CLI does
     root = WORK / f"profile{args.apps}"
+    empty_trash()
+    discard(root)
     write_cluster(root, args.apps)
     spent = instrument()
     engine.build(root)  # warm the compiled-code cache, as any second build has it
@@ -96,6 +99,7 @@ def main() -> None:
     print("|---|---|---|")
     for label, seconds in full.items():
         print(f"| {label} | {seconds:.3f} | {rebuild[label]:.3f} |")
+    shutil.rmtree(TRASH, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -417,8 +417,8 @@ def _swap_in(
     wanted = (out_files - tree.deletes) | set(writes)
     # Folders holding files, plus out/'s own folders unless a deletion emptied them.
     emptied = _ancestors(tree.deletes)
-    folders = _ancestors(wanted)
-    folders |= _ancestors(kept := {f for f in out_folders if f not in emptied}) | kept
+    kept_folders = {f for f in out_folders if f not in emptied}
+    folders = _ancestors(wanted) | kept_folders | _ancestors(kept_folders)
 
     shadow_top, out_top = str(shadow), str(out_dir)
     for name in shadow_files - wanted:
