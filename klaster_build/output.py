@@ -352,15 +352,27 @@ class Tree:
 
 
 def _listing(top: Path) -> tuple[set[str], set[str]]:
-    """(files, directories) under `top`, relative to it; empty when it does not exist."""
+    """(files, directories) under `top`, relative to it; empty when it does not exist.
+
+    A symlink counts as a file even when it leads to a directory: it is hard-linked as a link.
+    """
     files: set[str] = set()
     folders: set[str] = set()
-    start = len(str(top)) + 1
-    for dirpath, dirnames, filenames in os.walk(top):
-        rel = dirpath[start:]
-        base = f"{rel}/" if rel else ""
-        folders.update(base + name for name in dirnames)
-        files.update(base + name for name in filenames)
+    pending = [""]
+    while pending:
+        rel = pending.pop()
+        try:
+            entries = os.scandir(os.path.join(top, rel) if rel else top)
+        except FileNotFoundError:
+            continue
+        with entries:
+            for entry in entries:
+                name = f"{rel}/{entry.name}" if rel else entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    folders.add(name)
+                    pending.append(name)
+                else:
+                    files.add(name)
     return files, folders
 
 

@@ -268,3 +268,19 @@ def test_build_does_not_import_networkx(project: ProjectDir) -> None:
             check=True,
         )
         assert shown.stdout.splitlines()[-1] == f"0 {imported}", shown.stderr
+
+
+def test_symlinks_inside_out_survive_a_rebuild(project: ProjectDir, run) -> None:
+    """Links of the user's own inside out/ (to a folder, to a file) stay links, after any
+    number of rebuilds (each swaps out/ with its shadow copy)."""
+    project.app("web", WEB)
+    run("build")
+    (project.out / "web-files").symlink_to("apps/web")
+    (project.out / "service.yaml").symlink_to("apps/web/service.yaml")
+    for port in (81, 82, 83):
+        project.app("web", WEB.replace("80}", f"{port}}}"))
+        assert run("build")[0] == 0
+        assert (project.out / "web-files").is_symlink()
+        assert os.readlink(project.out / "service.yaml") == "apps/web/service.yaml"
+        assert f"port: {port}" in (project.out / "web-files" / "service.yaml").read_text()
+    assert run("build", "--check")[0] == 0
