@@ -91,7 +91,12 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "build":
         from klaster_build.engine import build
 
-        result = build(args.directory, check=args.check, only_apps=args.apps or None)
+        result = build(
+            args.directory,
+            check=args.check,
+            only_apps=args.apps or None,
+            on_wait=report.print_waiting,
+        )
         report.print_build(result, check=args.check)
         return int(result.status)
     if args.command == "graph":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -240,12 +240,59 @@ def render_project(
     )
 
 
+LOCK_FILE = Path(output.CACHE_DIR) / "build.lock"
+
+
+@contextlib.contextmanager
+def build_lock(root: Path, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Builds of one project never overlap: a second one waits for the first to finish.
+
+    Two builds bringing the same shadow copy up to date at once would swap a mix into out/.
+    `on_wait` is called once when the lock is held elsewhere, before waiting.
+    """
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: nothing to lock with
+        yield
+        return
+    try:
+        (root / output.CACHE_DIR).mkdir(exist_ok=True)
+        stream = open(root / LOCK_FILE, "a+b")  # noqa: SIM115  (closed by the with below)
+    except OSError:  # a read-only checkout: a no-op build still answers, others fail to write
+        yield
+        return
+    with stream:
+        try:
+            fcntl.flock(stream, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(stream, fcntl.LOCK_EX)
+        yield  # closing the file releases the lock
+
+
 def build(
-    root: Path, *, check: bool = False, only_apps: Sequence[str] | None = None
+    root: Path,
+    *,
+    check: bool = False,
+    only_apps: Sequence[str] | None = None,
+    on_wait: Callable[[], None] | None = None,
 ) -> BuildResult:
-    """Build out/ (or with `check`, only compare). Raises ProblemsFound on invalid input."""
+    """Build out/ (or with `check`, only compare). Raises ProblemsFound on invalid input.
+
+    A build waits while another build of the project runs (`on_wait` says so); a check reads only.
+    """
     root = root.resolve()
     out_dir = out_dir_of(root)
+    if check:
+        return _build(root, out_dir, check=True, only_apps=only_apps)
+    with build_lock(root, on_wait):
+        return _build(root, out_dir, check=False, only_apps=only_apps)
+
+
+def _build(
+    root: Path, out_dir: Path, *, check: bool, only_apps: Sequence[str] | None
+) -> BuildResult:
     output.check_symlinks(out_dir)
     digests = input_digests(root)
     fingerprint = input_fingerprint(digests)

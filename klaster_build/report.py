@@ -31,6 +31,14 @@ def console(stderr: bool = True) -> Console:
     )
 
 
+def print_waiting() -> None:
+    """Say why a build has not started yet."""
+    console().print(
+        "klaster: another build of this project is running; waiting for it to finish", markup=False
+    )
+    sys.stderr.flush()
+
+
 def print_problems(problems: Iterable[Problem]) -> None:
     """One line per problem: `path:line: severity: message`."""
     out = console()

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, ProjectDir
 
-from klaster_build import output
+from klaster_build import engine, output
 
 sys.path.insert(0, str(REPO / "bench"))
 from synth import KLASTERFILE, app_source, touch_one_app, write_cluster
@@ -157,3 +157,30 @@ def test_sigkill_at_random_moments(tmp_path: Path) -> None:
         assert not _leftovers(root)
         survived += 1
     assert survived == KILLS
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="flock")
+def test_a_second_build_waits_for_the_first(project: ProjectDir, run) -> None:
+    """Two builds of one project never write at once: the second says it waits, then builds."""
+    import fcntl
+
+    (project.root / "klasterfile.py").write_text(KLASTERFILE)
+    project.app("app0", app_source(0))
+    assert run("build")[0] == 0
+    before = _tree(project.root)
+    project.app("app0", app_source(0, revision=1))
+    with open(project.root / engine.LOCK_FILE, "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # as a build in progress holds it
+        second = subprocess.Popen(
+            [sys.executable, "-m", "klaster_build", "-C", str(project.root), "build"],
+            env={**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"},
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert second.stderr is not None
+        assert "waiting for it to finish" in second.stderr.readline()
+        assert second.poll() is None
+        assert _tree(project.root) == before
+    _, err = second.communicate(timeout=120)
+    assert second.returncode == 0, err
+    assert any(b"2.0.1" in content for content in _tree(project.root).values())
