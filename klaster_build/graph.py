@@ -135,9 +135,7 @@ def build_graph(project: Project) -> ProjectGraph:
             else:
                 problems.append(Problem(record.origin, f"{record.address} refers to itself"))
 
-    edges = tuple(
-        (a, b, field) for a, dependents in succ.items() for b, field in dependents.items()
-    )
+    edges = tuple((a, b, field) for (a, b), field in found.items())
     order = _declaration_topological_order(project.records, succ, pred)
     graph = ProjectGraph(
         project.records, edges, by_address, order or project.records, tuple(problems), succ, pred

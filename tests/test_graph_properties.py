@@ -16,6 +16,7 @@ from klaster_build import engine
 from klaster_build.errors import ProblemsFound
 from klaster_build.graph import build_graph
 from klaster_build.loader import load_project
+from klaster_build.values import record_references
 
 
 def _write(
@@ -59,6 +60,23 @@ def test_edges_join_declared_records_in_topological_order(
     # one edge per declared reference, plus Deployment -> Service for each pair
     expected = sum(len(s.refs) + 1 for a in apps for s in a.services)
     assert graph.graph.number_of_edges() == expected
+    # The edges come in the order the references were found (records in declaration order,
+    # fields in order), and the neighbour lists a build uses are the networkx graph's.
+    found = list(
+        dict.fromkeys(
+            (
+                graph.by_address.get(getattr(ref, "address", "")) or getattr(ref, "target", ref),
+                record,
+            )
+            for record in project.records
+            for _, ref in record_references(record)
+        )
+    )
+    assert [(a, b) for a, b, _ in graph.edges] == found
+    assert list(graph.graph.edges) == sorted(found, key=lambda e: declared_at[e[0]])
+    for record in project.records:
+        assert graph.dependencies(record) == list(graph.graph.predecessors(record))
+        assert graph.dependents(record) == list(graph.graph.successors(record))
 
 
 @given(apps=app_sets(min_apps=2), data=st.data())
