@@ -4,8 +4,8 @@
 
 Builds a synthetic cluster (bench/synth.py), then times a full build into an empty out/ and a
 rebuild after changing one app, phase by phase (each phase is a function of the pipeline,
-wrapped with a timer; nothing else changes). The figures the README and bench/RESULTS.md quote
-for "where the time goes" come from here.
+wrapped with a timer; nothing else changes). Run it before optimising: it says which phase
+to look at, and for which kind of build.
 """
 
 from __future__ import annotations
