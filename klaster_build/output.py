@@ -178,8 +178,8 @@ def plan(
 
     `scope` limits deletion to paths under those prefixes (a partial build); the paths in `keep`
     (files of apps a partial or incremental render left out) are left as they are.
+    The caller has run `check_symlinks(out_dir)` (the build does, before reading out/ at all).
     """
-    check_symlinks(out_dir)
     manifest = Manifest.read(out_dir)
     prefixes = tuple(scope) if scope is not None else None
     kept = set(keep)
