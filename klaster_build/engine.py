@@ -287,6 +287,7 @@ def build(
     if check:
         return _build(root, out_dir, check=True, only_apps=only_apps)
     with build_lock(root, on_wait):
+        output.cleanup_leftovers(root, out_dir)  # a killed build's, before out/ is read
         return _build(root, out_dir, check=False, only_apps=only_apps)
 
 
@@ -319,7 +320,7 @@ def _build(
     rendering = render_project(root, only_apps, changed)
     files, warnings, steps = rendering.files, rendering.warnings, rendering.steps
     scope = [f"{rel}/apps/{app}/" for app in only_apps] if only_apps else None
-    plan = output.plan(root, out_dir, files, scope, rendering.skipped)
+    plan = output.plan(root, out_dir, files, manifest, scope, rendering.skipped)
     if check:
         status = (
             ExitStatus.OK
@@ -361,6 +362,7 @@ def _build(
         out_dir,
         plan,
         files,
+        manifest=manifest,
         edited=edited,
         inputs="" if only_apps else fingerprint,
         steps=tuple(step.key for step in steps),

@@ -171,6 +171,7 @@ def plan(
     root: Path,
     out_dir: Path,
     files: dict[str, bytes],
+    manifest: Manifest,
     scope: Iterable[str] | None = None,
     keep: Iterable[str] = (),
 ) -> Plan:
@@ -178,9 +179,8 @@ def plan(
 
     `scope` limits deletion to paths under those prefixes (a partial build); the paths in `keep`
     (files of apps a partial or incremental render left out) are left as they are.
-    The caller has run `check_symlinks(out_dir)` (the build does, before reading out/ at all).
+    `manifest` is out/'s (`Manifest.read`); the caller has run `check_symlinks(out_dir)`.
     """
-    manifest = Manifest.read(out_dir)
     prefixes = tuple(scope) if scope is not None else None
     kept = set(keep)
     write: dict[str, bytes] = {}
@@ -238,7 +238,8 @@ def unified_diff(plan_: Plan, files: dict[str, bytes], limit: int = 400) -> str:
 
 
 def cleanup_leftovers(root: Path, out_dir: Path) -> list[Path]:
-    """Undo what a killed build left behind; returns what was removed.
+    """Undo what a killed build left behind (run it before reading out/); returns what was
+    removed.
 
     A kill before the swap leaves out/ as it was and the shadow without its record (it is then
     rebuilt from out/); a kill inside the fallback swap leaves out/ renamed aside: put it back.
@@ -287,6 +288,7 @@ def apply(
     plan_: Plan,
     files: dict[str, bytes],
     *,
+    manifest: Manifest,
     edited: Iterable[str],
     inputs: str = "",
     steps: tuple[str, ...] = (),
@@ -294,10 +296,9 @@ def apply(
 ) -> None:
     """Write the plan: out/ is swapped in whole; files outside out/ are replaced one by one.
 
-    `edited`: owned files whose content on disk is not what the manifest says (hand edits).
+    `manifest`: out/'s as the plan read it; `edited`: owned files whose content on disk is not
+    what it says (hand edits).
     """
-    cleanup_leftovers(root, out_dir)
-    manifest = Manifest.read(out_dir)
     owned = dict(manifest.files)
     for path in plan_.delete:
         owned.pop(path, None)
