@@ -133,29 +133,29 @@ def wipe_output(root: Path) -> None:
     (root / ".klaster-cache" / "shadow.json").unlink(missing_ok=True)
 
 
+def full_build(apps: int, runs: int) -> Sample:
+    """klaster building the `apps`-app cluster into an empty out/, with no shadow to start from."""
+    root = WORK / f"c{apps}"
+    return median_of(runs, klaster(root, "build"), before=partial(wipe_output, root))
+
+
+def floor_run(apps: int, runs: int, *flags: str) -> Sample:
+    """The floor writing the documents of the `apps`-app cluster (pickled by `bench_size`)."""
+    out = WORK / f"floor{apps}"
+    argv = [sys.executable, str(BENCH / "floor.py"), str(WORK / f"c{apps}.pickle"), str(out)]
+    return median_of(runs, [*argv, *flags], before=partial(discard, out))
+
+
 def bench_size(apps: int, runs: int) -> tuple[dict[str, Sample], int]:
     """All measurements for one cluster size, and its number of documents."""
     root = WORK / f"c{apps}"
     discard(root)
     write_cluster(root, apps)
-    results = {
-        "full build": median_of(runs, klaster(root, "build"), before=lambda: wipe_output(root))
-    }
-    docs = WORK / f"c{apps}.pickle"
-    documents = pickle_documents(root, docs)
-    floor_out = WORK / f"floor{apps}"
-    clear_floor = lambda: discard(floor_out)  # noqa: E731
-    results["floor (C dumper)"] = median_of(
-        runs,
-        [sys.executable, str(BENCH / "floor.py"), str(docs), str(floor_out)],
-        before=clear_floor,
-    )
+    results = {"full build": full_build(apps, runs)}
+    documents = pickle_documents(root, WORK / f"c{apps}.pickle")
+    results["floor (C dumper)"] = floor_run(apps, runs)
     if apps <= 1000:
-        results["floor (pure dumper)"] = median_of(
-            runs,
-            [sys.executable, str(BENCH / "floor.py"), str(docs), str(floor_out), "--pure"],
-            before=clear_floor,
-        )
+        results["floor (pure dumper)"] = floor_run(apps, runs, "--pure")
     results["no-op --check"] = median_of(runs, klaster(root, "build", "--check"))
     results["no-op build"] = median_of(runs, klaster(root, "build"))
     revision = iter(range(1, 1000))
@@ -175,13 +175,8 @@ def interleaved_growth(small: int, large: int, runs: int) -> tuple[float, float]
     floor), each pair measured back to back so that both sizes meet the same machine load."""
     ours, floors = [], []
     for _ in range(runs):
-        build: dict[int, float] = {}
-        floor: dict[int, float] = {}
-        for apps in (small, large):
-            root, out = WORK / f"c{apps}", WORK / f"floor{apps}"
-            build[apps] = median_of(1, klaster(root, "build"), partial(wipe_output, root)).seconds
-            floor_argv = [sys.executable, str(BENCH / "floor.py"), str(WORK / f"c{apps}.pickle")]
-            floor[apps] = median_of(1, [*floor_argv, str(out)], partial(discard, out)).seconds
+        build = {apps: full_build(apps, 1).seconds for apps in (small, large)}
+        floor = {apps: floor_run(apps, 1).seconds for apps in (small, large)}
         ours.append(build[large] / build[small])
         floors.append(floor[large] / floor[small])
     return statistics.median(ours), statistics.median(floors)

@@ -85,12 +85,11 @@ def build_graph(project: Project) -> ProjectGraph:
     """Index records by address, add reference edges, find unresolved names and cycles."""
     problems: list[Problem] = []
     by_address: dict[str, Record] = {}
-    succ: dict[Record, dict[Record, str]] = {}
-    pred: dict[Record, dict[Record, str]] = {}
+    declared = set(project.records)
+    # (dependency, dependent) -> field. Like networkx: a second reference to the same record
+    # keeps one edge (in the place of the first), with the field of the last.
     found: dict[tuple[Record, Record], str] = {}
     for record in project.records:
-        succ[record] = {}
-        pred[record] = {}
         other = by_address.get(record.address)
         if other is not None:
             problems.append(
@@ -116,7 +115,7 @@ def build_graph(project: Project) -> ProjectGraph:
                 if target is None:
                     problems.append(Problem(reference.origin, why, subject=record.address))
                     continue
-            if target not in succ:
+            if target not in declared:
                 problems.append(
                     Problem(
                         record.origin,
@@ -127,15 +126,16 @@ def build_graph(project: Project) -> ProjectGraph:
                 )
                 continue
             if target is not record:
-                # Like networkx: a second reference to the same record keeps one edge (in
-                # the place of the first), with the field of the last.
                 found[target, record] = field
-                succ[target][record] = field
-                pred[record][target] = field
             else:
                 problems.append(Problem(record.origin, f"{record.address} refers to itself"))
 
     edges = tuple((a, b, field) for (a, b), field in found.items())
+    succ: dict[Record, dict[Record, str]] = {record: {} for record in project.records}
+    pred: dict[Record, dict[Record, str]] = {record: {} for record in project.records}
+    for a, b, field in edges:
+        succ[a][b] = field
+        pred[b][a] = field
     order = _declaration_topological_order(project.records, succ, pred)
     graph = ProjectGraph(
         project.records, edges, by_address, order or project.records, tuple(problems), succ, pred
