@@ -176,10 +176,17 @@ def _declaration_topological_order(
 def _cycle_problems(graph: nx.DiGraph) -> Iterable[Problem]:
     import networkx as nx
 
+    position = {record: index for index, record in enumerate(graph.nodes)}
     for component in nx.strongly_connected_components(graph):
         if len(component) < 2:
             continue
-        cycle = nx.find_cycle(graph.subgraph(component))
+        # Components are sets (of records hashed by identity): walk them in declaration order
+        # so the reported cycle is the same in every run.
+        ordered = sorted(component, key=position.__getitem__)
+        loop = nx.DiGraph()
+        loop.add_nodes_from(ordered)
+        loop.add_edges_from((a, b) for a in ordered for b in graph.successors(a) if b in component)
+        cycle = nx.find_cycle(loop, source=ordered[0])
         members = [edge[0] for edge in cycle]
         path = " -> ".join(f"{m.address} ({m.origin})" for m in [*members, members[0]])
         first = min(members, key=lambda m: m.origin)
