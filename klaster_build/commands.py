@@ -148,7 +148,7 @@ def why_command(root: Path, target: str, *, as_json: bool) -> int:
             "record": record.address,
             "origin": str(record.origin),
         }
-        for kind, ns, name, record in documents
+        for kind, ns, name, record, _ in documents
     ]
     if as_json:
         sys.stdout.write(

@@ -6,7 +6,7 @@ import contextlib
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -17,6 +17,7 @@ from klaster_build.origin import Origin
 
 if TYPE_CHECKING:
     from klaster_build.graph import ProjectGraph
+    from klaster_build.incremental import BuildState
     from klaster_build.project import Project
     from klaster_build.records.base import Record
 
@@ -36,14 +37,15 @@ class BuildResult:
     noop: bool = False  # answered from the input fingerprint without rendering
     removals: tuple[OperatorStep, ...] = ()  # e.g. volumes dropped whose data stays on disk
     new_steps: tuple[OperatorStep, ...] = ()  # operator steps the previous out/ did not need
+    alone: tuple[str, ...] = ()  # apps loaded, checked and rendered without the others
 
 
-def _documents(contents: dict[str, bytes]) -> dict[str, list[dict[str, object]]]:
+def _documents(contents: dict[str, bytes]) -> dict[str, list[dict[str, Any]]]:
     """YAML documents of the given files (others skipped), for comparing old and new trees."""
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    parsed: dict[str, list[dict[str, object]]] = {}
+    parsed: dict[str, list[dict[str, Any]]] = {}
     for path, content in contents.items():
         if path.endswith(".yaml"):
             try:
@@ -108,7 +110,7 @@ def input_fingerprint(digests: dict[str, str]) -> str:
     return hashlib.sha256(repr(sorted(digests.items())).encode()).hexdigest()
 
 
-STAT_CACHE = Path(output.CACHE_DIR) / "stat.json"
+STAT_CACHE = Path(output.CACHE_DIR) / "stat.marshal"
 
 
 def changed_outputs(root: Path, manifest: output.Manifest) -> set[str]:
@@ -117,22 +119,24 @@ def changed_outputs(root: Path, manifest: output.Manifest) -> set[str]:
     Like make, trust (size, mtime, inode) when they match what was seen with that content last time
     (kept in .klaster-cache/, never committed); read and hash only files whose stat changed.
     """
-    import json
+    import marshal
     import os
 
     cache_file = root / STAT_CACHE
     try:
-        seen: dict[str, list[object]] = json.loads(cache_file.read_text())
-    except (OSError, ValueError):
+        seen = marshal.loads(cache_file.read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
         seen = {}
-    fresh: dict[str, list[object]] = {}
+    if not isinstance(seen, dict):
+        seen = {}
+    fresh: dict[str, tuple[int, int, int, str]] = {}
     changed: set[str] = set()
-    base = str(root)
+    base = f"{root}/"
     for path, expected in manifest.files.items():
-        full = os.path.join(base, path)
+        full = base + path  # manifest paths are relative and use "/"
         try:
             info = os.stat(full)
-            stamp: list[object] = [info.st_size, info.st_mtime_ns, info.st_ino, expected]
+            stamp = (info.st_size, info.st_mtime_ns, info.st_ino, expected)
             if seen.get(path) != stamp:
                 with open(full, "rb") as stream:
                     if output.digest(stream.read()) != expected:
@@ -144,7 +148,9 @@ def changed_outputs(root: Path, manifest: output.Manifest) -> set[str]:
     if fresh != seen:
         with contextlib.suppress(OSError):  # a read-only checkout just hashes every time
             cache_file.parent.mkdir(exist_ok=True)
-            cache_file.write_text(json.dumps(fresh))
+            tmp = cache_file.with_name(f"{cache_file.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(marshal.dumps(fresh))
+            os.replace(tmp, cache_file)
     return changed
 
 
@@ -195,6 +201,7 @@ class ProjectRender:
     warnings: tuple[Problem, ...]
     steps: tuple[OperatorStep, ...]
     skipped: tuple[str, ...]  # files of apps not rendered, left as they are in out/
+    state: BuildState  # what the next build may rebuild apps alone from
 
 
 def render_project(
@@ -205,9 +212,10 @@ def render_project(
     With `changed`, only those apps and the apps referring to them are rendered.
     """
     from klaster_build import families  # noqa: F401  (registers every family's emitters and checks)
-    from klaster_build.checks import run_checks
+    from klaster_build.checks import split_checks
     from klaster_build.emit import render
     from klaster_build.graph import build_graph
+    from klaster_build.incremental import BuildState
     from klaster_build.loader import load_project
 
     project = load_project(root)
@@ -221,9 +229,12 @@ def render_project(
             ]
         )
     graph = build_graph(project)
-    problems = list(graph.problems)
-    if not any(p.is_error for p in problems):
-        problems.extend(run_checks(project, graph))
+    local = list(graph.problems)
+    cluster: list[Problem] = []
+    if not any(p.is_error for p in local):
+        checked, cluster = split_checks(project, graph)
+        local += checked
+    problems = sorted(local + cluster)
     if any(p.is_error for p in problems):
         raise ProblemsFound(problems)
     selected: set[str] | None = set(only_apps) if only_apps else None
@@ -237,6 +248,7 @@ def render_project(
         tuple(problems),
         tuple(collect_steps(project, graph)),
         rendered.skipped,
+        BuildState.of_project(project, graph, local, cluster),
     )
 
 
@@ -317,10 +329,26 @@ def _build(
         changed |= {app for app in manifest.apps if app not in digests}
         changed |= {p.split("/")[2] for p in edited_in_apps}
         changed.discard(BASE)
-    rendering = render_project(root, only_apps, changed)
-    files, warnings, steps = rendering.files, rendering.warnings, rendering.steps
+    from klaster_build.incremental import rebuild_alone
+
+    alone = rebuild_alone(root, manifest.inputs, changed) if changed else None
+    if alone is not None:
+        # Nothing beyond the apps' own directories changed: the rest of out/ stays, and so do
+        # the operator steps (the apps' steps were compared).
+        files, warnings, state = alone.files, alone.warnings, alone.state
+        own = tuple(f"{rel}/apps/{app}/" for app in sorted(alone.apps))
+        skipped = tuple(p for p in manifest.files if not p.startswith(own))
+        step_keys = manifest.steps
+        new_steps: tuple[OperatorStep, ...] = ()
+    else:
+        rendering = render_project(root, only_apps, changed)
+        files, warnings, state = rendering.files, rendering.warnings, rendering.state
+        skipped = rendering.skipped
+        step_keys = tuple(step.key for step in rendering.steps)
+        known_steps = set(manifest.steps)
+        new_steps = tuple(step for step in rendering.steps if step.key not in known_steps)
     scope = [f"{rel}/apps/{app}/" for app in only_apps] if only_apps else None
-    plan = output.plan(root, out_dir, files, manifest, scope, rendering.skipped)
+    plan = output.plan(root, out_dir, files, manifest, scope, skipped)
     if check:
         status = (
             ExitStatus.OK
@@ -355,8 +383,6 @@ def _build(
         else ""
     )
     removals = removals_of(plan, files)
-    known_steps = set(manifest.steps)
-    new_steps = tuple(step for step in steps if step.key not in known_steps)
     output.apply(
         root,
         out_dir,
@@ -365,9 +391,18 @@ def _build(
         manifest=manifest,
         edited=edited,
         inputs="" if only_apps else fingerprint,
-        steps=tuple(step.key for step in steps),
+        steps=step_keys,
         apps={} if only_apps else digests,
     )
+    if not only_apps:
+        state.write(root, fingerprint)
     return BuildResult(
-        ExitStatus.OK, plan, files, warnings, diff, removals=removals, new_steps=new_steps
+        ExitStatus.OK,
+        plan,
+        files,
+        warnings,
+        diff,
+        removals=removals,
+        new_steps=new_steps,
+        alone=alone.apps if alone is not None else (),
     )

@@ -16,6 +16,8 @@ from importlib.util import MAGIC_NUMBER
 from pathlib import Path
 from types import CodeType, TracebackType
 
+import attrs
+
 from klaster_build.cluster import Cluster
 from klaster_build.errors import DeclarationError, KlasterError, Problem, ProblemsFound
 from klaster_build.origin import Origin, set_display_root
@@ -82,12 +84,16 @@ def compiled(raw: bytes, source: str, filename: str) -> CodeType:
     return code
 
 
-def run_file(path: Path, display: str, registry: Registry, app: str | None) -> Problem | None:
-    """Execute one user file inside the session; a Problem when it fails."""
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        return Problem(Origin(display, 1), f"cannot read the file: {error.strerror}")
+def run_file(
+    path: Path, display: str, registry: Registry, app: str | None, raw: bytes | None = None
+) -> Problem | None:
+    """Execute one user file (or `raw`, as that file's content) inside the session; a Problem
+    when it fails."""
+    if raw is None:
+        try:
+            raw = path.read_bytes()
+        except OSError as error:
+            return _unreadable(display, error)
     if len(raw) > MAX_SOURCE_BYTES:
         return Problem(
             Origin(display, 1), f"file is {len(raw)} bytes; klaster reads files up to 1 MiB"
@@ -119,6 +125,10 @@ def run_file(path: Path, display: str, registry: Registry, app: str | None) -> P
     except BaseException as error:  # a user file may raise anything, SystemExit included
         return Problem(Origin(display, _user_line(error.__traceback__, filename)), _describe(error))
     return None
+
+
+def _unreadable(display: str, error: OSError) -> Problem:
+    return Problem(Origin(display, 1), f"cannot read the file: {error.strerror}")
 
 
 def load_cluster(root: Path) -> Cluster:
@@ -179,42 +189,67 @@ def load_project(root: Path, *, on_file: Callable[[str], None] | None = None) ->
         )
     records: list[Record] = [cluster]
     apps: dict[str, App] = {}
+    sources: dict[str, bytes] = {}
     for path in files:
-        display = f"{APPS_DIR}/{path.name}"
-        app = path.stem
         if on_file:
-            on_file(display)
-        issue = name_problem(app)
-        if issue:
-            problems.append(
-                Problem(Origin(display, 1), f"app name (the file name) {issue}; rename the file")
-            )
-            continue
-        file_registry = Registry()
-        problem = run_file(path, display, file_registry, app)
-        if problem:
-            problems.append(problem)
-            continue
-        declared = [r for r in file_registry.records if isinstance(r, App)]
-        for extra in declared[1:]:
-            problems.append(
-                Problem(
-                    extra.origin,
-                    f"App(...) is declared twice in {display} (first at {declared[0].origin})",
-                )
-            )
-        if declared:
-            app_record = declared[0]
-        else:
-            with session(Registry(), app=app):
-                app_record = App(origin=Origin(display, 1), app=app)
-        apps[app] = app_record
-        records.append(app_record)
-        records.extend(r for r in file_registry.records if not isinstance(r, App))
-        problems.extend(_foreign_records(file_registry.records, app, display))
+            on_file(f"{APPS_DIR}/{path.name}")
+        loaded = load_app(path)
+        problems.extend(loaded.problems)
+        if loaded.app is not None:
+            apps[path.stem] = loaded.app
+            sources[path.stem] = loaded.source
+            records.extend(loaded.records)
     if problems:
         raise ProblemsFound(problems)
-    return Project(root=root, cluster=cluster, apps=apps, records=tuple(records))
+    return Project(root=root, cluster=cluster, apps=apps, records=tuple(records), sources=sources)
+
+
+@attrs.frozen
+class LoadedApp:
+    """One apps.d file's records, App(...) first; `app` is None when the file failed to run."""
+
+    app: App | None
+    records: list[Record]
+    problems: list[Problem]
+    source: bytes = b""
+
+
+def load_app(path: Path, raw: bytes | None = None) -> LoadedApp:
+    """Run one apps.d file, or `raw` as its content (after load_cluster set the display root)."""
+    display = f"{APPS_DIR}/{path.name}"
+    app = path.stem
+    issue = name_problem(app)
+    if issue:
+        return LoadedApp(
+            None,
+            [],
+            [Problem(Origin(display, 1), f"app name (the file name) {issue}; rename the file")],
+        )
+    if raw is None:
+        try:
+            raw = path.read_bytes()
+        except OSError as error:
+            return LoadedApp(None, [], [_unreadable(display, error)])
+    file_registry = Registry()
+    problem = run_file(path, display, file_registry, app, raw)
+    if problem:
+        return LoadedApp(None, [], [problem])
+    declared = [r for r in file_registry.records if isinstance(r, App)]
+    problems = [
+        Problem(
+            extra.origin,
+            f"App(...) is declared twice in {display} (first at {declared[0].origin})",
+        )
+        for extra in declared[1:]
+    ]
+    if declared:
+        app_record = declared[0]
+    else:
+        with session(Registry(), app=app):
+            app_record = App(origin=Origin(display, 1), app=app)
+    problems.extend(_foreign_records(file_registry.records, app, display))
+    records = [app_record, *(r for r in file_registry.records if not isinstance(r, App))]
+    return LoadedApp(app_record, records, problems, raw)
 
 
 def _foreign_records(records: list[Record], app: str, display: str) -> list[Problem]:

@@ -14,16 +14,13 @@ import ctypes.util
 import difflib
 import hashlib
 import json
+import marshal
 import os
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import attrs
-
-if TYPE_CHECKING:
-    import cattrs
 
 MANIFEST = ".klaster-manifest.json"
 CACHE_DIR = ".klaster-cache"  # klaster's own state in the project root, never committed
@@ -63,13 +60,25 @@ class Manifest:
 
     @classmethod
     def parse(cls, text: str) -> Manifest | None:
-        """A manifest from its JSON text; None when it is not one of ours."""
-        import cattrs
-
+        """A manifest from its JSON text; None when it is not one of ours (strictly typed: a
+        number where a string belongs makes it foreign, not coerced)."""
         try:
-            return _MANIFEST_JSON.structure(json.loads(text), cls)
-        except (ValueError, TypeError, cattrs.BaseValidationError):
+            body = json.loads(text)
+        except ValueError:
             return None
+        if not isinstance(body, dict):
+            return None
+        files, apps = _string_map(body.get("files")), _string_map(body.get("apps", {}))
+        inputs, steps = body.get("inputs", ""), body.get("steps", [])
+        if (
+            files is None
+            or apps is None
+            or not isinstance(inputs, str)
+            or not isinstance(steps, list)
+            or not all(isinstance(step, str) for step in steps)
+        ):
+            return None
+        return cls(files, inputs, tuple(steps), apps)
 
     @classmethod
     def committed(cls, out_dir: Path) -> Manifest | None:
@@ -90,36 +99,23 @@ class Manifest:
 
     def dumps(self) -> bytes:
         """Deterministic JSON."""
-        body = {"generator": "klaster", **_MANIFEST_JSON.unstructure(self)}
-        body["steps"] = sorted(body["steps"])
+        body = {
+            "generator": "klaster",
+            "files": self.files,
+            "inputs": self.inputs,
+            "steps": sorted(self.steps),
+            "apps": self.apps,
+        }
         return (json.dumps(body, indent=1, sort_keys=True) + "\n").encode("utf-8")
 
 
-def _strict_str(value: object, _: type) -> str:
-    if not isinstance(value, str):
-        msg = f"expected a string, found {value!r}"
-        raise TypeError(msg)
+def _string_map(value: object) -> dict[str, str] | None:
+    """`value` when it is a JSON object of strings to strings."""
+    if not isinstance(value, dict):
+        return None
+    if not all(type(k) is str and type(v) is str for k, v in value.items()):
+        return None
     return value
-
-
-def _strict_strings(value: object, _: type) -> tuple[str, ...]:
-    if not isinstance(value, list):
-        msg = f"expected a list of strings, found {value!r}"
-        raise TypeError(msg)
-    return tuple(_strict_str(item, str) for item in value)
-
-
-def _manifest_converter() -> cattrs.Converter:
-    """cattrs converter for the manifest file: strings must be strings (no str(3) coercion)."""
-    import cattrs
-
-    converter = cattrs.Converter()
-    converter.register_structure_hook(str, _strict_str)
-    converter.register_structure_hook_func(lambda t: t == tuple[str, ...], _strict_strings)
-    return converter
-
-
-_MANIFEST_JSON = _manifest_converter()
 
 
 @attrs.frozen
@@ -304,12 +300,12 @@ def apply(
         owned.pop(path, None)
     digests = {path: digest(content) for path, content in files.items()}
     owned.update(digests)
-    new_manifest = Manifest(owned, inputs, steps, apps or {}).dumps()
+    updated = Manifest(owned, inputs, tuple(sorted(steps)), apps or {})
     out_rel = out_dir.relative_to(root).as_posix() + "/"
     inside = {p: c for p, c in plan_.write.items() if p.startswith(out_rel)}
     outside = {p: c for p, c in plan_.write.items() if not p.startswith(out_rel)}
     deleted = set(plan_.delete)
-    if inside or any(p.startswith(out_rel) for p in deleted) or manifest.dumps() != new_manifest:
+    if inside or any(p.startswith(out_rel) for p in deleted) or updated != manifest:
         start = len(out_rel)
         hand_edited = {p[start:] for p in edited if p.startswith(out_rel)}
         trusted = {
@@ -321,7 +317,7 @@ def apply(
             {p[start:]: c for p, c in inside.items()},
             {p[start:]: digests[p] for p in inside},
             {p[start:] for p in deleted if p.startswith(out_rel)},
-            new_manifest,
+            updated.dumps(),
         )
         _swap_in(root, out_dir, new_tree, trusted, hand_edited)
     for path, content in outside.items():
@@ -339,7 +335,7 @@ def apply(
 # (touching only what differs), swaps it with out/ in one rename, and keeps the old out/ as the
 # next shadow, so a one-app rebuild costs its own files, not a copy of the whole tree.
 SHADOW = Path(CACHE_DIR) / "shadow"
-SHADOW_RECORD = Path(CACHE_DIR) / "shadow.json"  # shadow file -> digest, present only when true
+SHADOW_RECORD = Path(CACHE_DIR) / "shadow.marshal"  # shadow file -> digest, present only when true
 
 
 @attrs.frozen
@@ -389,8 +385,8 @@ def _ancestors(paths: Iterable[str]) -> set[str]:
 
 def _read_shadow_record(root: Path) -> dict[str, str]:
     try:
-        record = json.loads((root / SHADOW_RECORD).read_bytes())
-    except (OSError, ValueError):
+        record = marshal.loads((root / SHADOW_RECORD).read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
         return {}
     if isinstance(record, dict) and all(isinstance(v, str) for v in record.values()):
         return record
@@ -428,10 +424,13 @@ def _swap_in(
     shadow_files, shadow_folders = _listing(shadow)
     writes = {**tree.writes, MANIFEST: tree.manifest}
     wanted = (out_files - tree.deletes) | set(writes)
-    # Folders holding files, plus out/'s own folders unless a deletion emptied them.
+    # Folders holding files, plus out/'s own folders unless a deletion emptied them. Only
+    # deletions and new files can change out/'s folders: look at the paths near those.
     emptied = _ancestors(tree.deletes)
-    kept_folders = {f for f in out_folders if f not in emptied}
-    folders = _ancestors(wanted) | kept_folders | _ancestors(kept_folders)
+    kept_folders = out_folders - emptied
+    near_emptied = [n for n in wanted if os.path.dirname(n) in emptied] if emptied else []
+    below = [f for f in kept_folders if os.path.dirname(f) in emptied] if emptied else []
+    folders = kept_folders | _ancestors([*writes, *near_emptied, *below])
 
     shadow_top, out_top = str(shadow), str(out_dir)
     for name in shadow_files - wanted:
@@ -467,7 +466,7 @@ def _swap_in(
         if previous_manifest is not None:
             known[MANIFEST] = digest(previous_manifest)
         tmp = root / f"{SHADOW_RECORD}.tmp"
-        tmp.write_text(json.dumps(known))
+        tmp.write_bytes(marshal.dumps(known))
         os.replace(tmp, root / SHADOW_RECORD)
         return
     old = out_dir.with_name(f"{OLD_PREFIX}{out_dir.name}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import marshal
 import shutil
 from pathlib import Path
 
@@ -65,7 +65,7 @@ def _shadow_record_holds(root: Path) -> bool:
     shadow = root / output.SHADOW
     return all(
         (shadow / name).is_file() and output.digest((shadow / name).read_bytes()) == expected
-        for name, expected in json.loads(record_file.read_text()).items()
+        for name, expected in marshal.loads(record_file.read_bytes()).items()
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -26,15 +26,23 @@ INDEXERS: list[Indexer] = []
 _COMMENT = {".yaml": "#", ".yml": "#", ".hcl": "#", ".patch": "#", "Makefile": "#"}
 
 
+class Document(NamedTuple):
+    """One generated document: its identity in the cluster and the record that made it."""
+
+    kind: str
+    namespace: str
+    name: str
+    record: Record
+    api_version: str  # its API group decides whether the apps wait for infra (cluster/apps.yaml)
+
+
 @attrs.frozen
 class Rendered:
     """Generated files keyed by project-relative path, and where each came from."""
 
     files: dict[str, bytes]
     sources: dict[str, tuple[str, ...]]  # path -> apps.d files that produced it
-    documents: dict[
-        str, list[tuple[str, str, str, Record]]
-    ]  # path -> (kind, namespace, name, record)
+    documents: dict[str, list[Document]]  # path -> what each of its documents is
     problems: tuple[Problem, ...] = ()
     # Files that records of apps outside `only_apps` generate, not rendered: out/ keeps them.
     skipped: tuple[str, ...] = ()
@@ -155,7 +163,7 @@ def render(
     out_dir = project.cluster.out_dir
     files: dict[str, bytes] = {}
     sources: dict[str, tuple[str, ...]] = {}
-    documents: dict[str, list[tuple[str, str, str, Record]]] = {}
+    documents: dict[str, list[Document]] = {}
     problems = list(_identity_problems(by_path))
     skipped: list[str] = []
     for path in sorted(by_path):
@@ -185,7 +193,12 @@ def render(
         else:
             header = _header(path, origins) if all(o.header for o in outputs) else None
             content = dump_documents([o.document for o in outputs], header)
-            documents[full] = [(*_identity(o.document), o.record) for o in outputs]
+            documents[full] = [
+                Document(
+                    *_identity(o.document), o.record, str((o.document or {}).get("apiVersion"))
+                )
+                for o in outputs
+            ]
         if MARK in content:
             msg = f"internal error: an unresolved reference reached out/{path}"
             raise AssertionError(msg)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from klaster_build.checks import invariant
+from klaster_build.checks import cluster_invariant, invariant
 from klaster_build.emit.core import service_ports
 from klaster_build.emit.outputs import Output, app_path, emitter, metadata
 from klaster_build.emit.yaml import dump_document
@@ -94,7 +94,12 @@ def emit_load_balancer(lb: LoadBalancer, ctx: RenderContext) -> Iterator[Output]
     )
 
 
-@invariant
+def _host_facts(project: Project) -> Iterator[object]:
+    for claim in project.of_type(HostClaim):
+        yield host_name(claim, project.cluster.domain), claim.address, claim.origin
+
+
+@cluster_invariant(_host_facts)
 def check_unique_hosts(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """No two Ingresses (raw or chart) share a host."""
     seen: dict[str, HostClaim] = {}
@@ -150,7 +155,13 @@ def privileged_namespaces(project: Project) -> dict[str, list[Any]]:
     return dict(sorted(found.items()))
 
 
-@invariant
+def _exemption_facts(project: Project) -> Iterator[object]:
+    for namespace, records in privileged_namespaces(project).items():
+        for record in records:
+            yield namespace, record.address, record.origin, getattr(record, "reason", None)
+
+
+@cluster_invariant(_exemption_facts)
 def check_exemptions(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """Privileged pods need the Talos settings to exempt them; a declared exemption not used is flagged."""
     needs = privileged_namespaces(project)

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from klaster_build.checks import invariant
+from klaster_build.checks import cluster_invariant, invariant
 from klaster_build.emit import volumes
 from klaster_build.emit.outputs import Output, app_path, emitter, metadata
 from klaster_build.errors import Problem
@@ -212,7 +212,12 @@ def check_single_claim(project: Project, graph: ProjectGraph) -> Iterator[Proble
             )
 
 
-@invariant
+def _lv_name_facts(project: Project) -> Iterator[object]:
+    for lv in project.of_type(LVMVolume):
+        yield lv.name, lv.address, lv.origin
+
+
+@cluster_invariant(_lv_name_facts)
 def check_unique_lv_names(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """LV names are unique across the cluster: they share the openebs namespace and the disk."""
     seen: dict[str, LVMVolume] = {}

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from klaster_build.checks import invariant
+from klaster_build.checks import cluster_invariant, invariant
 from klaster_build.emit.outputs import Output, app_path, emitter, metadata
 from klaster_build.errors import Problem
 from klaster_build.graph import ProjectGraph
@@ -218,7 +218,13 @@ def check_least_privilege(project: Project, graph: ProjectGraph) -> Iterator[Pro
                 )
 
 
-@invariant
+def _vault_name_facts(project: Project) -> Iterator[object]:
+    for kind in (VaultRole, VaultPolicy):
+        for record in project.of_type(kind):
+            yield kind.__name__, record.record_name, record.address, record.origin
+
+
+@cluster_invariant(_vault_name_facts)
 def check_unique_vault_names(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """Role and policy names are unique in OpenBao (one file each under vault/)."""
     for kind, label in ((VaultRole, "role"), (VaultPolicy, "policy")):
