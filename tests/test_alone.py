@@ -55,6 +55,8 @@ worker = Deployment(
 svc = Service("worker", workload=worker, ports={{"http": 8080}})
 Ingress("web", host="{host}", backend=svc)
 {balancer}
+repo = HelmRepository("charts", url="https://charts.example.org/{chart}")
+HelmRelease("{chart}", source=repo, chart="{chart}", version="2.0.{rev}", values={{"peer": svc.host{oidc}}})
 """
 APPS = ("alpha", "beta", "gamma")
 
@@ -74,6 +76,8 @@ class AppShape:
     port: int | None = None  # a LoadBalancer port
     namespace: str | None = None  # "shared": links the app to others
     peer: str | None = None  # an app this one refers to
+    chart: str = ""  # "" = named after the app; else a chart another app may install too
+    oidc: bool = False  # an Authentik application (an operator step)
 
     def source(self, name: str) -> str:
         """The apps.d file of app `name`."""
@@ -96,6 +100,8 @@ class AppShape:
             peer=peer,
             devices="devices=[HostDevice('/dev/dri', 'Directory')]," if self.privileged else "",
             balancer=balancer,
+            chart=self.chart or name,
+            oidc=', "oidc": OIDC().discovery_url' if self.oidc else "",
         )
 
 
@@ -145,6 +151,8 @@ SHAPE_CHANGES = st.one_of(
     st.builds(lambda port: {"port": port}, st.sampled_from([None, 5000, 5001])),
     st.builds(lambda ns: {"namespace": ns}, st.sampled_from([None, "shared"])),
     st.builds(lambda peer: {"peer": peer}, st.sampled_from([None, *APPS])),
+    st.builds(lambda chart: {"chart": chart}, st.sampled_from(["", "common"])),
+    st.builds(lambda oidc: {"oidc": oidc}, st.booleans()),
 )
 EDITS = st.tuples(st.sampled_from(APPS), SHAPE_CHANGES)
 
@@ -193,7 +201,10 @@ def test_a_version_bump_renders_the_app_alone_and_keeps_the_others_warnings(tmp_
     result = engine.build(root)
     assert result.alone == ("alpha",)
     assert result.plan is not None
-    assert set(result.plan.write) == {"out/apps/alpha/deployment.yaml"}
+    assert set(result.plan.write) == {
+        "out/apps/alpha/deployment.yaml",
+        "out/apps/alpha/release.yaml",
+    }
     assert [p.origin.path for p in result.warnings] == ["apps.d/beta.py"]
     _, _, fresh = _fresh_outcome(root, shapes)
     assert _tree(root) == _tree(fresh)
@@ -209,6 +220,8 @@ def test_a_version_bump_renders_the_app_alone_and_keeps_the_others_warnings(tmp_
         ({"path": "beta"}, "a secret path beta reads (operator steps, vault/)"),
         ({"namespace": "beta"}, "beta's namespace"),
         ({"peer": "beta"}, "a reference to beta"),
+        ({"chart": "beta"}, "a chart beta installs (renovate.json)"),
+        ({"oidc": True}, "an Authentik application (operator step)"),
     ],
 )
 def test_an_edit_reaching_beyond_the_app_loads_everything(tmp_path, change, why) -> None:
