@@ -70,13 +70,11 @@ def removals_of(plan: output.Plan, files: dict[str, bytes]) -> tuple[OperatorSte
 BASE = ":base"  # manifest key for what every app depends on (klasterfile, klaster, data files)
 
 
-def _digest_files(root: Path, paths: Iterable[Path]) -> str:
+def _digest_files(named: Iterable[tuple[str, Path]]) -> str:
+    """One digest of the files, each under its name (a renamed file changes it too)."""
     sha = hashlib.sha256()
-    for path in sorted(paths):
-        name = (
-            path.relative_to(root) if path.is_relative_to(root) else path.relative_to(_PACKAGE_DIR)
-        )
-        sha.update(str(name).encode())
+    for name, path in sorted(named):
+        sha.update(name.encode())
         sha.update(b"\0")
         try:
             sha.update(path.read_bytes())
@@ -91,18 +89,19 @@ def input_digests(root: Path) -> dict[str, str]:
     from klaster_build.loader import APPS_DIR, KLASTERFILE, app_files
 
     app_paths = app_files(root)
-    apps = {path.stem: _digest_files(root, [path]) for path in app_paths}
-    shared = [root / KLASTERFILE, *_PACKAGE_DIR.rglob("*.py")]
+    apps = {path.stem: _digest_files([(f"{APPS_DIR}/{path.name}", path)]) for path in app_paths}
+    package = [(p.relative_to(_PACKAGE_DIR).as_posix(), p) for p in _PACKAGE_DIR.rglob("*.py")]
+    shared = [(KLASTERFILE, root / KLASTERFILE), *package]
     apps_dir = root / APPS_DIR
     if apps_dir.is_dir():
         # rglob names the app files exactly as app_files does (both under apps_dir).
         listed = set(app_paths)
         shared += [
-            p
+            (p.relative_to(root).as_posix(), p)
             for p in apps_dir.rglob("*")
             if p not in listed and "__pycache__" not in p.parts and p.is_file()
         ]
-    return {BASE: _digest_files(root, shared), **apps}
+    return {BASE: _digest_files(shared), **apps}
 
 
 def input_fingerprint(digests: dict[str, str]) -> str:
