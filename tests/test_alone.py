@@ -154,22 +154,48 @@ SHAPE_CHANGES = st.one_of(
     st.builds(lambda chart: {"chart": chart}, st.sampled_from(["", "common"])),
     st.builds(lambda oidc: {"oidc": oidc}, st.booleans()),
 )
-EDITS = st.tuples(st.sampled_from(APPS), SHAPE_CHANGES)
+# What happens to out/ before the build, besides the edit: nothing, a generated file edited by
+# hand or deleted, or a file of the user's own put there.
+DISTURBANCES = st.one_of(
+    st.none(),
+    st.tuples(st.sampled_from(["edit", "unlink"]), st.integers(0, 10_000)),
+    st.tuples(st.just("user file"), st.sampled_from(["apps/alpha/NOTES", "notes.txt"])),
+)
+EDITS = st.tuples(st.sampled_from(APPS), SHAPE_CHANGES, DISTURBANCES)
+
+
+def _disturb(root: Path, disturbance: tuple[str, object] | None, users: dict[str, bytes]) -> None:
+    # (not the manifest: without it every file counts as foreign, which test_incremental covers)
+    generated = sorted(
+        set(_tree(root)) - set(users) - {"renovate.json", "out/.klaster-manifest.json"}
+    )
+    match disturbance:
+        case ("edit", int(index)):
+            with open(root / generated[index % len(generated)], "ab") as stream:
+                stream.write(b"# edited by hand\n")
+        case ("unlink", int(index)):
+            (root / generated[index % len(generated)]).unlink()
+        case ("user file", str(name)):
+            users[f"out/{name}"] = b"the user's own\n"
+            (root / "out" / name).write_bytes(users[f"out/{name}"])
 
 
 @settings(max_examples=60, deadline=None)
 @given(edits=st.lists(EDITS, min_size=1, max_size=6))
 def test_a_build_after_any_edit_equals_a_full_build(tmp_path_factory, edits) -> None:
     """Whatever an edit changes (versions, shared names, hosts, privileges, namespaces,
-    references), the build reports the same problems and writes the same tree as a build from
-    scratch, whether or not it rendered the app alone."""
+    references, charts), and whatever was done to out/ meanwhile, the build reports the same
+    problems and writes the same tree (plus the user's own files) as a build from scratch,
+    whether or not it rendered the app alone."""
     root = tmp_path_factory.mktemp("alone")
     shapes = {name: AppShape() for name in APPS}
     _write(root, shapes)
     assert _outcome(root)[0] == "ok"
-    for app, change in edits:
+    users: dict[str, bytes] = {}
+    for app, change, disturbance in edits:
         shapes[app] = attrs.evolve(shapes[app], **change)
         _write(root, shapes)
+        _disturb(root, disturbance, users)
         status, problems, result = _outcome(root)
         fresh_status, fresh_problems, fresh = _fresh_outcome(root, shapes)
         if result is not None and result.noop:  # the edit changed nothing: nothing to report
@@ -177,7 +203,7 @@ def test_a_build_after_any_edit_equals_a_full_build(tmp_path_factory, edits) -> 
         assert (status, problems) == (fresh_status, fresh_problems)
         if result is not None:
             event("rendered alone" if result.alone else "loaded everything")
-            assert _tree(root) == _tree(fresh)
+            assert _tree(root) == {**_tree(fresh), **users}
             assert engine.build(root, check=True).status == 0
 
 
