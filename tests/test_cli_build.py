@@ -31,6 +31,18 @@ def test_build_then_check_is_clean(project: ProjectDir, run, no_color) -> None:
     assert project.snapshot() == snapshot
 
 
+def test_a_version_bump_says_the_app_was_loaded_alone(project: ProjectDir, run, no_color) -> None:
+    """The summary of a rebuild that loaded one app says so (its counts are that app's)."""
+    project.app("web", WEB)
+    project.app("api", WEB.replace('"web"', '"api"'))
+    assert run("build")[0] == 0
+    project.app("web", WEB.replace("nginx:1.27.3", "nginx:1.27.4"))
+    code, _, err = run("build")
+    assert code == 0, err
+    assert "wrote 1 file, removed 0, 3 unchanged (web loaded alone" in err
+    assert "nginx:1.27.4" in (project.root / "out/apps/web/deployment.yaml").read_text()
+
+
 def test_app_kustomization_lists_namespace_first(project: ProjectDir, run) -> None:
     """The app's kustomization lists namespace.yaml first, then files in dependency order."""
     project.app("web", WEB)
