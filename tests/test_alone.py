@@ -3,35 +3,20 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import attrs
 import pytest
+from conftest import REPO
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from klaster_build import engine, incremental
 from klaster_build.errors import ProblemsFound
 
-KLASTERFILE = """\
-from klaster_build.dsl import Cluster, Intervals, Node, StorageTier, TalosSettings, VaultSettings
-
-Cluster(
-    name="test",
-    domain="example.org",
-    nodes=[Node(name="node1")],
-    storage={
-        "hdd": StorageTier(volume_group="vg-hdd", storage_class="hdd-lvmpv"),
-        "ssd": StorageTier(volume_group="vg-ssd", storage_class="ssd-lvmpv"),
-    },
-    ingress_class="nginx",
-    cluster_issuer="letsencrypt",
-    vault=VaultSettings(kv_mount="secret", auth_mount="kubernetes"),
-    authentik_url="https://auth.example.org",
-    intervals=Intervals(helm_repository="24h", helm_release="30m", git_repository="24h"),
-    talos=TalosSettings(cluster_name="test", endpoint="https://api.example.org:6443", base_patches=[]),
-)
-"""
+sys.path.insert(0, str(REPO / "bench"))
+from synth import KLASTERFILE  # a cluster with Talos settings: privileged pods build
 
 APP = """\
 from klaster_build.dsl import *
