@@ -6,7 +6,7 @@ import contextlib
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -40,12 +40,12 @@ class BuildResult:
     alone: tuple[str, ...] = ()  # apps loaded, checked and rendered without the others
 
 
-def _documents(contents: dict[str, bytes]) -> dict[str, list[dict[str, Any]]]:
+def _documents(contents: dict[str, bytes]) -> dict[str, list[dict[str, object]]]:
     """YAML documents of the given files (others skipped), for comparing old and new trees."""
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    parsed: dict[str, list[dict[str, Any]]] = {}
+    parsed: dict[str, list[dict[str, object]]] = {}
     for path, content in contents.items():
         if path.endswith(".yaml"):
             try:

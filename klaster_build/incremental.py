@@ -69,9 +69,8 @@ class BuildState:
     inputs: str  # the input fingerprint of the build (out/'s manifest says the same when current)
     sources: dict[str, bytes]  # app -> its apps.d file as built
     linked: frozenset[str]  # apps that refer to or are referred to by another, or share a namespace
-    local_warnings: dict[
-        str, list[StoredProblem]
-    ]  # app ('' outside apps) -> local checks' warnings
+    # app ('' for the klasterfile) -> the warnings of local checks about it
+    local_warnings: dict[str, list[StoredProblem]]
     cluster_warnings: list[StoredProblem]  # warnings of the cluster-wide checks
 
     @classmethod
@@ -148,17 +147,14 @@ class BuildState:
             return None
         return cls(inputs, sources, frozenset(linked), local_warnings, cluster_warnings)
 
-    @staticmethod
-    def forget(root: Path) -> None:
-        """Drop the kept state (a build whose out/ it would not describe)."""
-        (root / STATE_FILE).unlink(missing_ok=True)
-
 
 def linked_apps(project: Project, graph: ProjectGraph) -> frozenset[str]:
     """Apps that cannot be rebuilt alone: a reference crosses to or from another app, or another
     app has the same namespace (one of them writes the Namespace document)."""
-    linked = {a.app for a, b, _ in graph.edges if a.app != b.app and a.app and b.app}
-    linked |= {b.app for a, b, _ in graph.edges if a.app != b.app and a.app and b.app}
+    linked: set[str] = set()
+    for a, b, _ in graph.edges:
+        if a.app != b.app and a.app and b.app:  # the klasterfile's Cluster has no app
+            linked.update((a.app, b.app))
     by_namespace: dict[str, list[str]] = defaultdict(list)
     for name, app in project.apps.items():
         by_namespace[app.namespace_name].append(name)
@@ -256,9 +252,10 @@ def _view(project: Project) -> _View | None:
 def rebuild_alone(root: Path, inputs: str, changed: set[str]) -> AloneRender | None:
     """Render the `changed` apps alone when nothing beyond their directories can change.
 
-    `inputs`: the fingerprint out/'s manifest records. None: load everything instead (no state
-    for this out/, an app linked to others, a new or removed app, an error, or a change that
-    reaches beyond the app).
+    `inputs`: the fingerprint out/'s manifest records; the caller has checked that klaster and the
+    klasterfile are those of that build. None: load everything instead (no state for this out/,
+    an app linked to others, a new or removed app, an error, or a change that reaches beyond the
+    app).
     """
     state = BuildState.read(root)
     if (
@@ -281,9 +278,8 @@ def rebuild_alone(root: Path, inputs: str, changed: set[str]) -> AloneRender | N
         return None
     before_sources = {app: state.sources[app] for app in changed}
     if before_sources != now.sources:  # not only hand edits of out/: compare with the last build
-        before = _alone_project(
-            root, cluster, dict(before_sources)
-        )  # not linked then: see state.linked
+        # (not linked to others then: state.linked says so)
+        before = _alone_project(root, cluster, dict(before_sources))
         if before is None:
             return None
         before_view = _view(before)

@@ -248,6 +248,9 @@ def cleanup_leftovers(root: Path, out_dir: Path) -> list[Path]:
         if leftover.exists():
             shutil.rmtree(leftover, ignore_errors=True)
             removed.append(leftover)
+    for tmp in (root / CACHE_DIR).glob("*.tmp"):  # the caches' files being replaced
+        tmp.unlink(missing_ok=True)
+        removed.append(tmp)
     out_rel = out_dir.relative_to(root).as_posix() + "/"
     for owned in Manifest.read(out_dir).files:
         if owned.startswith(out_rel):

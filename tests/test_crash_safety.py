@@ -126,6 +126,20 @@ def test_interrupted_fallback_swap_is_undone_by_the_next_build(tmp_path: Path) -
     assert not old.exists()
 
 
+def test_half_written_cache_files_are_removed(tmp_path: Path) -> None:
+    """Killed while replacing a cache file (stat stamps, shadow record, state): the temp file
+    goes at the next build; the cache files themselves stay."""
+    cache = tmp_path / output.CACHE_DIR
+    cache.mkdir()
+    leftovers = [cache / "stat.marshal.4242.tmp", cache / "shadow.marshal.tmp"]
+    for leftover in leftovers:
+        leftover.write_bytes(b"half")
+    (cache / "apps.state").write_bytes(b"kept")
+    removed = output.cleanup_leftovers(tmp_path, tmp_path / "out")
+    assert sorted(removed) == sorted(leftovers)
+    assert [p.name for p in cache.iterdir()] == ["apps.state"]
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="SIGKILL timing test needs Linux")
 def test_sigkill_at_random_moments(tmp_path: Path) -> None:
     """SIGKILL a large build at random moments: out/ is always the old or the new tree, exactly."""
