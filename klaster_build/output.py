@@ -251,14 +251,6 @@ def cleanup_leftovers(root: Path, out_dir: Path) -> list[Path]:
     for tmp in (root / CACHE_DIR).glob("*.tmp"):  # the caches' files being replaced
         tmp.unlink(missing_ok=True)
         removed.append(tmp)
-    out_rel = out_dir.relative_to(root).as_posix() + "/"
-    for owned in Manifest.read(out_dir).files:
-        if owned.startswith(out_rel):
-            continue
-        tmp = _temp_beside(root / owned)  # files outside out/ are replaced via a temp file
-        if tmp.exists():
-            tmp.unlink()
-            removed.append(tmp)
     return removed
 
 
@@ -323,6 +315,9 @@ def apply(
             updated.dumps(),
         )
         _swap_in(root, out_dir, new_tree, trusted, hand_edited)
+    for path in manifest.files:  # a killed build's temp files (files outside out/ use them)
+        if not path.startswith(out_rel):
+            _temp_beside(root / path).unlink(missing_ok=True)
     for path, content in outside.items():
         target = root / path
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -386,14 +381,23 @@ def _ancestors(paths: Iterable[str]) -> set[str]:
     return found
 
 
-def _read_shadow_record(root: Path) -> dict[str, str]:
+Listing = tuple[set[str], set[str]]  # (files, folders), relative to the listed directory
+
+
+def _read_shadow_record(root: Path) -> tuple[dict[str, str], Listing] | None:
+    """The shadow's files with their digests ("" when not known), and its listing; None when
+    there is no record or a folder changed since (a folder's mtime moves when an entry is added,
+    removed or renamed in it)."""
     try:
-        record = marshal.loads((root / SHADOW_RECORD).read_bytes())
-    except (OSError, ValueError, EOFError, TypeError):
-        return {}
-    if isinstance(record, dict) and all(isinstance(v, str) for v in record.values()):
-        return record
-    return {}
+        files, folders = marshal.loads((root / SHADOW_RECORD).read_bytes())
+        if not all(type(k) is str and type(v) is str for k, v in files.items()):
+            return None
+        top = root / SHADOW
+        if any(os.stat(top / name).st_mtime_ns != mtime for name, mtime in folders.items()):
+            return None
+    except (OSError, ValueError, EOFError, TypeError, AttributeError):
+        return None
+    return files, (set(files), set(folders) - {""})
 
 
 def _shadow_location(root: Path, out_dir: Path) -> tuple[Path, bool]:
@@ -419,12 +423,10 @@ def _swap_in(
     wanted one; every other file is written, or hard-linked from out/.
     """
     shadow, keep = _shadow_location(root, out_dir)
-    # A hand edit of an out/ file also changed a shadow file hard-linked to it: not known then.
-    recorded = {n: d for n, d in _read_shadow_record(root).items() if n not in hand_edited}
+    record = _read_shadow_record(root) if keep else None
     (root / SHADOW_RECORD).unlink(missing_ok=True)  # from here on the shadow is being changed
     shadow.mkdir(parents=True, exist_ok=True)
     out_files, out_folders = _listing(out_dir)
-    shadow_files, shadow_folders = _listing(shadow)
     writes = {**tree.writes, MANIFEST: tree.manifest}
     wanted = (out_files - tree.deletes) | set(writes)
     # Folders holding files, plus out/'s own folders unless a deletion emptied them. Only
@@ -434,27 +436,17 @@ def _swap_in(
     near_emptied = [n for n in wanted if os.path.dirname(n) in emptied] if emptied else []
     below = [f for f in kept_folders if os.path.dirname(f) in emptied] if emptied else []
     folders = kept_folders | _ancestors([*writes, *near_emptied, *below])
-
-    shadow_top, out_top = str(shadow), str(out_dir)
-    for name in shadow_files - wanted:
-        os.unlink(os.path.join(shadow_top, name))
-    for name in sorted(shadow_folders - folders, key=len, reverse=True):
-        os.rmdir(os.path.join(shadow_top, name))
-    for name in sorted(folders - shadow_folders, key=len):
-        os.mkdir(os.path.join(shadow_top, name))
-    for name in sorted(wanted):  # directory by directory, as the tree is laid out
-        target = os.path.join(shadow_top, name)
-        content = writes.get(name)
-        want = tree.write_digests.get(name) if content is not None else trusted.get(name)
-        if name in shadow_files:
-            if want is not None and recorded.get(name) == want:
-                continue  # same content already
-            os.unlink(target)  # never write into it: it may be a hard link to out/
-        if content is not None:
-            with open(target, "xb") as stream:
-                stream.write(content)
-        else:
-            _link_or_copy(os.path.join(out_top, name), target)
+    wanted_tree = _WantedTree(wanted, folders, writes, {**trusted, **tree.write_digests})
+    if record is not None:
+        digests, listing = record
+        # A hand edit of an out/ file also changed a shadow file hard-linked to it: not known then.
+        known = {n: d for n, d in digests.items() if d and n not in hand_edited}
+        try:
+            _update_shadow(shadow, out_dir, listing, known, wanted_tree)
+        except OSError:  # a file of the shadow changed by hand: look, and link everything again
+            record = None
+    if record is None:
+        _update_shadow(shadow, out_dir, _listing(shadow), {}, wanted_tree)
 
     if not out_dir.exists():
         shadow.rename(out_dir)
@@ -464,18 +456,58 @@ def _swap_in(
         if not keep:
             shutil.rmtree(shadow)
             return
-        # The shadow is now the old out/: record what is known of it, for the next build.
-        known = {name: d for name, d in trusted.items() if name in out_files}
+        # The shadow is now the old out/: record its listing (with each folder's mtime, "" for
+        # the shadow itself) and what is known of its files.
+        old_files = {name: trusted.get(name, "") for name in out_files}
         if previous_manifest is not None:
-            known[MANIFEST] = digest(previous_manifest)
+            old_files[MANIFEST] = digest(previous_manifest)
+        mtimes = {name: os.stat(shadow / name).st_mtime_ns for name in ["", *sorted(out_folders)]}
         tmp = root / f"{SHADOW_RECORD}.tmp"
-        tmp.write_bytes(marshal.dumps(known))
+        tmp.write_bytes(marshal.dumps((old_files, mtimes)))
         os.replace(tmp, root / SHADOW_RECORD)
         return
     old = out_dir.with_name(f"{OLD_PREFIX}{out_dir.name}")
     out_dir.rename(old)
     shadow.rename(out_dir)
     shutil.rmtree(old)
+
+
+@attrs.frozen
+class _WantedTree:
+    """What the shadow must become: files, folders, new contents and every known digest."""
+
+    files: set[str]
+    folders: set[str]
+    writes: dict[str, bytes]
+    digests: dict[str, str]  # wanted digest of each new or trusted file
+
+
+def _update_shadow(
+    shadow: Path, out_dir: Path, listing: Listing, known: dict[str, str], wanted: _WantedTree
+) -> None:
+    """Bring the shadow (whose files and folders are `listing`, `known` the digests that are
+    sure) to the wanted tree: files with the wanted digest stay, others are written or linked."""
+    shadow_files, shadow_folders = listing
+    shadow_top, out_top = str(shadow), str(out_dir)
+    for name in shadow_files - wanted.files:
+        os.unlink(os.path.join(shadow_top, name))
+    for name in sorted(shadow_folders - wanted.folders, key=len, reverse=True):
+        os.rmdir(os.path.join(shadow_top, name))
+    for name in sorted(wanted.folders - shadow_folders, key=len):
+        os.mkdir(os.path.join(shadow_top, name))
+    for name in sorted(wanted.files):  # directory by directory, as the tree is laid out
+        target = os.path.join(shadow_top, name)
+        if name in shadow_files:
+            want = wanted.digests.get(name)
+            if want is not None and known.get(name) == want:
+                continue  # same content already
+            os.unlink(target)  # never write into it: it may be a hard link to out/
+        content = wanted.writes.get(name)
+        if content is not None:
+            with open(target, "xb") as stream:
+                stream.write(content)
+        else:
+            _link_or_copy(os.path.join(out_top, name), target)
 
 
 def _link_or_copy(source: str, target: str) -> None:

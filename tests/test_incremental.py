@@ -58,14 +58,22 @@ def _built_then_changed(root: Path, app: str, port: int) -> Path:
 
 
 def _shadow_record_holds(root: Path) -> bool:
-    """Every file the shadow record names is in the shadow with the recorded content."""
+    """The shadow record lists exactly the shadow's files and folders, and every digest it
+    gives is the file's."""
     record_file = root / output.SHADOW_RECORD
     if not record_file.exists():
         return True
     shadow = root / output.SHADOW
-    return all(
-        (shadow / name).is_file() and output.digest((shadow / name).read_bytes()) == expected
-        for name, expected in marshal.loads(record_file.read_bytes()).items()
+    files, folders = marshal.loads(record_file.read_bytes())
+    on_disk = {p.relative_to(shadow).as_posix(): p for p in shadow.rglob("*")}
+    return (
+        set(files) == {name for name, p in on_disk.items() if not p.is_dir()}
+        and set(folders) - {""} == {name for name, p in on_disk.items() if p.is_dir()}
+        and all(
+            output.digest(on_disk[name].read_bytes()) == expected
+            for name, expected in files.items()
+            if expected
+        )
     )
 
 
@@ -167,3 +175,28 @@ def test_global_files_of_unaffected_apps_are_skipped_not_deleted(tmp_path) -> No
     assert b"other0-1" in (root / "out" / "vault" / "policy" / "other0.hcl").read_bytes()
     assert (root / "out" / "vault" / "policy" / "other1.hcl").is_file()
     assert engine.build(root, check=True).status == 0
+
+
+@pytest.mark.parametrize("change", ["file removed", "file added", "folder added"])
+def test_a_shadow_changed_by_hand_is_looked_at_again(tmp_path, change: str) -> None:
+    """The shadow's record lists its files, so a rebuild need not list it; a shadow changed by
+    hand since (its folders' mtimes moved) is listed again, and out/ is still a fresh build's."""
+    root = _built_then_changed(tmp_path / "p", "other0", port=80)
+    engine.build(root)  # the shadow is now the first tree, with a record
+    shadow = root / output.SHADOW
+    assert (root / output.SHADOW_RECORD).exists()
+    match change:
+        case "file removed":
+            (shadow / "apps" / "other1" / "configmap.yaml").unlink()
+        case "file added":
+            (shadow / "apps" / "other1" / "stray.yaml").write_text("stray\n")
+        case _:
+            (shadow / "apps" / "stray").mkdir()
+    revisions = {**dict.fromkeys(APPS, 0), "other0": 1, "other1": 2}
+    _write(root, revisions, 80)
+    assert engine.build(root).status == 0
+    fresh = tmp_path / "fresh"
+    _write(fresh, revisions, 80)
+    engine.build(fresh)
+    assert _tree(root) == _tree(fresh)
+    assert _shadow_record_holds(root)
