@@ -16,6 +16,7 @@ from klaster_build.operator import OperatorStep, collect_removals, collect_steps
 from klaster_build.origin import Origin
 
 if TYPE_CHECKING:
+    from klaster_build.cluster import Cluster
     from klaster_build.graph import ProjectGraph
     from klaster_build.incremental import BuildState
     from klaster_build.project import Project
@@ -293,18 +294,21 @@ def build(
 
     A build waits while another build of the project runs (`on_wait` says so); a check reads only.
     """
+    from klaster_build.loader import load_cluster
+
     root = root.resolve()
-    out_dir = out_dir_of(root)
+    cluster = load_cluster(root)
     if check:
-        return _build(root, out_dir, check=True, only_apps=only_apps)
+        return _build(root, cluster, check=True, only_apps=only_apps)
     with build_lock(root, on_wait):
-        output.cleanup_leftovers(root, out_dir)  # a killed build's, before out/ is read
-        return _build(root, out_dir, check=False, only_apps=only_apps)
+        output.cleanup_leftovers(root, root / cluster.out_dir)  # a killed build's, first
+        return _build(root, cluster, check=False, only_apps=only_apps)
 
 
 def _build(
-    root: Path, out_dir: Path, *, check: bool, only_apps: Sequence[str] | None
+    root: Path, cluster: Cluster, *, check: bool, only_apps: Sequence[str] | None
 ) -> BuildResult:
+    out_dir = root / cluster.out_dir
     output.check_symlinks(out_dir)
     digests = input_digests(root)
     fingerprint = input_fingerprint(digests)
@@ -330,7 +334,7 @@ def _build(
         changed.discard(BASE)
     from klaster_build.incremental import rebuild_alone
 
-    alone = rebuild_alone(root, manifest.inputs, changed) if changed else None
+    alone = rebuild_alone(root, cluster, manifest.inputs, changed) if changed else None
     if alone is not None:
         # Nothing beyond the apps' own directories changed: the rest of out/ stays, and so do
         # the operator steps (the apps' steps were compared).

@@ -200,22 +200,6 @@ def _alone_project(root: Path, cluster: Cluster, apps: dict[str, bytes | None]) 
     )
 
 
-def _touches_others(project: Project) -> bool:
-    """Whether a record refers to a record of another app (by address or by object)."""
-    from klaster_build.records.base import AddressRef, Ref
-    from klaster_build.values import record_references
-
-    for record in project.records:
-        for _, reference in record_references(record):
-            if isinstance(reference, AddressRef):
-                other = reference.address.split("/", 1)[0]
-            else:
-                other = (reference.target if isinstance(reference, Ref) else reference).app
-            if other != record.app and other:
-                return True
-    return False
-
-
 def _view(project: Project) -> _View | None:
     """Check and render a project of apps loaded alone; None when it has an error."""
     from klaster_build import families  # noqa: F401  (registers every family's emitters and checks)
@@ -249,11 +233,13 @@ def _view(project: Project) -> _View | None:
     return _View(files, problems, (cluster_facts(project), beyond, names, steps))
 
 
-def rebuild_alone(root: Path, inputs: str, changed: set[str]) -> AloneRender | None:
+def rebuild_alone(
+    root: Path, cluster: Cluster, inputs: str, changed: set[str]
+) -> AloneRender | None:
     """Render the `changed` apps alone when nothing beyond their directories can change.
 
-    `inputs`: the fingerprint out/'s manifest records; the caller has checked that klaster and the
-    klasterfile are those of that build. None: load everything instead (no state for this out/,
+    `cluster`: the klasterfile's; `inputs`: the fingerprint out/'s manifest records (the caller
+    has checked that klaster and the klasterfile are those of that build). None: load everything instead (no state for this out/,
     an app linked to others, a new or removed app, an error, or a change that reaches beyond the
     app).
     """
@@ -267,12 +253,11 @@ def rebuild_alone(root: Path, inputs: str, changed: set[str]) -> AloneRender | N
         or not changed <= state.sources.keys()
     ):
         return None
-    from klaster_build.loader import load_cluster
-
-    cluster = load_cluster(root)
     now = _alone_project(root, cluster, dict.fromkeys(changed))
-    if now is None or _touches_others(now):
+    if now is None:
         return None
+    # A reference to another app's record does not resolve in an app loaded alone: that is an
+    # error of its graph, so such an app is never rendered alone.
     view = _view(now)
     if view is None:
         return None

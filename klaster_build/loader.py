@@ -84,16 +84,19 @@ def compiled(raw: bytes, source: str, filename: str) -> CodeType:
     return code
 
 
+def _read_source(path: Path, display: str) -> bytes | Problem:
+    """A user file's bytes, or the Problem of reading it."""
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        return Problem(Origin(display, 1), f"cannot read the file: {error.strerror}")
+
+
 def run_file(
-    path: Path, display: str, registry: Registry, app: str | None, raw: bytes | None = None
+    path: Path, display: str, registry: Registry, app: str | None, raw: bytes
 ) -> Problem | None:
-    """Execute one user file (or `raw`, as that file's content) inside the session; a Problem
-    when it fails."""
-    if raw is None:
-        try:
-            raw = path.read_bytes()
-        except OSError as error:
-            return _unreadable(display, error)
+    """Execute `raw`, the content of the user file `path`, inside the session; a Problem when
+    it fails."""
     if len(raw) > MAX_SOURCE_BYTES:
         return Problem(
             Origin(display, 1), f"file is {len(raw)} bytes; klaster reads files up to 1 MiB"
@@ -127,10 +130,6 @@ def run_file(
     return None
 
 
-def _unreadable(display: str, error: OSError) -> Problem:
-    return Problem(Origin(display, 1), f"cannot read the file: {error.strerror}")
-
-
 def load_cluster(root: Path) -> Cluster:
     """Run klasterfile.py alone and return its Cluster; ProblemsFound when it is wrong."""
     root = root.resolve()
@@ -147,7 +146,10 @@ def load_cluster(root: Path) -> Cluster:
             ]
         )
     registry = Registry()
-    problem = run_file(klasterfile, KLASTERFILE, registry, None)
+    raw = _read_source(klasterfile, KLASTERFILE)
+    problem = (
+        raw if isinstance(raw, Problem) else run_file(klasterfile, KLASTERFILE, registry, None, raw)
+    )
     if problem:
         raise ProblemsFound([problem])
     problems: list[Problem] = []
@@ -225,13 +227,11 @@ def load_app(path: Path, raw: bytes | None = None) -> LoadedApp:
             [],
             [Problem(Origin(display, 1), f"app name (the file name) {issue}; rename the file")],
         )
-    if raw is None:
-        try:
-            raw = path.read_bytes()
-        except OSError as error:
-            return LoadedApp(None, [], [_unreadable(display, error)])
+    source = _read_source(path, display) if raw is None else raw
+    if isinstance(source, Problem):
+        return LoadedApp(None, [], [source])
     file_registry = Registry()
-    problem = run_file(path, display, file_registry, app, raw)
+    problem = run_file(path, display, file_registry, app, source)
     if problem:
         return LoadedApp(None, [], [problem])
     declared = [r for r in file_registry.records if isinstance(r, App)]
@@ -249,7 +249,7 @@ def load_app(path: Path, raw: bytes | None = None) -> LoadedApp:
             app_record = App(origin=Origin(display, 1), app=app)
     problems.extend(_foreign_records(file_registry.records, app, display))
     records = [app_record, *(r for r in file_registry.records if not isinstance(r, App))]
-    return LoadedApp(app_record, records, problems, raw)
+    return LoadedApp(app_record, records, problems, source)
 
 
 def _foreign_records(records: list[Record], app: str, display: str) -> list[Problem]:
