@@ -3,12 +3,11 @@ belongs to one particular cluster: the conventions come from the user's klasterf
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import attrs
 
+from klaster_build import registry
 from klaster_build.errors import DeclarationError
-from klaster_build.records.base import Record
+from klaster_build.origin import Origin, capture_origin
 from klaster_build.validators import dns_label, dns_subdomain, instance_of, optional, text
 
 _DURATION = r"^[0-9]+(ms|s|m|h)([0-9]+(ms|s|m|h))*$"
@@ -105,14 +104,13 @@ def _relative_dir(inst: object, attribute: attrs.Attribute[str], value: object) 
 
 
 @attrs.frozen(kw_only=True, eq=False)
-class Cluster(Record):
-    """The klasterfile's one declaration: the conventions every app follows.
+class Cluster:
+    """The klasterfile's one declaration: the conventions every app follows. Settings, not a
+    record: nothing refers to it, every renderer reads it.
 
     Example:
         Cluster(name="homelab", domain="example.org", nodes=[Node(name="node1")], ...)
     """
-
-    kind: ClassVar[str] = "cluster"
 
     name: str = attrs.field(validator=dns_label)
     domain: str = attrs.field(validator=dns_subdomain)
@@ -130,10 +128,18 @@ class Cluster(Record):
     # Flux: the GitRepository the generated Kustomizations read, and their interval.
     flux_source: str = attrs.field(default="flux-system", validator=dns_label)
     flux_interval: str = attrs.field(default="24h", validator=_duration)
+    origin: Origin = attrs.field(factory=capture_origin, repr=False)
 
-    @property
-    def record_name(self) -> str:
-        return self.name
+    def __attrs_post_init__(self) -> None:
+        active = registry.active()
+        if active is not None:
+            active.clusters.append(self)
+
+    def input_files(self) -> tuple[str, ...]:
+        """Project files these settings name (checks read them, so builds depend on them)."""
+        if self.talos is None:
+            return ()
+        return (*self.talos.base_patches, *self.talos.node_patches.values())
 
     def tier(self, name: str) -> StorageTier:
         """The settings of storage tier `name` (KeyError when the klasterfile lacks it)."""

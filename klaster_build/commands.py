@@ -80,7 +80,8 @@ def graph_command(root: Path, apps: list[str], fmt: str, output: Path | None) ->
 
 def todo_command(root: Path, *, as_json: bool) -> int:
     """The operator checklist, NEW marking steps the committed out/ (git HEAD) did not need."""
-    from klaster_build.engine import analyse, out_dir_of
+    from klaster_build.engine import analyse
+    from klaster_build.families import CATALOG
     from klaster_build.operator import collect_steps
     from klaster_build.output import Manifest
 
@@ -89,9 +90,9 @@ def todo_command(root: Path, *, as_json: bool) -> int:
         report.print_problems(problems)
         return int(ExitStatus.INVALID)
     # "New" means: not needed by the committed out/ (git HEAD); outside git, by out/ on disk.
-    out_dir = out_dir_of(root.resolve())
+    out_dir = project.out_dir
     known = set((Manifest.committed(out_dir) or Manifest.read(out_dir)).steps)
-    steps = collect_steps(project, graph)
+    steps = collect_steps(project, graph, CATALOG)
     if as_json:
         rows = [
             {
@@ -116,12 +117,13 @@ def why_command(root: Path, target: str, *, as_json: bool) -> int:
     """Which apps.d file:line and records produced a generated file (or one of its documents)."""
     from klaster_build.emit import render
     from klaster_build.engine import analyse
+    from klaster_build.families import CATALOG
 
     project, graph, problems = analyse(root)
     if any(p.is_error for p in problems):
         report.print_problems(problems)
         return int(ExitStatus.INVALID)
-    rendered = render(project, graph)
+    rendered = render(project, graph, CATALOG)
     path, _, selector = target.partition("#")
     relative = Path(path)
     if relative.is_absolute():
@@ -145,7 +147,7 @@ def why_command(root: Path, target: str, *, as_json: bool) -> int:
             "kind": kind,
             "namespace": ns,
             "name": name,
-            "record": record.address,
+            "record": getattr(record, "address", "klasterfile settings"),
             "origin": str(record.origin),
         }
         for kind, ns, name, record, _ in documents

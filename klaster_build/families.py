@@ -1,8 +1,15 @@
-"""Every record family's emitters and invariants, imported once before rendering.
+"""The families klaster builds with: an explicit tuple (no discovery, nothing registered on
+import). A record type is known to klaster when one of these families lists it."""
 
-An explicit list (no discovery): a family is in klaster when it is named here.
-"""
+from klaster_build.emit import core, exposure, infra, renovate, storage, vault
+from klaster_build.family import Catalog, Family
 
-from klaster_build.emit import core, exposure, infra, renovate, storage, vault, volumes
-
-__all__ = ["core", "exposure", "infra", "renovate", "storage", "vault", "volumes"]
+FAMILIES: tuple[Family, ...] = (
+    core.FAMILY,
+    storage.FAMILY,
+    exposure.FAMILY,
+    vault.FAMILY,
+    infra.FAMILY,
+    renovate.FAMILY,
+)
+CATALOG = Catalog(FAMILIES)

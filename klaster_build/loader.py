@@ -6,22 +6,16 @@ exactly as for a Makefile. Any exception a file raises becomes a Problem at the 
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import marshal
-import os
 import traceback
 from collections.abc import Callable
-from importlib.util import MAGIC_NUMBER
 from pathlib import Path
-from types import CodeType, TracebackType
+from types import TracebackType
 
 import attrs
 
 from klaster_build.cluster import Cluster
 from klaster_build.errors import DeclarationError, KlasterError, Problem, ProblemsFound
 from klaster_build.origin import Origin, set_display_root
-from klaster_build.output import CACHE_DIR
 from klaster_build.project import Project
 from klaster_build.records.app import App
 from klaster_build.records.base import Record
@@ -64,26 +58,6 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def compiled(raw: bytes, source: str, filename: str) -> CodeType:
-    """The code object of a user file, from a bytecode cache keyed by content (like .pyc files)."""
-    cache = Path(filename).parent.parent / CACHE_DIR / "code"
-    key = hashlib.sha256(MAGIC_NUMBER + filename.encode() + b"\0" + raw).hexdigest()
-    entry = cache / f"{key}.bin"
-    try:
-        code = marshal.loads(entry.read_bytes())
-        if isinstance(code, CodeType):
-            return code
-    except (OSError, ValueError, EOFError, TypeError):
-        pass
-    code = compile(source, filename, "exec")
-    with contextlib.suppress(OSError):  # a read-only checkout just compiles every time
-        cache.mkdir(parents=True, exist_ok=True)
-        tmp = entry.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(marshal.dumps(code))
-        os.replace(tmp, entry)
-    return code
-
-
 def _read_source(path: Path, display: str) -> bytes | Problem:
     """A user file's bytes, or the Problem of reading it."""
     try:
@@ -111,7 +85,7 @@ def run_file(
         )
     filename = str(path)
     try:
-        code = compiled(raw, source, filename)
+        code = compile(source, filename, "exec")
     except SyntaxError as error:
         detail = error.msg
         if error.text:
@@ -152,16 +126,14 @@ def load_cluster(root: Path) -> Cluster:
     )
     if problem:
         raise ProblemsFound([problem])
-    problems: list[Problem] = []
-    clusters = [r for r in registry.records if isinstance(r, Cluster)]
-    for record in registry.records:
-        if not isinstance(record, Cluster):
-            problems.append(
-                Problem(
-                    record.origin,
-                    f"{KLASTERFILE} declares only Cluster(...); move {type(record).__name__} to an apps.d file",
-                )
-            )
+    clusters = registry.clusters
+    problems = [
+        Problem(
+            record.origin,
+            f"{KLASTERFILE} declares only Cluster(...); move {type(record).__name__} to an apps.d file",
+        )
+        for record in registry.records
+    ]
     if len(clusters) != 1:
         where = clusters[1].origin if len(clusters) > 1 else Origin(KLASTERFILE, 1)
         problems.append(
@@ -174,10 +146,13 @@ def load_cluster(root: Path) -> Cluster:
     return clusters[0]
 
 
-def load_project(root: Path, *, on_file: Callable[[str], None] | None = None) -> Project:
-    """Run klasterfile.py and apps.d/*.py; raise ProblemsFound listing every mistake."""
+def load_project(
+    root: Path, *, cluster: Cluster | None = None, on_file: Callable[[str], None] | None = None
+) -> Project:
+    """Run klasterfile.py (unless its `cluster` is given) and apps.d/*.py; raise ProblemsFound
+    listing every mistake."""
     root = root.resolve()
-    cluster = load_cluster(root)
+    cluster = cluster or load_cluster(root)
     problems: list[Problem] = []
 
     files = app_files(root)
@@ -189,9 +164,8 @@ def load_project(root: Path, *, on_file: Callable[[str], None] | None = None) ->
                 )
             ]
         )
-    records: list[Record] = [cluster]
+    records: list[Record] = []
     apps: dict[str, App] = {}
-    sources: dict[str, bytes] = {}
     for path in files:
         if on_file:
             on_file(f"{APPS_DIR}/{path.name}")
@@ -199,11 +173,10 @@ def load_project(root: Path, *, on_file: Callable[[str], None] | None = None) ->
         problems.extend(loaded.problems)
         if loaded.app is not None:
             apps[path.stem] = loaded.app
-            sources[path.stem] = loaded.source
             records.extend(loaded.records)
     if problems:
         raise ProblemsFound(problems)
-    return Project(root=root, cluster=cluster, apps=apps, records=tuple(records), sources=sources)
+    return Project(root=root, cluster=cluster, apps=apps, records=tuple(records))
 
 
 @attrs.frozen
@@ -213,11 +186,10 @@ class LoadedApp:
     app: App | None
     records: list[Record]
     problems: list[Problem]
-    source: bytes = b""
 
 
-def load_app(path: Path, raw: bytes | None = None) -> LoadedApp:
-    """Run one apps.d file, or `raw` as its content (after load_cluster set the display root)."""
+def load_app(path: Path) -> LoadedApp:
+    """Run one apps.d file (after load_cluster set the display root)."""
     display = f"{APPS_DIR}/{path.name}"
     app = path.stem
     issue = name_problem(app)
@@ -227,7 +199,7 @@ def load_app(path: Path, raw: bytes | None = None) -> LoadedApp:
             [],
             [Problem(Origin(display, 1), f"app name (the file name) {issue}; rename the file")],
         )
-    source = _read_source(path, display) if raw is None else raw
+    source = _read_source(path, display)
     if isinstance(source, Problem):
         return LoadedApp(None, [], [source])
     file_registry = Registry()
@@ -248,8 +220,12 @@ def load_app(path: Path, raw: bytes | None = None) -> LoadedApp:
         with session(Registry(), app=app):
             app_record = App(origin=Origin(display, 1), app=app)
     problems.extend(_foreign_records(file_registry.records, app, display))
+    problems.extend(
+        Problem(c.origin, f"Cluster(...) belongs in {KLASTERFILE}, not in an apps.d file")
+        for c in file_registry.clusters
+    )
     records = [app_record, *(r for r in file_registry.records if not isinstance(r, App))]
-    return LoadedApp(app_record, records, problems, source)
+    return LoadedApp(app_record, records, problems)
 
 
 def _foreign_records(records: list[Record], app: str, display: str) -> list[Problem]:
@@ -260,5 +236,5 @@ def _foreign_records(records: list[Record], app: str, display: str) -> list[Prob
             f"{type(r).__name__} declares app={r.app!r} inside {display}; records belong to their file's app",
         )
         for r in records
-        if r.app != app and not isinstance(r, Cluster)
+        if r.app != app
     ]

@@ -1,12 +1,11 @@
 """Operator steps: the manual work the guidelines end with ("ask the operator to ...").
 
-Families register a function that derives their steps from the graph; `klaster todo` and the
+Families list the functions that derive their steps from the graph; `klaster todo` and the
 build summary list them, marking those the committed out/ did not need yet.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 import attrs
@@ -14,6 +13,7 @@ import attrs
 from klaster_build.origin import Origin
 
 if TYPE_CHECKING:
+    from klaster_build.family import Catalog, Documents
     from klaster_build.graph import ProjectGraph
     from klaster_build.project import Project
 
@@ -30,16 +30,6 @@ class OperatorStep:
     origin: Origin | None = attrs.field(default=None, order=False, eq=False)
 
 
-StepSource = Callable[["Project", "ProjectGraph"], Iterable[OperatorStep]]
-STEP_SOURCES: list[StepSource] = []
-
-
-def operator_steps(source: StepSource) -> StepSource:
-    """Register a function that derives operator steps (decorator)."""
-    STEP_SOURCES.append(source)
-    return source
-
-
 def state_key(name: str, state: object) -> str:
     """A step key that changes with `state`, so a step that must be redone when what it acts on
     changes (sync OpenBao, re-apply Talos config) is new again after each such change."""
@@ -48,26 +38,17 @@ def state_key(name: str, state: object) -> str:
     return f"{name}:{hashlib.sha256(repr(state).encode()).hexdigest()[:12]}"
 
 
-def collect_steps(project: Project, graph: ProjectGraph) -> list[OperatorStep]:
+def collect_steps(project: Project, graph: ProjectGraph, catalog: Catalog) -> list[OperatorStep]:
     """Every family's steps, ordered, without duplicates."""
     steps: dict[str, OperatorStep] = {}
-    for source in STEP_SOURCES:
+    for source in catalog.steps:
         for step in source(project, graph):
             steps.setdefault(step.key, step)
     return sorted(steps.values())
 
 
-Documents = dict[str, list[dict[str, object]]]
-RemovalSource = Callable[[Documents, Documents], list[OperatorStep]]
-REMOVAL_SOURCES: list[RemovalSource] = []
-
-
-def removal_steps(source: RemovalSource) -> RemovalSource:
-    """Register a function that turns documents a build removes into operator steps."""
-    REMOVAL_SOURCES.append(source)
-    return source
-
-
-def collect_removals(previous: Documents, current: Documents) -> list[OperatorStep]:
+def collect_removals(
+    previous: Documents, current: Documents, catalog: Catalog
+) -> list[OperatorStep]:
     """Steps for what the committed out/ had and a build drops (e.g. volumes whose data stays)."""
-    return sorted(step for source in REMOVAL_SOURCES for step in source(previous, current))
+    return sorted(step for source in catalog.removals for step in source(previous, current))

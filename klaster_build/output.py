@@ -1,10 +1,10 @@
-"""Compare the rendered tree with the disk, and write it all-or-nothing.
+"""Compare the rendered tree with out/, and replace out/ all at once.
 
-klaster owns exactly the files listed in `<out>/.klaster-manifest.json` (with the hash it wrote).
-It never overwrites or deletes any other file. The out/ directory is replaced in one atomic
-step: a second copy of it (the shadow, in .klaster-cache/) is brought up to the new tree and
-exchanged with out/ (renameat2 RENAME_EXCHANGE), so a build killed at any moment leaves either
-the old tree or the new one; the old tree becomes the next build's shadow.
+klaster owns exactly the files listed in `<out>/.klaster-manifest.json` (with the hash it wrote)
+and never overwrites or deletes any other file. A build stages the new out/ beside the old one
+(files that stay are hard-linked, changed ones written) and exchanges the two directories in one
+`renameat2(RENAME_EXCHANGE)`, so a build killed at any moment leaves either the old tree or the
+new one; the next build removes what a killed one left.
 """
 
 from __future__ import annotations
@@ -14,13 +14,16 @@ import ctypes.util
 import difflib
 import hashlib
 import json
-import marshal
 import os
 import shutil
+import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
 import attrs
+import cattrs
+
+from klaster_build.errors import KlasterError
 
 MANIFEST = ".klaster-manifest.json"
 CACHE_DIR = ".klaster-cache"  # klaster's own state in the project root, never committed
@@ -28,7 +31,7 @@ STAGING_PREFIX = ".klaster-staging-"
 OLD_PREFIX = ".klaster-old-"
 
 
-class OwnershipError(Exception):
+class OwnershipError(KlasterError):
     """out/ holds something klaster must not touch; the message says what to do."""
 
 
@@ -37,16 +40,26 @@ def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _strict_str(value: object, _type: type) -> str:
+    if type(value) is not str:
+        msg = f"expected a string, got {value!r}"
+        raise TypeError(msg)
+    return value
+
+
+# Manifest <-> JSON. Strict: a number where a string belongs makes the file foreign (owning
+# nothing), never coerced into a claim on a file.
+_CONVERTER = cattrs.Converter()  # unknown keys (an older manifest's) are ignored
+_CONVERTER.register_structure_hook(str, _strict_str)
+
+
 @attrs.frozen
 class Manifest:
-    """What the last build wrote: file hashes and the fingerprint of its inputs."""
+    """What the last build wrote: the hash of every owned file, and the operator steps it needed."""
 
     files: dict[str, str]
-    inputs: str = ""
-    steps: tuple[str, ...] = ()  # operator step keys the build needed (for "new" in klaster todo)
-    apps: dict[str, str] = attrs.Factory(
-        dict
-    )  # app -> digest of its apps.d file (incremental builds)
+    steps: tuple[str, ...] = ()  # operator step keys (for NEW in `klaster todo`)
+    generator: str = "klaster"
 
     @classmethod
     def read(cls, out_dir: Path) -> Manifest:
@@ -60,31 +73,15 @@ class Manifest:
 
     @classmethod
     def parse(cls, text: str) -> Manifest | None:
-        """A manifest from its JSON text; None when it is not one of ours (strictly typed: a
-        number where a string belongs makes it foreign, not coerced)."""
+        """A manifest from its JSON text; None when it is not one of ours."""
         try:
-            body = json.loads(text)
-        except ValueError:
+            return _CONVERTER.structure(json.loads(text), cls)
+        except (ValueError, TypeError, AttributeError, cattrs.BaseValidationError):
             return None
-        if not isinstance(body, dict):
-            return None
-        files, apps = _string_map(body.get("files")), _string_map(body.get("apps", {}))
-        inputs, steps = body.get("inputs", ""), body.get("steps", [])
-        if (
-            files is None
-            or apps is None
-            or not isinstance(inputs, str)
-            or not isinstance(steps, list)
-            or not all(isinstance(step, str) for step in steps)
-        ):
-            return None
-        return cls(files, inputs, tuple(steps), apps)
 
     @classmethod
     def committed(cls, out_dir: Path) -> Manifest | None:
         """The manifest of out/ as committed at git HEAD; None outside git or when not committed."""
-        import subprocess
-
         try:
             shown = subprocess.run(
                 ["git", "show", f"HEAD:./{MANIFEST}"],
@@ -99,23 +96,8 @@ class Manifest:
 
     def dumps(self) -> bytes:
         """Deterministic JSON."""
-        body = {
-            "generator": "klaster",
-            "files": self.files,
-            "inputs": self.inputs,
-            "steps": sorted(self.steps),
-            "apps": self.apps,
-        }
+        body = _CONVERTER.unstructure(attrs.evolve(self, steps=tuple(sorted(self.steps))))
         return (json.dumps(body, indent=1, sort_keys=True) + "\n").encode("utf-8")
-
-
-def _string_map(value: object) -> dict[str, str] | None:
-    """`value` when it is a JSON object of strings to strings."""
-    if not isinstance(value, dict):
-        return None
-    if not all(type(k) is str and type(v) is str for k, v in value.items()):
-        return None
-    return value
 
 
 @attrs.frozen
@@ -143,7 +125,7 @@ def _read(path: Path) -> bytes | None:
 
 
 def check_symlinks(out_dir: Path) -> None:
-    """Refuse an out/ that contains a symlink leading outside it."""
+    """Refuse an out/ that is, or contains, a symlink leading outside it."""
     if out_dir.is_symlink():
         msg = f"{out_dir} is a symlink; klaster writes only into a real directory. Replace it with a directory."
         raise OwnershipError(msg)
@@ -165,20 +147,15 @@ def check_symlinks(out_dir: Path) -> None:
 
 def plan(
     root: Path,
-    out_dir: Path,
     files: dict[str, bytes],
     manifest: Manifest,
     scope: Iterable[str] | None = None,
-    keep: Iterable[str] = (),
 ) -> Plan:
     """Compare rendered `files` (project-relative) with the disk and the manifest.
 
-    `scope` limits deletion to paths under those prefixes (a partial build); the paths in `keep`
-    (files of apps a partial or incremental render left out) are left as they are.
-    `manifest` is out/'s (`Manifest.read`); the caller has run `check_symlinks(out_dir)`.
+    `scope` limits deletion to paths under those prefixes (a build of named apps).
     """
     prefixes = tuple(scope) if scope is not None else None
-    kept = set(keep)
     write: dict[str, bytes] = {}
     unchanged, hand_edited, foreign, delete = [], [], [], []
     current: dict[str, bytes] = {}
@@ -197,8 +174,7 @@ def plan(
         else:
             write[path] = content
     for path, owned_hash in manifest.files.items():
-        outside = prefixes is not None and not path.startswith(prefixes)
-        if path in files or outside or path in kept:
+        if path in files or (prefixes is not None and not path.startswith(prefixes)):
             continue
         on_disk = _read(root / path)
         if on_disk is None:
@@ -233,24 +209,35 @@ def unified_diff(plan_: Plan, files: dict[str, bytes], limit: int = 400) -> str:
     )
 
 
-def cleanup_leftovers(root: Path, out_dir: Path) -> list[Path]:
-    """Undo what a killed build left behind (run it before reading out/); returns what was
-    removed.
+def _beside(out_dir: Path, prefix: str) -> Path:
+    return out_dir.with_name(f"{prefix}{out_dir.name}")
 
-    A kill before the swap leaves out/ as it was and the shadow without its record (it is then
-    rebuilt from out/); a kill inside the fallback swap leaves out/ renamed aside: put it back.
+
+def _temp_beside(target: Path) -> Path:
+    return target.with_name(f".klaster-tmp-{target.name}")
+
+
+def cleanup_leftovers(out_dir: Path, owned: Iterable[str] = ()) -> list[Path]:
+    """Undo what a killed build left behind (run it before reading out/); returns what was
+    removed. `owned`: project-relative paths of the owned files outside out/ (their temp files).
+
+    A kill while staging leaves out/ as it was and a staging directory; a kill inside the
+    fallback swap (no renameat2) leaves out/ renamed aside: put it back.
     """
     removed: list[Path] = []
-    old = out_dir.with_name(f"{OLD_PREFIX}{out_dir.name}")
+    old = _beside(out_dir, OLD_PREFIX)
     if not out_dir.exists() and old.is_dir():
         old.rename(out_dir)
-    for leftover in (old, out_dir.with_name(f"{STAGING_PREFIX}{out_dir.name}")):
+    for leftover in (old, _beside(out_dir, STAGING_PREFIX)):
         if leftover.exists():
             shutil.rmtree(leftover, ignore_errors=True)
             removed.append(leftover)
-    for tmp in (root / CACHE_DIR).glob("*.tmp"):  # the caches' files being replaced
-        tmp.unlink(missing_ok=True)
-        removed.append(tmp)
+    root = out_dir.parent
+    for path in owned:
+        tmp = _temp_beside(root / path)
+        if tmp.exists():
+            tmp.unlink()
+            removed.append(tmp)
     return removed
 
 
@@ -269,8 +256,54 @@ def _exchange(a: Path, b: Path) -> bool:
     return bool(result == 0)
 
 
-def _temp_beside(target: Path) -> Path:
-    return target.with_name(f".klaster-tmp-{target.name}")
+def _stage(out_dir: Path, staging: Path, writes: dict[str, bytes], deletes: set[str]) -> None:
+    """Make `staging` the new out/: every file of out/ that stays is hard-linked (the user's
+    own files and symlinks included), `writes` are written; folders emptied only by `deletes`
+    go."""
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    pending = [""]
+    while out_dir.exists() and pending:
+        rel = pending.pop()
+        with os.scandir(out_dir / rel if rel else out_dir) as entries:
+            for entry in entries:
+                name = f"{rel}/{entry.name}" if rel else entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    (staging / name).mkdir()
+                    pending.append(name)
+                elif name not in writes and name not in deletes:
+                    _link_or_copy(entry.path, staging / name)
+    for name, content in writes.items():
+        target = staging / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+    for name in deletes:
+        folder = (staging / name).parent
+        while folder != staging and not any(folder.iterdir()):
+            folder.rmdir()
+            folder = folder.parent
+
+
+def _link_or_copy(source: str, target: Path) -> None:
+    try:
+        os.link(source, target, follow_symlinks=False)
+    except OSError:
+        shutil.copy2(source, target, follow_symlinks=False)
+
+
+def _swap_in(out_dir: Path, writes: dict[str, bytes], deletes: set[str]) -> None:
+    """Replace out/ by its staged new version in one step (two renames without renameat2)."""
+    staging = _beside(out_dir, STAGING_PREFIX)
+    _stage(out_dir, staging, writes, deletes)
+    if not out_dir.exists():
+        staging.rename(out_dir)
+    elif _exchange(staging, out_dir):
+        shutil.rmtree(staging)  # now the old tree
+    else:
+        old = _beside(out_dir, OLD_PREFIX)
+        out_dir.rename(old)
+        staging.rename(out_dir)
+        shutil.rmtree(old)
 
 
 def apply(
@@ -280,238 +313,28 @@ def apply(
     files: dict[str, bytes],
     *,
     manifest: Manifest,
-    edited: Iterable[str],
-    inputs: str = "",
     steps: tuple[str, ...] = (),
-    apps: dict[str, str] | None = None,
 ) -> None:
     """Write the plan: out/ is swapped in whole; files outside out/ are replaced one by one.
 
-    `manifest`: out/'s as the plan read it; `edited`: owned files whose content on disk is not
-    what it says (hand edits).
+    `manifest`: out/'s as the plan read it.
     """
-    owned = dict(manifest.files)
-    for path in plan_.delete:
-        owned.pop(path, None)
-    digests = {path: digest(content) for path, content in files.items()}
-    owned.update(digests)
-    updated = Manifest(owned, inputs, tuple(sorted(steps)), apps or {})
+    owned = {p: d for p, d in manifest.files.items() if p not in plan_.delete}
+    owned.update((path, digest(content)) for path, content in files.items())
+    updated = Manifest(owned, tuple(steps)).dumps()
     out_rel = out_dir.relative_to(root).as_posix() + "/"
-    inside = {p: c for p, c in plan_.write.items() if p.startswith(out_rel)}
-    outside = {p: c for p, c in plan_.write.items() if not p.startswith(out_rel)}
-    deleted = set(plan_.delete)
-    if inside or any(p.startswith(out_rel) for p in deleted) or updated != manifest:
-        start = len(out_rel)
-        hand_edited = {p[start:] for p in edited if p.startswith(out_rel)}
-        trusted = {
-            p[start:]: d
-            for p, d in manifest.files.items()
-            if p.startswith(out_rel) and p[start:] not in hand_edited
-        }
-        new_tree = Tree(
-            {p[start:]: c for p, c in inside.items()},
-            {p[start:]: digests[p] for p in inside},
-            {p[start:] for p in deleted if p.startswith(out_rel)},
-            updated.dumps(),
-        )
-        _swap_in(root, out_dir, new_tree, trusted, hand_edited)
-    for path in manifest.files:  # a killed build's temp files (files outside out/ use them)
+    start = len(out_rel)
+    inside = {p[start:]: c for p, c in plan_.write.items() if p.startswith(out_rel)}
+    deleted = {p[start:] for p in plan_.delete if p.startswith(out_rel)}
+    if inside or deleted or updated != _read(out_dir / MANIFEST):
+        _swap_in(out_dir, {**inside, MANIFEST: updated}, deleted)
+    for path, content in plan_.write.items():
         if not path.startswith(out_rel):
-            _temp_beside(root / path).unlink(missing_ok=True)
-    for path, content in outside.items():
-        target = root / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = _temp_beside(target)
-        tmp.write_bytes(content)
-        os.replace(tmp, target)
-    for path in deleted:
+            target = root / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = _temp_beside(target)
+            tmp.write_bytes(content)
+            os.replace(tmp, target)
+    for path in plan_.delete:
         if not path.startswith(out_rel):
             (root / path).unlink(missing_ok=True)
-
-
-# The shadow: a second copy of out/ kept in the cache. A build brings it up to the new tree
-# (touching only what differs), swaps it with out/ in one rename, and keeps the old out/ as the
-# next shadow, so a one-app rebuild costs its own files, not a copy of the whole tree.
-SHADOW = Path(CACHE_DIR) / "shadow"
-SHADOW_RECORD = Path(CACHE_DIR) / "shadow.marshal"  # shadow file -> digest, present only when true
-
-
-@attrs.frozen
-class Tree:
-    """out/ after a build, as changes to out/ now (paths relative to out/)."""
-
-    writes: dict[str, bytes]
-    write_digests: dict[str, str]
-    deletes: set[str]
-    manifest: bytes
-
-
-def _listing(top: Path) -> tuple[set[str], set[str]]:
-    """(files, directories) under `top`, relative to it; empty when it does not exist.
-
-    A symlink counts as a file even when it leads to a directory: it is hard-linked as a link.
-    """
-    files: set[str] = set()
-    folders: set[str] = set()
-    pending = [""]
-    while pending:
-        rel = pending.pop()
-        try:
-            entries = os.scandir(os.path.join(top, rel) if rel else top)
-        except FileNotFoundError:
-            continue
-        with entries:
-            for entry in entries:
-                name = f"{rel}/{entry.name}" if rel else entry.name
-                if entry.is_dir(follow_symlinks=False):
-                    folders.add(name)
-                    pending.append(name)
-                else:
-                    files.add(name)
-    return files, folders
-
-
-def _ancestors(paths: Iterable[str]) -> set[str]:
-    found: set[str] = set()
-    for path in paths:
-        parent = os.path.dirname(path)
-        while parent and parent not in found:
-            found.add(parent)
-            parent = os.path.dirname(parent)
-    return found
-
-
-Listing = tuple[set[str], set[str]]  # (files, folders), relative to the listed directory
-
-
-def _read_shadow_record(root: Path) -> tuple[dict[str, str], Listing] | None:
-    """The shadow's files with their digests ("" when not known), and its listing; None when
-    there is no record or a folder changed since (a folder's mtime moves when an entry is added,
-    removed or renamed in it)."""
-    try:
-        files, folders = marshal.loads((root / SHADOW_RECORD).read_bytes())
-        if not all(type(k) is str and type(v) is str for k, v in files.items()):
-            return None
-        top = root / SHADOW
-        if any(os.stat(top / name).st_mtime_ns != mtime for name, mtime in folders.items()):
-            return None
-    except (OSError, ValueError, EOFError, TypeError, AttributeError):
-        return None
-    return files, (set(files), set(folders) - {""})
-
-
-def _shadow_location(root: Path, out_dir: Path) -> tuple[Path, bool]:
-    """Where to prepare the new tree, and whether it can be kept as the next shadow.
-
-    Renames work within one file system; a cache elsewhere (a symlink to tmpfs...) gets a
-    staging directory beside out/ instead, removed after the swap.
-    """
-    cache = root / CACHE_DIR
-    cache.mkdir(exist_ok=True)
-    if os.stat(cache).st_dev == os.stat(out_dir.parent).st_dev:
-        return root / SHADOW, True
-    return out_dir.with_name(f"{STAGING_PREFIX}{out_dir.name}"), False
-
-
-def _swap_in(
-    root: Path, out_dir: Path, tree: Tree, trusted: dict[str, str], hand_edited: set[str]
-) -> None:
-    """Bring the shadow to the new tree and swap it with out/ at once.
-
-    `trusted`: out/ files whose digest the manifest vouches for; `hand_edited`: out/ files it
-    does not (paths relative to out/). A shadow file is kept when its recorded digest is the
-    wanted one; every other file is written, or hard-linked from out/.
-    """
-    shadow, keep = _shadow_location(root, out_dir)
-    record = _read_shadow_record(root) if keep else None
-    (root / SHADOW_RECORD).unlink(missing_ok=True)  # from here on the shadow is being changed
-    shadow.mkdir(parents=True, exist_ok=True)
-    out_files, out_folders = _listing(out_dir)
-    writes = {**tree.writes, MANIFEST: tree.manifest}
-    wanted = (out_files - tree.deletes) | set(writes)
-    # Folders holding files, plus out/'s own folders unless a deletion emptied them. Only
-    # deletions and new files can change out/'s folders: look at the paths near those.
-    emptied = _ancestors(tree.deletes)
-    kept_folders = out_folders - emptied
-    near_emptied = [n for n in wanted if os.path.dirname(n) in emptied] if emptied else []
-    below = [f for f in kept_folders if os.path.dirname(f) in emptied] if emptied else []
-    folders = kept_folders | _ancestors([*writes, *near_emptied, *below])
-    wanted_tree = _WantedTree(wanted, folders, writes, {**trusted, **tree.write_digests})
-    if record is not None:
-        digests, listing = record
-        # A hand edit of an out/ file also changed a shadow file hard-linked to it: not known then.
-        known = {n: d for n, d in digests.items() if d and n not in hand_edited}
-        try:
-            _update_shadow(shadow, out_dir, listing, known, wanted_tree)
-        except OSError:  # a file of the shadow changed by hand: look, and link everything again
-            record = None
-    if record is None:
-        _update_shadow(shadow, out_dir, _listing(shadow), {}, wanted_tree)
-
-    if not out_dir.exists():
-        shadow.rename(out_dir)
-        return
-    previous_manifest = _read(out_dir / MANIFEST)
-    if _exchange(shadow, out_dir):
-        if not keep:
-            shutil.rmtree(shadow)
-            return
-        # The shadow is now the old out/: record its listing (with each folder's mtime, "" for
-        # the shadow itself) and what is known of its files.
-        old_files = {name: trusted.get(name, "") for name in out_files}
-        if previous_manifest is not None:
-            old_files[MANIFEST] = digest(previous_manifest)
-        mtimes = {name: os.stat(shadow / name).st_mtime_ns for name in ["", *sorted(out_folders)]}
-        tmp = root / f"{SHADOW_RECORD}.tmp"
-        tmp.write_bytes(marshal.dumps((old_files, mtimes)))
-        os.replace(tmp, root / SHADOW_RECORD)
-        return
-    old = out_dir.with_name(f"{OLD_PREFIX}{out_dir.name}")
-    out_dir.rename(old)
-    shadow.rename(out_dir)
-    shutil.rmtree(old)
-
-
-@attrs.frozen
-class _WantedTree:
-    """What the shadow must become: files, folders, new contents and every known digest."""
-
-    files: set[str]
-    folders: set[str]
-    writes: dict[str, bytes]
-    digests: dict[str, str]  # wanted digest of each new or trusted file
-
-
-def _update_shadow(
-    shadow: Path, out_dir: Path, listing: Listing, known: dict[str, str], wanted: _WantedTree
-) -> None:
-    """Bring the shadow (whose files and folders are `listing`, `known` the digests that are
-    sure) to the wanted tree: files with the wanted digest stay, others are written or linked."""
-    shadow_files, shadow_folders = listing
-    shadow_top, out_top = str(shadow), str(out_dir)
-    for name in shadow_files - wanted.files:
-        os.unlink(os.path.join(shadow_top, name))
-    for name in sorted(shadow_folders - wanted.folders, key=len, reverse=True):
-        os.rmdir(os.path.join(shadow_top, name))
-    for name in sorted(wanted.folders - shadow_folders, key=len):
-        os.mkdir(os.path.join(shadow_top, name))
-    for name in sorted(wanted.files):  # directory by directory, as the tree is laid out
-        target = os.path.join(shadow_top, name)
-        if name in shadow_files:
-            want = wanted.digests.get(name)
-            if want is not None and known.get(name) == want:
-                continue  # same content already
-            os.unlink(target)  # never write into it: it may be a hard link to out/
-        content = wanted.writes.get(name)
-        if content is not None:
-            with open(target, "xb") as stream:
-                stream.write(content)
-        else:
-            _link_or_copy(os.path.join(out_top, name), target)
-
-
-def _link_or_copy(source: str, target: str) -> None:
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)

@@ -23,8 +23,6 @@ class Project:
     cluster: Cluster
     apps: dict[str, App]
     records: tuple[Record, ...]
-    # app -> the bytes of its apps.d file as loaded (kept so the next build can load it alone).
-    sources: dict[str, bytes] = attrs.field(factory=dict, repr=False)
     # (declaration position, record) per exact type, made on first use: every check and
     # emitter asks of_type, and scanning all records each time was a tenth of a one-app rebuild.
     _by_type: dict[type, list[tuple[int, Record]]] = attrs.field(

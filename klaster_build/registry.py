@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
 
 if TYPE_CHECKING:
+    from klaster_build.cluster import Cluster
     from klaster_build.records.base import Record
 
 
@@ -23,8 +24,7 @@ class Registry:
 
     records: list[Record] = attrs.Factory(list)
     current_app: str | None = None
-    # Anything a session needs to hand to later phases (the Cluster settings, for instance).
-    settings: dict[str, Any] = attrs.Factory(dict)
+    clusters: list[Cluster] = attrs.Factory(list)  # the settings a klasterfile declares
 
     def add(self, record: Record) -> None:
         """Register one record (called from Record.__attrs_post_init__)."""

@@ -9,8 +9,9 @@ import attrs
 
 if TYPE_CHECKING:
     from klaster_build.cluster import Cluster
+    from klaster_build.family import Catalog
     from klaster_build.records.app import App
-    from klaster_build.records.base import AddressRef, Record
+    from klaster_build.records.base import AddressRef, Record, Ref
 
 
 def follow(value: Any, parts: tuple[Any, ...]) -> Any:
@@ -28,6 +29,7 @@ class RenderContext:
 
     cluster: Cluster
     apps: Mapping[str, App]
+    catalog: Catalog
     by_address: Mapping[str, Record] = attrs.field(factory=dict)
     namespace_owners: Mapping[str, str] = attrs.field(factory=dict)
     # Emitters that need a cluster-wide index build it once per render and keep it here.
@@ -44,6 +46,18 @@ class RenderContext:
     def records(self) -> list[Record]:
         """Every declared record."""
         return list(self.by_address.values())
+
+    def reference_value(self, reference: Ref) -> Any:
+        """What `reference` stands for: the record's name, or what its family computes."""
+        if reference.part == "name":
+            return reference.target.record_name
+        resolver = self.catalog.resolver_for(type(reference.target), reference.part)
+        if resolver is None:
+            msg = (
+                f"no family says how to compute {type(reference.target).__name__}.{reference.part}"
+            )
+            raise AssertionError(msg)
+        return resolver(reference.target, self)
 
     def resolve_address(self, reference: AddressRef) -> Any:
         """The record (or derived value) an address reference points at."""

@@ -88,15 +88,9 @@ def print_build(result: BuildResult, *, check: bool) -> None:
         out.print("klaster: replacing hand edits in generated files:", markup=False)
         sys.stderr.write(result.diff)
     written = len(plan.write)
-    # The unchanged count is then of those apps' files: say so, and why the rest was not loaded.
-    alone = (
-        f" ({', '.join(result.alone)} loaded alone: nothing beyond its files changed)"
-        if result.alone
-        else ""
-    )
     out.print(
         f"klaster: wrote {written} file{'s' * (written != 1)}, removed {len(plan.delete)}, "
-        f"{len(plan.unchanged)} unchanged{alone}",
+        f"{len(plan.unchanged)} unchanged",
         markup=False,
     )
     if result.new_steps:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from klaster_build.errors import KlasterError
 from klaster_build.validators import name_problem
 
 PLAIN = '''"""{name}: describe what the app is for."""
@@ -47,7 +48,7 @@ HelmRelease(
 '''
 
 
-class ScaffoldError(ValueError):
+class ScaffoldError(KlasterError, ValueError):
     """The app cannot be created (bad name, file exists); the message says why."""
 
 

@@ -63,14 +63,13 @@ def dns_subdomain(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> Non
         _fail(inst, attribute, problem)
 
 
-def optional(validator: Validator) -> Validator:
-    """Run `validator` unless the value is None."""
+# attrs' own combinators: `optional(v)` skips None, `each(v)` checks every item of an iterable.
+optional = attrs.validators.optional
 
-    def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if value is not None:
-            validator(inst, attribute, value)
 
-    return check
+def each(validator: Validator) -> Validator:
+    """Apply `validator` to every item of a sequence."""
+    return attrs.validators.deep_iterable(member_validator=validator)
 
 
 def quantity(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -81,48 +80,65 @@ def quantity(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         _fail(inst, attribute, f"must be a quantity: {error}")
 
 
+# Parameterised validators are small callable attrs classes (attrs' own pattern): a readable
+# repr, and a message that names the record, the field and what to write.
+@attrs.frozen(repr=False)
+class _OneOf:
+    choices: frozenset[str]
+
+    def __call__(self, inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value not in self.choices:
+            _fail(inst, attribute, f"must be one of {sorted(self.choices)}, got {value!r}")
+
+    def __repr__(self) -> str:
+        return f"<one_of {sorted(self.choices)}>"
+
+
 def one_of(choices: Collection[str]) -> Validator:
     """The value is one of `choices`."""
+    return _OneOf(frozenset(choices))
 
-    def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if value not in choices:
-            _fail(inst, attribute, f"must be one of {sorted(choices)}, got {value!r}")
 
-    return check
+@attrs.frozen(repr=False)
+class _InstanceOf:
+    types: tuple[type, ...]
+    what: str | None
+
+    def __call__(self, inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        # bool is an int subclass; a flag is never a count.
+        if not isinstance(value, self.types) or (
+            isinstance(value, bool) and bool not in self.types
+        ):
+            _fail(inst, attribute, f"must be {self}, got {type(value).__name__} {value!r}")
+
+    def __repr__(self) -> str:
+        return self.what or " or ".join(t.__name__ for t in self.types)
 
 
 def instance_of(*types: type, what: str | None = None) -> Validator:
     """The value is an instance of one of `types` (`what` names them for the message)."""
-
-    def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        # bool is an int subclass; a flag is never a count.
-        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-            expected = what or " or ".join(t.__name__ for t in types)
-            _fail(inst, attribute, f"must be {expected}, got {type(value).__name__} {value!r}")
-
-    return check
+    return _InstanceOf(types, what)
 
 
-def each(validator: Validator) -> Validator:
-    """Apply `validator` to every item of a sequence."""
+@attrs.frozen(repr=False)
+class _Text:
+    max_length: int
 
-    def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        for item in value:
-            validator(inst, attribute, item)
+    def __call__(self, inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if not isinstance(value, str):
+            _fail(inst, attribute, f"must be a string, got {type(value).__name__} {value!r}")
+        elif len(value) > self.max_length:
+            _fail(
+                inst, attribute, f"must be at most {self.max_length} characters, got {len(value)}"
+            )
 
-    return check
+    def __repr__(self) -> str:
+        return f"<text of at most {self.max_length} characters>"
 
 
 def text(max_length: int = 4096) -> Validator:
     """A string of bounded length (keeps enormous values out of the tree)."""
-
-    def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if not isinstance(value, str):
-            _fail(inst, attribute, f"must be a string, got {type(value).__name__} {value!r}")
-        elif len(value) > max_length:
-            _fail(inst, attribute, f"must be at most {max_length} characters, got {len(value)}")
-
-    return check
+    return _Text(max_length)
 
 
 def positive_int(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:

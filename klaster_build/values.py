@@ -101,7 +101,7 @@ def resolve(value: Any, ctx: RenderContext) -> Any:
     if isinstance(value, Plain):
         return value.text
     if isinstance(value, Ref):
-        return resolve(value.resolve(ctx), ctx)
+        return resolve(ctx.reference_value(value), ctx)
     if isinstance(value, AddressRef):
         return resolve(ctx.resolve_address(value), ctx)
     if isinstance(value, str):

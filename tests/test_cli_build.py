@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO, ProjectDir
+from conftest import KLASTERFILE, REPO, ProjectDir
 
 WEB = """\
 from klaster_build.dsl import Container, Deployment, Service
@@ -29,18 +29,6 @@ def test_build_then_check_is_clean(project: ProjectDir, run, no_color) -> None:
     assert code == 0, err
     assert out == ""
     assert project.snapshot() == snapshot
-
-
-def test_a_version_bump_says_the_app_was_loaded_alone(project: ProjectDir, run, no_color) -> None:
-    """The summary of a rebuild that loaded one app says so (its counts are that app's)."""
-    project.app("web", WEB)
-    project.app("api", WEB.replace('"web"', '"api"'))
-    assert run("build")[0] == 0
-    project.app("web", WEB.replace("nginx:1.27.3", "nginx:1.27.4"))
-    code, _, err = run("build")
-    assert code == 0, err
-    assert "wrote 1 file, removed 0, 3 unchanged (web loaded alone" in err
-    assert "nginx:1.27.4" in (project.root / "out/apps/web/deployment.yaml").read_text()
 
 
 def test_app_kustomization_lists_namespace_first(project: ProjectDir, run) -> None:
@@ -261,6 +249,29 @@ def test_noop_build_does_not_rewrite(project: ProjectDir, run, no_color) -> None
     assert os.stat(project.out / "apps/web/service.yaml").st_mtime_ns == stamp
 
 
+def test_check_sees_a_removed_file_the_klasterfile_names(
+    project: ProjectDir, run, no_color
+) -> None:
+    """The no-op answer covers every file a check reads: removing a Talos patch the klasterfile
+    names makes --check fail even though no apps.d file changed."""
+    patch = project.root / "talos/patches/base.patch"
+    patch.parent.mkdir(parents=True)
+    patch.write_text("machine: {}\n")
+    klasterfile = project.root / "klasterfile.py"
+    klasterfile.write_text(
+        KLASTERFILE.replace("Cluster, ", "Cluster, TalosSettings, ").rstrip()[:-1]
+        + '    talos=TalosSettings(cluster_name="c", endpoint="https://k:6443", '
+        'base_patches=["talos/patches/base.patch"]),\n)\n'
+    )
+    project.app("web", WEB)
+    assert run("build")[0] == 0
+    assert run("build", "--check")[0] == 0
+    patch.unlink()
+    code, _, err = run("build", "--check")
+    assert code == 2
+    assert "talos/patches/base.patch" in err
+
+
 def test_build_does_not_import_networkx(project: ProjectDir) -> None:
     """A build needs neighbours and an order, not networkx (a third of the dependencies' import
     time); `graph` still gets the networkx graph."""
@@ -284,7 +295,7 @@ def test_build_does_not_import_networkx(project: ProjectDir) -> None:
 
 def test_symlinks_inside_out_survive_a_rebuild(project: ProjectDir, run) -> None:
     """Links of the user's own inside out/ (to a folder, to a file) stay links, after any
-    number of rebuilds (each swaps out/ with its shadow copy)."""
+    number of rebuilds (each stages a new out/ and swaps it in)."""
     project.app("web", WEB)
     run("build")
     (project.out / "web-files").symlink_to("apps/web")

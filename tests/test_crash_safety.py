@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -46,8 +44,8 @@ def _leftovers(root: Path) -> list[Path]:
 def test_failure_between_writes_leaves_the_old_tree(
     project: ProjectDir, run, monkeypatch, fail_at: int
 ) -> None:
-    """An exception after N writes into the shadow changes nothing in out/; the next build
-    succeeds from whatever the shadow holds."""
+    """A disk error after N writes into the staged tree changes nothing in out/; the next build
+    succeeds."""
     (project.root / "klasterfile.py").write_text(KLASTERFILE)
     for index in range(8):
         project.app(f"app{index}", app_source(index))
@@ -55,24 +53,23 @@ def test_failure_between_writes_leaves_the_old_tree(
     before = _tree(project.root)
     for index in range(8):
         project.app(f"app{index}", app_source(index, revision=1))
-    real_open = open
+    real_write = Path.write_bytes
     calls = {"n": 0}
 
-    def failing_open(file, mode="r", *args, **kwargs):  # type: ignore[no-untyped-def]
-        if "x" in str(mode) and str(output.SHADOW) in str(file):
+    def failing_write(path: Path, data: bytes) -> int:
+        if output.STAGING_PREFIX in str(path):
             calls["n"] += 1
             if calls["n"] == fail_at:
                 raise OSError(28, "No space left on device")
-        return real_open(file, mode, *args, **kwargs)
+        return real_write(path, data)
 
-    monkeypatch.setattr("builtins.open", failing_open)
+    monkeypatch.setattr(Path, "write_bytes", failing_write)
     code, _, err = run("build")
     monkeypatch.undo()
     assert code == 3 and "No space left on device" in err
     assert _tree(project.root) == before
-    assert (project.root / output.SHADOW).is_dir()  # half brought up to date...
-    assert not (project.root / output.SHADOW_RECORD).exists()  # ...and known to be
     assert run("build")[0] == 0
+    assert not _leftovers(project.root)
     assert _tree(project.root) != before
     assert run("build", "--check")[0] == 0
     fresh = ProjectDir(project.root.parent / "fresh")
@@ -101,18 +98,6 @@ def test_without_rename_exchange_the_fallback_swap_builds_the_same(
     """Where renameat2 is missing, out/ is swapped by two renames and nothing is left over."""
     monkeypatch.setattr(output, "_exchange", lambda a, b: False)
     _build_then_rebuild(project, run)
-    assert not (project.root / output.SHADOW).exists()
-
-
-@pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="needs a second file system")
-def test_cache_on_another_file_system_stages_beside_out(project: ProjectDir, run) -> None:
-    """A .klaster-cache on another file system cannot be renamed into out/: stage beside it."""
-    elsewhere = Path(tempfile.mkdtemp(dir="/dev/shm"))
-    if os.stat(elsewhere).st_dev == os.stat(project.root).st_dev:
-        pytest.skip("/dev/shm is on the project's file system here")
-    (project.root / output.CACHE_DIR).symlink_to(elsewhere)
-    _build_then_rebuild(project, run)
-    shutil.rmtree(elsewhere)
 
 
 def test_interrupted_fallback_swap_is_undone_by_the_next_build(tmp_path: Path) -> None:
@@ -121,23 +106,20 @@ def test_interrupted_fallback_swap_is_undone_by_the_next_build(tmp_path: Path) -
     old = tmp_path / f"{output.OLD_PREFIX}out"
     old.mkdir()
     (old / "old.yaml").write_text("old\n")
-    output.cleanup_leftovers(tmp_path, out)
+    output.cleanup_leftovers(out)
     assert (out / "old.yaml").read_text() == "old\n"
     assert not old.exists()
 
 
-def test_half_written_cache_files_are_removed(tmp_path: Path) -> None:
-    """Killed while replacing a cache file (stat stamps, shadow record, state): the temp file
-    goes at the next build; the cache files themselves stay."""
-    cache = tmp_path / output.CACHE_DIR
-    cache.mkdir()
-    leftovers = [cache / "stat.marshal.4242.tmp", cache / "shadow.marshal.tmp"]
-    for leftover in leftovers:
-        leftover.write_bytes(b"half")
-    (cache / "apps.state").write_bytes(b"kept")
-    removed = output.cleanup_leftovers(tmp_path, tmp_path / "out")
-    assert sorted(removed) == sorted(leftovers)
-    assert [p.name for p in cache.iterdir()] == ["apps.state"]
+def test_half_written_files_outside_out_are_removed(tmp_path: Path) -> None:
+    """Killed while replacing a generated file outside out/ (renovate.json): its temp file goes
+    at the next build; the file itself stays."""
+    (tmp_path / "renovate.json").write_text("{}\n")
+    leftover = tmp_path / ".klaster-tmp-renovate.json"
+    leftover.write_text("{half")
+    removed = output.cleanup_leftovers(tmp_path / "out", ["renovate.json"])
+    assert removed == [leftover]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["renovate.json"]
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="SIGKILL timing test needs Linux")

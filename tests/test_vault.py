@@ -176,14 +176,14 @@ def test_plaintext_credentials_are_refused(project: ProjectDir, run, no_color) -
 
 def test_operator_steps_name_paths_keys_and_authentik_apps(project: ProjectDir) -> None:
     """The checklist lists each KV path with its keys, each OIDC app, and the OpenBao sync."""
-    from klaster_build import families  # noqa: F401
+    from klaster_build.families import CATALOG
     from klaster_build.graph import build_graph
     from klaster_build.loader import load_project
     from klaster_build.operator import collect_steps
 
     project.app("kaneo", KANEO)
     loaded = load_project(project.root)
-    steps = collect_steps(loaded, build_graph(loaded))
+    steps = collect_steps(loaded, build_graph(loaded), CATALOG)
     assert [s.summary for s in steps] == [
         "Create secret/authentik/kaneo in OpenBao with keys client_id, client_secret",
         "Create secret/kaneo in OpenBao with keys auth_secret",

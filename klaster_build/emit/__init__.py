@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
 import attrs
 
-from klaster_build.emit import core as _core  # noqa: F401  (registers the core emitters)
-from klaster_build.emit.outputs import Output, emitter_for
+from klaster_build.emit.outputs import KUSTOMIZATION, Declared, Output
 from klaster_build.emit.yaml import dump_documents
 from klaster_build.errors import Problem
+from klaster_build.family import Catalog
 from klaster_build.graph import ProjectGraph
 from klaster_build.project import Project
-from klaster_build.records.base import MARK, Record
+from klaster_build.records.base import MARK
 from klaster_build.render_context import RenderContext
 
-KUSTOMIZATION = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization"}
-# Families that own a top-level directory (infra/, vault/...) add a function here that turns
-# the outputs of that directory into its index files.
-Indexer = Callable[[dict[str, list[Output]], RenderContext], Iterable[Output]]
-INDEXERS: list[Indexer] = []
 # Comment syntax per file type for the "generated" header; files of other types get none.
 _COMMENT = {".yaml": "#", ".yml": "#", ".hcl": "#", ".patch": "#", "Makefile": "#"}
 
@@ -32,7 +27,7 @@ class Document(NamedTuple):
     kind: str
     namespace: str
     name: str
-    record: Record
+    record: Declared
     api_version: str  # its API group decides whether the apps wait for infra (cluster/apps.yaml)
 
 
@@ -44,18 +39,16 @@ class Rendered:
     sources: dict[str, tuple[str, ...]]  # path -> apps.d files that produced it
     documents: dict[str, list[Document]]  # path -> what each of its documents is
     problems: tuple[Problem, ...] = ()
-    # Files that records of apps outside `only_apps` generate, not rendered: out/ keeps them.
-    skipped: tuple[str, ...] = ()
 
 
-def make_context(project: Project, graph: ProjectGraph) -> RenderContext:
+def make_context(project: Project, graph: ProjectGraph, catalog: Catalog) -> RenderContext:
     """The read-only view emitters use."""
     owners: dict[str, str] = {}
     for name in sorted(project.apps):
         namespace = project.apps[name].namespace_name
         if namespace not in owners or name == namespace:
             owners[namespace] = name
-    return RenderContext(project.cluster, project.apps, graph.by_address, owners)
+    return RenderContext(project.cluster, project.apps, catalog, graph.by_address, owners)
 
 
 def _header(path: str, sources: Iterable[str]) -> str | None:
@@ -73,7 +66,7 @@ def _header(path: str, sources: Iterable[str]) -> str | None:
 def _app_kustomizations(by_path: dict[str, list[Output]], ctx: RenderContext) -> Iterator[Output]:
     per_app: dict[str, dict[str, None]] = defaultdict(dict)
     fragments: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
-    records: dict[str, Record] = {}
+    records: dict[str, Declared] = {}
     for path, outputs in by_path.items():
         if not path.startswith("apps/"):
             continue
@@ -102,20 +95,6 @@ def _app_kustomizations(by_path: dict[str, list[Output]], ctx: RenderContext) ->
         )
 
 
-def _app_of(path: str) -> str | None:
-    """The app whose directory holds `path`, or None for files outside app directories."""
-    parts = path.split("/")
-    return parts[1] if len(parts) > 2 and parts[0] == "apps" else None
-
-
-def _wanted(path: str, outputs: list[Output], selected: set[str], indexes: set[str]) -> bool:
-    """Whether a partial render needs `path`: a selected app's file, or a cluster-wide index."""
-    app = _app_of(path)
-    if app is not None:
-        return app in selected
-    return path in indexes or any(o.record.app in selected for o in outputs)
-
-
 def _identity(document: dict[str, Any] | None) -> tuple[str, str, str]:
     meta = (document or {}).get("metadata", {})
     return str((document or {}).get("kind")), str(meta.get("namespace", "")), str(meta.get("name"))
@@ -123,7 +102,7 @@ def _identity(document: dict[str, Any] | None) -> tuple[str, str, str]:
 
 def _identity_problems(by_path: dict[str, list[Output]]) -> Iterator[Problem]:
     """Two records generating the same (kind, namespace, name), across the whole cluster."""
-    seen: dict[tuple[str, str, str], Record] = {}
+    seen: dict[tuple[str, str, str], Declared] = {}
     for outputs in by_path.values():
         for output in outputs:
             if output.document is None or "name" not in output.document.get("metadata", {}):
@@ -138,43 +117,34 @@ def _identity_problems(by_path: dict[str, list[Output]]) -> Iterator[Problem]:
                 )
 
 
-def render(
-    project: Project, graph: ProjectGraph, *, only_apps: Iterable[str] | None = None
-) -> Rendered:
-    """Every generated file. With `only_apps`, just the files those apps' records generate and
-    the index files; the paths left out are listed in `skipped`."""
-    ctx = make_context(project, graph)
-    selected = set(only_apps) if only_apps is not None else None
+def render(project: Project, graph: ProjectGraph, catalog: Catalog) -> Rendered:
+    """Every generated file."""
+    ctx = make_context(project, graph, catalog)
     by_path: dict[str, list[Output]] = defaultdict(list)
     for record in graph.order:
-        emit = emitter_for(type(record))
+        emit = catalog.emitter_for(type(record))
         if emit is None:
             continue
         for output in emit(record, ctx):
             by_path[output.path].append(output)
     index_outputs = list(_app_kustomizations(by_path, ctx))
-    for indexer in INDEXERS:
+    for indexer in catalog.indexers:
         index_outputs.extend(indexer(by_path, ctx))
     for output in index_outputs:
         by_path[output.path] = [o for o in by_path[output.path] if o.fragment is None]
         by_path[output.path].append(output)
-    indexes = {output.path for output in index_outputs}
 
     out_dir = project.cluster.out_dir
     files: dict[str, bytes] = {}
     sources: dict[str, tuple[str, ...]] = {}
     documents: dict[str, list[Document]] = {}
     problems = list(_identity_problems(by_path))
-    skipped: list[str] = []
     for path in sorted(by_path):
         outputs = [o for o in by_path[path] if o.fragment is None]
         if not outputs:
             continue
         # A path starting with "/" is relative to the project root (renovate.json...).
         full = path[1:] if path.startswith("/") else f"{out_dir}/{path}"
-        if selected is not None and not _wanted(path, outputs, selected, indexes):
-            skipped.append(full)
-            continue
         origins = tuple(sorted({o.record.origin.path for o in outputs}))
         texts = [o for o in outputs if o.text is not None]
         if texts:
@@ -204,4 +174,4 @@ def render(
             raise AssertionError(msg)
         files[full] = content.encode("utf-8")
         sources[full] = origins
-    return Rendered(files, sources, documents, tuple(problems), tuple(skipped))
+    return Rendered(files, sources, documents, tuple(problems))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from klaster_build.emit.outputs import Output, app_path, emitter, metadata
+from klaster_build.emit.outputs import Output, app_path, metadata
+from klaster_build.family import Family
 from klaster_build.records.app import App
 from klaster_build.records.base import Record
 from klaster_build.records.helm import GitRepository, HelmRelease, HelmRepository
@@ -26,7 +27,6 @@ from klaster_build.render_context import RenderContext
 from klaster_build.values import resolve
 
 
-@emitter(App)
 def emit_app(app: App, ctx: RenderContext) -> Iterator[Output]:
     """namespace.yaml, written by the app that owns the namespace."""
     if not app.infra and ctx.namespace_owner(app.namespace_name) == app.app:
@@ -41,7 +41,6 @@ def emit_app(app: App, ctx: RenderContext) -> Iterator[Output]:
         )
 
 
-@emitter(Manifest)
 def emit_manifest(record: Manifest, ctx: RenderContext) -> Iterator[Output]:
     """The body as given, placed in the app's namespace unless cluster-scoped or set."""
     body = resolve(record.body, ctx)
@@ -53,7 +52,6 @@ def emit_manifest(record: Manifest, ctx: RenderContext) -> Iterator[Output]:
     yield Output(app_path(record, record.file), record, document=body)
 
 
-@emitter(HelmRepository)
 def emit_helm_repository(repo: HelmRepository, ctx: RenderContext) -> Iterator[Output]:
     """Flux HelmRepository."""
     spec: dict[str, Any] = {"interval": ctx.cluster.intervals.helm_repository, "url": repo.url}
@@ -76,7 +74,6 @@ def git_ignore_rules(chart_dir: str) -> str:
     return f"# exclude all\n/*\n# include charts directory\n!/{chart_dir}/\n"
 
 
-@emitter(GitRepository)
 def emit_git_repository(repo: GitRepository, ctx: RenderContext) -> Iterator[Output]:
     """Flux GitRepository that fetches only the chart directory."""
     yield Output(
@@ -96,7 +93,6 @@ def emit_git_repository(repo: GitRepository, ctx: RenderContext) -> Iterator[Out
     )
 
 
-@emitter(HelmRelease)
 def emit_helm_release(release: HelmRelease, ctx: RenderContext) -> Iterator[Output]:
     """Flux HelmRelease; values resolved from references."""
     chart_spec: dict[str, Any] = {"chart": release.chart}
@@ -265,7 +261,6 @@ def _workload_output(
     )
 
 
-@emitter(Deployment)
 def emit_deployment(deployment: Deployment, ctx: RenderContext) -> Iterator[Output]:
     """apps/v1 Deployment."""
     # RWO claims and host devices cannot be held by two pods at once during a rollout.
@@ -275,7 +270,6 @@ def emit_deployment(deployment: Deployment, ctx: RenderContext) -> Iterator[Outp
     yield _workload_output(deployment, "Deployment", head, ctx)
 
 
-@emitter(StatefulSet)
 def emit_statefulset(statefulset: StatefulSet, ctx: RenderContext) -> Iterator[Output]:
     """apps/v1 StatefulSet."""
     head = (
@@ -299,7 +293,6 @@ def service_ports(service: Service) -> list[dict[str, Any]]:
     ]
 
 
-@emitter(Service)
 def emit_service(service: Service, ctx: RenderContext) -> Iterator[Output]:
     """v1 Service (ClusterIP)."""
     selector = service.selector or (service.workload.selector_labels if service.workload else {})
@@ -315,7 +308,6 @@ def emit_service(service: Service, ctx: RenderContext) -> Iterator[Output]:
     )
 
 
-@emitter(ConfigMap)
 def emit_configmap(configmap: ConfigMap, ctx: RenderContext) -> Iterator[Output]:
     """v1 ConfigMap with literal data."""
     yield Output(
@@ -330,7 +322,6 @@ def emit_configmap(configmap: ConfigMap, ctx: RenderContext) -> Iterator[Output]
     )
 
 
-@emitter(ConfigFiles)
 def emit_config_files(files: ConfigFiles, ctx: RenderContext) -> Iterator[Output]:
     """Verbatim files under configs/ plus a configMapGenerator entry for them."""
     for key, content in files.files.items():
@@ -354,3 +345,35 @@ def emit_config_files(files: ConfigFiles, ctx: RenderContext) -> Iterator[Output
             ]
         },
     )
+
+
+FAMILY = Family(
+    "core",
+    references={
+        (Service, "host"): lambda svc, ctx: f"{svc.name}.{ctx.namespace(svc)}.svc.cluster.local",
+    },
+    records=(
+        App,
+        Manifest,
+        HelmRepository,
+        GitRepository,
+        HelmRelease,
+        Deployment,
+        StatefulSet,
+        Service,
+        ConfigMap,
+        ConfigFiles,
+    ),
+    emitters={
+        App: emit_app,
+        Manifest: emit_manifest,
+        HelmRepository: emit_helm_repository,
+        GitRepository: emit_git_repository,
+        HelmRelease: emit_helm_release,
+        Deployment: emit_deployment,
+        StatefulSet: emit_statefulset,
+        Service: emit_service,
+        ConfigMap: emit_configmap,
+        ConfigFiles: emit_config_files,
+    },
+)

@@ -5,28 +5,47 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from klaster_build.checks import cluster_invariant, invariant
 from klaster_build.emit.core import service_ports
-from klaster_build.emit.outputs import Output, app_path, emitter, metadata
+from klaster_build.emit.outputs import Output, app_path, metadata
 from klaster_build.emit.yaml import dump_document
 from klaster_build.errors import Problem
+from klaster_build.family import Family
 from klaster_build.graph import ProjectGraph
-from klaster_build.operator import OperatorStep, operator_steps, state_key
+from klaster_build.operator import OperatorStep, state_key
 from klaster_build.project import Project
 from klaster_build.records.exposure import (
+    ChartIngress,
     HostClaim,
     Ingress,
     LoadBalancer,
     PrivilegedNamespace,
-    annotations_for,
-    host_name,
     looks_like_http,
 )
 from klaster_build.records.workloads import Workload
 from klaster_build.render_context import RenderContext
 
 
-@emitter(Ingress)
+def host_name(claim: HostClaim, domain: str) -> str:
+    """The full host a claim asks for."""
+    if claim.host is None:
+        return f"{claim.name}.{domain}"
+    if "." in claim.host:
+        return claim.host
+    return f"{claim.host}.{domain}"
+
+
+def annotations_for(claim: HostClaim, cluster_issuer: str) -> dict[str, str]:
+    """Ingress annotations: the cluster issuer, the presets, then the declared extras."""
+    annotations = {"cert-manager.io/cluster-issuer": cluster_issuer}
+    if claim.streaming:
+        annotations["nginx.ingress.kubernetes.io/proxy-buffering"] = "false"
+        annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"] = "30m"
+    if claim.upload_limit is not None:
+        annotations["nginx.ingress.kubernetes.io/proxy-body-size"] = claim.upload_limit
+    annotations.update(claim.annotations)
+    return annotations
+
+
 def emit_ingress(ingress: Ingress, ctx: RenderContext) -> Iterator[Output]:
     """networking.k8s.io/v1 Ingress with TLS `<app>-ingress`."""
     host = host_name(ingress, ctx.cluster.domain)
@@ -69,7 +88,6 @@ def emit_ingress(ingress: Ingress, ctx: RenderContext) -> Iterator[Output]:
     )
 
 
-@emitter(LoadBalancer)
 def emit_load_balancer(lb: LoadBalancer, ctx: RenderContext) -> Iterator[Output]:
     """A LoadBalancer Service (Cilium LB IPAM), dual-stack."""
     selector = lb.selector or (lb.workload.selector_labels if lb.workload else {})
@@ -94,12 +112,6 @@ def emit_load_balancer(lb: LoadBalancer, ctx: RenderContext) -> Iterator[Output]
     )
 
 
-def _host_facts(project: Project) -> Iterator[object]:
-    for claim in project.of_type(HostClaim):
-        yield host_name(claim, project.cluster.domain), claim.address, claim.origin
-
-
-@cluster_invariant(_host_facts)
 def check_unique_hosts(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """No two Ingresses (raw or chart) share a host."""
     seen: dict[str, HostClaim] = {}
@@ -114,7 +126,6 @@ def check_unique_hosts(project: Project, graph: ProjectGraph) -> Iterator[Proble
             )
 
 
-@invariant
 def check_hosts_in_domain(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """A host outside the cluster domain needs an explicit reason (TLS and DNS are not ours)."""
     domain = project.cluster.domain
@@ -128,7 +139,6 @@ def check_hosts_in_domain(project: Project, graph: ProjectGraph) -> Iterator[Pro
             )
 
 
-@invariant
 def check_no_http_load_balancers(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """HTTP goes through Ingress; a LoadBalancer may expose it only with a reason."""
     for lb in project.of_type(LoadBalancer):
@@ -155,13 +165,6 @@ def privileged_namespaces(project: Project) -> dict[str, list[Any]]:
     return dict(sorted(found.items()))
 
 
-def _exemption_facts(project: Project) -> Iterator[object]:
-    for namespace, records in privileged_namespaces(project).items():
-        for record in records:
-            yield namespace, record.address, record.origin, getattr(record, "reason", None)
-
-
-@cluster_invariant(_exemption_facts)
 def check_exemptions(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """Privileged pods need the Talos settings to exempt them; a declared exemption not used is flagged."""
     needs = privileged_namespaces(project)
@@ -182,7 +185,6 @@ def check_exemptions(project: Project, graph: ProjectGraph) -> Iterator[Problem]
             )
 
 
-@invariant
 def check_host_paths(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """hostPath only for declared devices: raw extras must not smuggle host paths in."""
     for workload in project.of_type(Workload):
@@ -217,7 +219,6 @@ def exemption_patch(namespace: str) -> str:
     )
 
 
-@operator_steps
 def exposure_steps(project: Project, graph: ProjectGraph) -> Iterator[OperatorStep]:
     """DNS names, IPv4 port forwards and the Talos config to apply."""
     domain = project.cluster.domain
@@ -267,23 +268,49 @@ def exposure_steps(project: Project, graph: ProjectGraph) -> Iterator[OperatorSt
         )
 
 
-@invariant
 def check_talos_patches_exist(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """The operator's own Talos patches the Makefile names are on disk."""
     talos = project.cluster.talos
     if talos is None:
         return
-    for patch in (*talos.base_patches, *talos.node_patches.values()):
+    for patch in project.cluster.input_files():
         if not (project.root / patch).is_file():
             yield Problem(
                 project.cluster.origin,
                 f"Talos patch {patch!r} named in talos=TalosSettings(...) does not exist; create it or fix the path",
-                subject=project.cluster.address,
             )
     for node in talos.node_patches:
         if node not in {n.name for n in project.cluster.nodes}:
             yield Problem(
                 project.cluster.origin,
                 f"TalosSettings node_patches names {node!r}, which is not a node of the cluster",
-                subject=project.cluster.address,
             )
+
+
+FAMILY = Family(
+    "exposure",
+    references={
+        (HostClaim, "fqdn"): lambda claim, ctx: host_name(claim, ctx.cluster.domain),
+        (HostClaim, "tls_secret"): lambda claim, _ctx: f"{claim.app}-ingress",
+        (HostClaim, "ingress_class"): lambda _claim, ctx: ctx.cluster.ingress_class,
+        (HostClaim, "annotations"): lambda claim, ctx: annotations_for(
+            claim, ctx.cluster.cluster_issuer
+        ),
+    },
+    records=(
+        Ingress,
+        ChartIngress,
+        LoadBalancer,
+        PrivilegedNamespace,
+    ),
+    emitters={Ingress: emit_ingress, LoadBalancer: emit_load_balancer},
+    checks=(
+        check_unique_hosts,
+        check_hosts_in_domain,
+        check_no_http_load_balancers,
+        check_exemptions,
+        check_host_paths,
+        check_talos_patches_exist,
+    ),
+    steps=(exposure_steps,),
+)

@@ -8,9 +8,9 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from klaster_build import emit
 from klaster_build.emit.exposure import exemption_patch
-from klaster_build.emit.outputs import Output, emitter, metadata
+from klaster_build.emit.outputs import KUSTOMIZATION, Output, metadata
+from klaster_build.family import Family
 from klaster_build.records.exposure import LoadBalancer, PrivilegedNamespace
 from klaster_build.records.infra import InfraComponent, InfraConfig
 from klaster_build.records.workloads import Workload
@@ -33,7 +33,6 @@ BUILT_IN_GROUPS = frozenset(
 FLUX_GROUP_SUFFIX = ".toolkit.fluxcd.io"
 
 
-@emitter(InfraComponent)
 def emit_infra_component(component: InfraComponent, ctx: RenderContext) -> Iterator[Output]:
     """infra/controllers/<name>.yaml: Namespace (when owned), HelmRepository, HelmRelease."""
     path = f"infra/controllers/{component.name}.yaml"
@@ -93,7 +92,6 @@ def emit_infra_component(component: InfraComponent, ctx: RenderContext) -> Itera
     )
 
 
-@emitter(InfraConfig)
 def emit_infra_config(config: InfraConfig, ctx: RenderContext) -> Iterator[Output]:
     """infra/configs/<file>: the documents as declared."""
     for document in config.documents:
@@ -172,7 +170,7 @@ def flux_entry(by_path: dict[str, list[Output]], ctx: RenderContext) -> Iterator
     yield Output(
         "cluster/kustomization.yaml",
         ctx.cluster,
-        document={**emit.KUSTOMIZATION, "resources": ["infra.yaml", "apps.yaml"]},
+        document={**KUSTOMIZATION, "resources": ["infra.yaml", "apps.yaml"]},
     )
 
 
@@ -258,8 +256,16 @@ def infra_index(by_path: dict[str, list[Output]], ctx: RenderContext) -> Iterato
     yield Output(
         "infra/kustomization.yaml",
         ctx.cluster,
-        document={**emit.KUSTOMIZATION, "resources": resources},
+        document={**KUSTOMIZATION, "resources": resources},
     )
 
 
-emit.INDEXERS.append(infra_index)
+FAMILY = Family(
+    "infra",
+    records=(
+        InfraComponent,
+        InfraConfig,
+    ),
+    emitters={InfraComponent: emit_infra_component, InfraConfig: emit_infra_config},
+    indexers=(infra_index,),
+)

@@ -13,10 +13,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from klaster_build import emit
-from klaster_build.checks import invariant
 from klaster_build.emit.outputs import Output
 from klaster_build.errors import Problem
+from klaster_build.family import Family
 from klaster_build.graph import ProjectGraph
 from klaster_build.loader import APPS_DIR
 from klaster_build.project import Project
@@ -84,7 +83,6 @@ def _example(version: Version) -> str:
     ]
 
 
-@invariant
 def check_pinned(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """Every image, chart version and git tag is a full version or a digest."""
     for record in project.records:
@@ -213,4 +211,8 @@ def renovate_index(by_path: dict[str, list[Output]], ctx: RenderContext) -> Iter
     yield Output("/renovate.json", ctx.cluster, text=text, header=False)
 
 
-emit.INDEXERS.append(renovate_index)
+FAMILY = Family(
+    "renovate",
+    checks=(check_pinned,),
+    indexers=(renovate_index,),
+)

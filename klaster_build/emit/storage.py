@@ -6,12 +6,12 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from klaster_build.checks import cluster_invariant, invariant
 from klaster_build.emit import volumes
-from klaster_build.emit.outputs import Output, app_path, emitter, metadata
+from klaster_build.emit.outputs import Output, app_path, metadata
 from klaster_build.errors import Problem
+from klaster_build.family import Family
 from klaster_build.graph import ProjectGraph
-from klaster_build.operator import OperatorStep, removal_steps
+from klaster_build.operator import OperatorStep
 from klaster_build.project import Project
 from klaster_build.quantity import parse_quantity
 from klaster_build.records.helm import HelmRelease
@@ -30,7 +30,6 @@ CSI_DRIVER = "local.csi.openebs.io"
 LVM_NAMESPACE = "openebs"
 
 
-@emitter(LVMVolume)
 def emit_lvm_volume(lv: LVMVolume, ctx: RenderContext) -> Iterator[Output]:
     """local.openebs.io LVMVolume on the (single) node."""
     node = ctx.cluster.nodes[0].name
@@ -58,7 +57,6 @@ def emit_lvm_volume(lv: LVMVolume, ctx: RenderContext) -> Iterator[Output]:
     )
 
 
-@emitter(PersistentVolume)
 def emit_persistent_volume(pv: PersistentVolume, ctx: RenderContext) -> Iterator[Output]:
     """The PV that binds the LV by volumeHandle; Retain so data outlives the claim."""
     yield Output(
@@ -80,7 +78,6 @@ def emit_persistent_volume(pv: PersistentVolume, ctx: RenderContext) -> Iterator
     )
 
 
-@emitter(PersistentVolumeClaim)
 def emit_claim(claim: PersistentVolumeClaim, ctx: RenderContext) -> Iterator[Output]:
     """The claim in the app namespace, bound to its PV."""
     yield Output(
@@ -100,7 +97,6 @@ def emit_claim(claim: PersistentVolumeClaim, ctx: RenderContext) -> Iterator[Out
     )
 
 
-@emitter(PostgresCluster)
 def emit_postgres_cluster(cluster: PostgresCluster, ctx: RenderContext) -> Iterator[Output]:
     """CloudNativePG Cluster: one instance per node, storage bound to our PV by volumeName."""
     spec: dict[str, Any] = {"instances": len(ctx.cluster.nodes)}
@@ -138,7 +134,6 @@ volumes.SOURCES[PersistentVolumeClaim] = _claim_source
 volumes.CLAIM_TYPES.append(PersistentVolumeClaim)
 
 
-@invariant
 def check_tiers(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """Every storage tier named by a volume is one the klasterfile declares."""
     known = sorted(project.cluster.storage)
@@ -151,7 +146,6 @@ def check_tiers(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
             )
 
 
-@invariant
 def check_volume_chain(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """LVMVolume name = PV name = volumeHandle, equal capacities, one tier along the chain."""
     for pv in project.of_type(PersistentVolume):
@@ -189,7 +183,6 @@ def check_volume_chain(project: Project, graph: ProjectGraph) -> Iterator[Proble
             )
 
 
-@invariant
 def check_single_claim(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """Each PV is claimed by exactly one PVC or CNPG cluster."""
     claims: dict[PersistentVolume, list[Any]] = defaultdict(list)
@@ -212,12 +205,6 @@ def check_single_claim(project: Project, graph: ProjectGraph) -> Iterator[Proble
             )
 
 
-def _lv_name_facts(project: Project) -> Iterator[object]:
-    for lv in project.of_type(LVMVolume):
-        yield lv.name, lv.address, lv.origin
-
-
-@cluster_invariant(_lv_name_facts)
 def check_unique_lv_names(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """LV names are unique across the cluster: they share the openebs namespace and the disk."""
     seen: dict[str, LVMVolume] = {}
@@ -233,7 +220,6 @@ def check_unique_lv_names(project: Project, graph: ProjectGraph) -> Iterator[Pro
             seen[lv.name] = lv
 
 
-@invariant
 def check_storage_use(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """Warn about claims nothing uses and databases on hdd."""
     for claim in project.of_type(PersistentVolumeClaim):
@@ -279,7 +265,6 @@ def _bundled_storage(values: Any, path: str = "") -> Iterator[str]:
             yield from _bundled_storage(item, f"{path}[{index}]")
 
 
-@invariant
 def check_bundled_storage(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """Charts must not provision their own volumes or databases unless allowed with a reason."""
     for release in project.of_type(HelmRelease):
@@ -293,7 +278,6 @@ def check_bundled_storage(project: Project, graph: ProjectGraph) -> Iterator[Pro
             )
 
 
-@removal_steps
 def removed_volumes(
     previous: dict[str, list[dict[str, Any]]], current: dict[str, list[dict[str, Any]]]
 ) -> list[OperatorStep]:
@@ -324,3 +308,38 @@ def removed_volumes(
             )
         )
     return steps
+
+
+FAMILY = Family(
+    "storage",
+    references={
+        (PostgresCluster, "app_secret"): lambda cluster, _ctx: f"{cluster.name}-app",
+        (PostgresCluster, "rw_service"): lambda cluster, _ctx: f"{cluster.name}-rw",
+        (PostgresCluster, "host"): lambda cluster, ctx: (
+            f"{cluster.name}-rw.{ctx.namespace(cluster)}.svc.cluster.local"
+        ),
+    },
+    records=(
+        LVMVolume,
+        PersistentVolume,
+        PersistentVolumeClaim,
+        PostgresCluster,
+        Volume,
+        Postgres,
+    ),
+    emitters={
+        LVMVolume: emit_lvm_volume,
+        PersistentVolume: emit_persistent_volume,
+        PersistentVolumeClaim: emit_claim,
+        PostgresCluster: emit_postgres_cluster,
+    },
+    checks=(
+        check_tiers,
+        check_volume_chain,
+        check_single_claim,
+        check_unique_lv_names,
+        check_storage_use,
+        check_bundled_storage,
+    ),
+    removals=(removed_volumes,),
+)

@@ -7,21 +7,23 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from klaster_build.checks import cluster_invariant, invariant
-from klaster_build.emit.outputs import Output, app_path, emitter, metadata
+from klaster_build.emit.outputs import Output, app_path, metadata
 from klaster_build.errors import Problem
+from klaster_build.family import Family
 from klaster_build.graph import ProjectGraph
-from klaster_build.operator import OperatorStep, operator_steps, state_key
+from klaster_build.operator import OperatorStep, state_key
 from klaster_build.project import Project
 from klaster_build.records.base import MARK, Record
 from klaster_build.records.helm import HelmRelease
 from klaster_build.records.vault import (
     OIDC,
     ServiceAccount,
+    VaultAccess,
     VaultAuth,
     VaultFile,
     VaultPolicy,
     VaultRole,
+    VaultSecret,
     VaultStaticSecret,
 )
 from klaster_build.records.workloads import Workload
@@ -61,7 +63,6 @@ def _index(ctx: RenderContext) -> dict[VaultPolicy, list[VaultStaticSecret]]:
     return index
 
 
-@emitter(ServiceAccount)
 def emit_service_account(account: ServiceAccount, ctx: RenderContext) -> Iterator[Output]:
     """v1 ServiceAccount."""
     yield Output(
@@ -75,7 +76,6 @@ def emit_service_account(account: ServiceAccount, ctx: RenderContext) -> Iterato
     )
 
 
-@emitter(VaultAuth)
 def emit_vault_auth(auth: VaultAuth, ctx: RenderContext) -> Iterator[Output]:
     """VaultAuth with the kubernetes method."""
     yield Output(
@@ -94,7 +94,6 @@ def emit_vault_auth(auth: VaultAuth, ctx: RenderContext) -> Iterator[Output]:
     )
 
 
-@emitter(VaultStaticSecret)
 def emit_static_secret(secret: VaultStaticSecret, ctx: RenderContext) -> Iterator[Output]:
     """VaultStaticSecret: KV-v2 path -> Opaque Secret, raw data excluded."""
     transformation: dict[str, Any] = {"excludeRaw": True}
@@ -125,7 +124,6 @@ def emit_static_secret(secret: VaultStaticSecret, ctx: RenderContext) -> Iterato
     )
 
 
-@emitter(VaultRole)
 def emit_vault_role(role: VaultRole, ctx: RenderContext) -> Iterator[Output]:
     """vault/kubernetes-auth-roles/<role>.yaml, as the sync script reads it."""
     namespaces = sorted({ctx.namespace(a) for a in role.service_accounts} | set(role.namespaces))
@@ -149,14 +147,12 @@ def hcl_policy(grants: dict[str, tuple[str, ...]]) -> str:
     return "\n".join(blocks)
 
 
-@emitter(VaultPolicy)
 def emit_vault_policy(policy: VaultPolicy, ctx: RenderContext) -> Iterator[Output]:
     """vault/policy/<name>.hcl."""
     grants = policy_grants(policy, ctx.cluster.vault.kv_mount, _index(ctx).get(policy, []))
     yield Output(f"vault/policy/{policy.name}.hcl", policy, text=hcl_policy(grants))
 
 
-@invariant
 def check_secret_reachability(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """Each secret's path is readable through VaultAuth -> role -> policies, for its SA and namespace."""
     namespace = {name: app.namespace_name for name, app in project.apps.items()}
@@ -194,7 +190,6 @@ def check_secret_reachability(project: Project, graph: ProjectGraph) -> Iterator
             )
 
 
-@invariant
 def check_least_privilege(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """No policy grants a path no secret reads, or more than read, without a stated reason."""
     kv = project.cluster.vault.kv_mount
@@ -218,13 +213,6 @@ def check_least_privilege(project: Project, graph: ProjectGraph) -> Iterator[Pro
                 )
 
 
-def _vault_name_facts(project: Project) -> Iterator[object]:
-    for kind in (VaultRole, VaultPolicy):
-        for record in project.of_type(kind):
-            yield kind.__name__, record.record_name, record.address, record.origin
-
-
-@cluster_invariant(_vault_name_facts)
 def check_unique_vault_names(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """Role and policy names are unique in OpenBao (one file each under vault/)."""
     for kind, label in ((VaultRole, "role"), (VaultPolicy, "policy")):
@@ -268,7 +256,6 @@ def plaintext_credentials(values: Any, path: str = "") -> Iterator[str]:
             yield from plaintext_credentials(item, f"{path}[{index}]")
 
 
-@invariant
 def check_plaintext_credentials(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """A credential-looking env var with a literal value belongs in OpenBao, not in git."""
     hint = "keep it in OpenBao: VaultSecret(...) and pass secret.key('...')"
@@ -290,7 +277,6 @@ def check_plaintext_credentials(project: Project, graph: ProjectGraph) -> Iterat
             )
 
 
-@operator_steps
 def vault_steps(project: Project, graph: ProjectGraph) -> Iterator[OperatorStep]:
     """Secrets to create in OpenBao, Authentik applications, and the OpenBao sync."""
     kv = project.cluster.vault.kv_mount
@@ -345,10 +331,45 @@ def vault_steps(project: Project, graph: ProjectGraph) -> Iterator[OperatorStep]
         )
 
 
-@emitter(VaultFile)
 def emit_vault_file(record: VaultFile, ctx: RenderContext) -> Iterator[Output]:
     """vault/<path>, YAML or verbatim text."""
     if record.text is not None:
         yield Output(f"vault/{record.path}", record, text=record.text)
     else:
         yield Output(f"vault/{record.path}", record, document=record.data)
+
+
+FAMILY = Family(
+    "vault",
+    references={
+        (OIDC, "discovery_url"): lambda oidc, ctx: (
+            f"{ctx.cluster.authentik_url.rstrip('/')}/application/o/{oidc.app_slug}/.well-known/openid-configuration"
+        ),
+    },
+    records=(
+        ServiceAccount,
+        VaultPolicy,
+        VaultRole,
+        VaultAuth,
+        VaultAccess,
+        VaultStaticSecret,
+        VaultSecret,
+        OIDC,
+        VaultFile,
+    ),
+    emitters={
+        ServiceAccount: emit_service_account,
+        VaultAuth: emit_vault_auth,
+        VaultStaticSecret: emit_static_secret,
+        VaultRole: emit_vault_role,
+        VaultPolicy: emit_vault_policy,
+        VaultFile: emit_vault_file,
+    },
+    checks=(
+        check_secret_reachability,
+        check_least_privilege,
+        check_unique_vault_names,
+        check_plaintext_credentials,
+    ),
+    steps=(vault_steps,),
+)

@@ -11,10 +11,12 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
+from klaster_build.errors import KlasterError
+
 __all__ = ["DumpError", "dump_document", "dump_documents"]
 
 
-class DumpError(ValueError):
+class DumpError(KlasterError, ValueError):
     """A value that cannot be written as YAML (names where it sits in the document)."""
 
 

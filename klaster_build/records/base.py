@@ -8,16 +8,12 @@ fields, including deep inside Helm values and inside f-strings (see `Ref.__forma
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import attrs
 
 from klaster_build import registry
 from klaster_build.origin import Origin, capture_origin
-
-if TYPE_CHECKING:
-    from klaster_build.render_context import RenderContext
 
 # f-strings call __format__ at declaration time; a reference formats as this marker, which the
 # graph walks and the renderer replaces. NUL never appears in YAML we write, so it cannot clash.
@@ -69,7 +65,7 @@ class Record:
     @property
     def ref(self) -> Ref:
         """A reference to this record's name."""
-        return Ref(self, "name", lambda record, _ctx: record.record_name)
+        return Ref(self, "name")
 
     def __format__(self, spec: str) -> str:
         return format(self.ref, spec)
@@ -80,15 +76,11 @@ class Record:
 
 @attrs.frozen(eq=False)
 class Ref:
-    """A value derived from a record (its name, its secret's name, its service host...)."""
+    """A value derived from a record: its name (`part` "name"), its secret's name, its service
+    host... Plain data: the record's family says how `part` is computed when rendering."""
 
     target: Record
     part: str
-    resolver: Callable[[Any, RenderContext], Any] = attrs.field(repr=False)
-
-    def resolve(self, ctx: RenderContext) -> Any:
-        """The concrete value, computed when rendering."""
-        return self.resolver(self.target, ctx)
 
     def __format__(self, spec: str) -> str:
         return mark(self)

@@ -60,21 +60,12 @@ class HostClaim(Record):
     @property
     def fqdn(self) -> Ref:
         """The host name: `<host or name>.<domain>`, or the declared external host."""
-        return Ref(self, "fqdn", lambda claim, ctx: host_name(claim, ctx.cluster.domain))
+        return Ref(self, "fqdn")
 
     @property
     def tls_secret(self) -> Ref:
         """The TLS secret cert-manager fills: `<app>-ingress`."""
-        return Ref(self, "tls_secret", lambda claim, _ctx: f"{claim.app}-ingress")
-
-
-def host_name(claim: HostClaim, domain: str) -> str:
-    """The full host a claim asks for."""
-    if claim.host is None:
-        return f"{claim.name}.{domain}"
-    if "." in claim.host:
-        return claim.host
-    return f"{claim.host}.{domain}"
+        return Ref(self, "tls_secret")
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -180,18 +171,6 @@ class PrivilegedNamespace(Record):
         return self.app
 
 
-def annotations_for(claim: HostClaim, cluster_issuer: str) -> dict[str, str]:
-    """Ingress annotations: the cluster issuer, the presets, then the declared extras."""
-    annotations = {"cert-manager.io/cluster-issuer": cluster_issuer}
-    if claim.streaming:
-        annotations["nginx.ingress.kubernetes.io/proxy-buffering"] = "false"
-        annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"] = "30m"
-    if claim.upload_limit is not None:
-        annotations["nginx.ingress.kubernetes.io/proxy-body-size"] = claim.upload_limit
-    annotations.update(claim.annotations)
-    return annotations
-
-
 def ingress_values(
     claim: ChartIngress,
     *,
@@ -214,10 +193,8 @@ def ingress_values(
     hosts: list[Any] = [claim.fqdn] if hosts_as_strings else [{"host": claim.fqdn, "paths": [path]}]
     return {
         "enabled": True,
-        class_key: Ref(claim, "class", lambda _c, ctx: ctx.cluster.ingress_class),
-        "annotations": Ref(
-            claim, "annotations", lambda c, ctx: annotations_for(c, ctx.cluster.cluster_issuer)
-        ),
+        class_key: Ref(claim, "ingress_class"),
+        "annotations": Ref(claim, "annotations"),
         "hosts": hosts,
         "tls": [{"secretName": claim.tls_secret, "hosts": [claim.fqdn]}],
     }

@@ -218,21 +218,17 @@ class Postgres(Record):
     @property
     def app_secret(self) -> Ref:
         """The `<cluster>-app` Secret CloudNativePG creates (keys: uri, password, host...)."""
-        return Ref(self.cluster, "app_secret", lambda cluster, _ctx: f"{cluster.name}-app")
+        return Ref(self.cluster, "app_secret")
 
     @property
     def rw_service(self) -> Ref:
         """The `<cluster>-rw` Service that points at the primary."""
-        return Ref(self.cluster, "rw_service", lambda cluster, _ctx: f"{cluster.name}-rw")
+        return Ref(self.cluster, "rw_service")
 
     @property
     def host(self) -> Ref:
         """The primary's in-cluster DNS name."""
-        return Ref(
-            self.cluster,
-            "host",
-            lambda cluster, ctx: f"{cluster.name}-rw.{ctx.namespace(cluster)}.svc.cluster.local",
-        )
+        return Ref(self.cluster, "host")
 
     def secret_key(self, key: str) -> SecretKey:
         """An env value read from key `key` of the `<cluster>-app` Secret."""

@@ -299,13 +299,7 @@ class OIDC(Record):
     @property
     def discovery_url(self) -> Ref:
         """`<authentik>/application/o/<slug>/.well-known/openid-configuration`."""
-        return Ref(
-            self,
-            "discovery_url",
-            lambda oidc, ctx: (
-                f"{ctx.cluster.authentik_url.rstrip('/')}/application/o/{oidc.app_slug}/.well-known/openid-configuration"
-            ),
-        )
+        return Ref(self, "discovery_url")
 
 
 @attrs.frozen(kw_only=True, eq=False)

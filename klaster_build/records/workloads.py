@@ -259,9 +259,7 @@ class Service(Record):
     @property
     def host(self) -> Ref:
         """The in-cluster DNS name `<name>.<namespace>.svc.cluster.local`."""
-        return Ref(
-            self, "host", lambda svc, ctx: f"{svc.name}.{ctx.namespace(svc)}.svc.cluster.local"
-        )
+        return Ref(self, "host")
 
     def port(self, name: str) -> int:
         """The number of the port called `name`."""

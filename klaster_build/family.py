@@ -1,0 +1,110 @@
+"""A family of records and everything klaster does with them, as one explicit value.
+
+The engine is given a tuple of families (`families.FAMILIES`); nothing registers itself on
+import, so what a build does is what that tuple lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+if TYPE_CHECKING:
+    from klaster_build.emit.outputs import Output
+    from klaster_build.errors import Problem
+    from klaster_build.graph import ProjectGraph
+    from klaster_build.operator import OperatorStep
+    from klaster_build.project import Project
+    from klaster_build.records.base import Record
+    from klaster_build.render_context import RenderContext
+
+Emitter = Callable[[Any, "RenderContext"], Iterable["Output"]]
+Check = Callable[["Project", "ProjectGraph"], Iterable["Problem"]]
+StepSource = Callable[["Project", "ProjectGraph"], Iterable["OperatorStep"]]
+Documents = dict[str, list[dict[str, Any]]]
+RemovalSource = Callable[[Documents, Documents], Iterable["OperatorStep"]]
+# Families that own files outside app directories (infra/, renovate.json...) turn the outputs of
+# the whole cluster into those files.
+Indexer = Callable[[dict[str, list["Output"]], "RenderContext"], Iterable["Output"]]
+# The value of a reference `Ref(record, part)`, computed when rendering.
+Resolver = Callable[[Any, "RenderContext"], Any]
+
+
+@attrs.frozen
+class Family:
+    """Record types, and how they are rendered, checked and handed over to the operator."""
+
+    name: str
+    records: tuple[type[Record], ...] = ()  # every type of the family a record can have
+    emitters: Mapping[type, Emitter] = attrs.field(factory=dict)
+    references: Mapping[tuple[type, str], Resolver] = attrs.field(factory=dict)
+    checks: tuple[Check, ...] = ()
+    steps: tuple[StepSource, ...] = ()
+    removals: tuple[RemovalSource, ...] = ()
+    indexers: tuple[Indexer, ...] = ()
+
+
+def _by_class(table: Mapping[type, Any], kind: type) -> Any:
+    for klass in kind.__mro__:
+        if klass in table:
+            return table[klass]
+    return None
+
+
+@attrs.frozen
+class Catalog:
+    """The families a build uses, merged: what each phase looks up."""
+
+    families: tuple[Family, ...]
+    record_types: frozenset[type] = attrs.field(init=False)
+    emitters: dict[type, Emitter] = attrs.field(init=False)
+    references: dict[tuple[type, str], Resolver] = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(
+            self, "record_types", frozenset(t for f in self.families for t in f.records)
+        )
+        object.__setattr__(
+            self, "emitters", {k: v for f in self.families for k, v in f.emitters.items()}
+        )
+        object.__setattr__(
+            self, "references", {k: v for f in self.families for k, v in f.references.items()}
+        )
+
+    def knows(self, record: Record) -> bool:
+        """Whether a family declares the record's exact type."""
+        return type(record) in self.record_types
+
+    def emitter_for(self, kind: type) -> Emitter | None:
+        """The emitter of a record type, looked up along its base classes."""
+        return _by_class(self.emitters, kind)  # type: ignore[no-any-return]
+
+    def resolver_for(self, kind: type, part: str) -> Resolver | None:
+        """How `Ref(record of kind, part)` is computed, looked up along the base classes."""
+        for klass in kind.__mro__:
+            found = self.references.get((klass, part))
+            if found is not None:
+                return found
+        return None
+
+    @property
+    def checks(self) -> tuple[Check, ...]:
+        """Every family's checks."""
+        return tuple(c for f in self.families for c in f.checks)
+
+    @property
+    def steps(self) -> tuple[StepSource, ...]:
+        """Every family's operator-step sources."""
+        return tuple(s for f in self.families for s in f.steps)
+
+    @property
+    def removals(self) -> tuple[RemovalSource, ...]:
+        """Every family's removal-step sources."""
+        return tuple(r for f in self.families for r in f.removals)
+
+    @property
+    def indexers(self) -> tuple[Indexer, ...]:
+        """Every family's indexers."""
+        return tuple(i for f in self.families for i in f.indexers)
