@@ -22,7 +22,8 @@ def _write(text: str, output: Path | None) -> None:
 def graph_command(root: Path, apps: list[str], fmt: str, output: Path | None) -> int:
     """Print or render the graph; problems are shown on their nodes (exit 2 when any is an error)."""
     from klaster_build.engine import analyse
-    from klaster_build.views import selected, to_data, to_dot, to_json, to_mermaid, to_tree
+    from klaster_build.serial import dumps
+    from klaster_build.views import selected, to_data, to_dot, to_mermaid, to_tree
 
     project, graph, problems = analyse(root)
     unknown = [a for a in apps if a not in project.apps]
@@ -46,7 +47,7 @@ def graph_command(root: Path, apps: list[str], fmt: str, output: Path | None) ->
             for tree in to_tree(data):
                 out.print(tree)
     elif fmt == "json":
-        _write(to_json(data), output)
+        _write(dumps(data), output)
     elif fmt == "mermaid":
         _write(to_mermaid(data), output)
     elif fmt == "dot":
@@ -94,17 +95,9 @@ def todo_command(root: Path, *, as_json: bool) -> int:
     known = set((Manifest.committed(out_dir) or Manifest.read(out_dir)).steps)
     steps = collect_steps(project, graph, CATALOG)
     if as_json:
-        rows = [
-            {
-                "category": s.category,
-                "key": s.key,
-                "summary": s.summary,
-                "new": s.key not in known,
-                "details": s.details,
-                "origin": str(s.origin) if s.origin else None,
-            }
-            for s in steps
-        ]
+        from klaster_build.serial import CONVERTER
+
+        rows = [{**CONVERTER.unstructure(s), "new": s.key not in known} for s in steps]
         sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
         return int(ExitStatus.OK)
     for number, step in enumerate(steps, 1):
@@ -115,7 +108,7 @@ def todo_command(root: Path, *, as_json: bool) -> int:
 
 def why_command(root: Path, target: str, *, as_json: bool) -> int:
     """Which apps.d file:line and records produced a generated file (or one of its documents)."""
-    from klaster_build.emit import render
+    from klaster_build.emit import render, serialize
     from klaster_build.engine import analyse
     from klaster_build.families import CATALOG
 
@@ -123,7 +116,7 @@ def why_command(root: Path, target: str, *, as_json: bool) -> int:
     if any(p.is_error for p in problems):
         report.print_problems(problems)
         return int(ExitStatus.INVALID)
-    rendered = render(project, graph, CATALOG)
+    rendered = serialize(render(project, graph, CATALOG), project.cluster.out_dir)
     path, _, selector = target.partition("#")
     relative = Path(path)
     if relative.is_absolute():

@@ -15,24 +15,7 @@ from klaster_build.cluster import (
     VaultSettings,
 )
 from klaster_build.errors import DeclarationError
-from klaster_build.records import (
-    App,
-    ConfigFiles,
-    ConfigMap,
-    Container,
-    Deployment,
-    EmptyDir,
-    GitRepository,
-    HelmRelease,
-    HelmRepository,
-    Manifest,
-    Mount,
-    Port,
-    SecretKey,
-    Service,
-    StatefulSet,
-    ref,
-)
+from klaster_build.records.app import App
 from klaster_build.records.exposure import (
     ChartIngress,
     ChartService,
@@ -41,7 +24,9 @@ from klaster_build.records.exposure import (
     PrivilegedNamespace,
     ingress_values,
 )
+from klaster_build.records.helm import GitRepository, HelmRelease, HelmRepository
 from klaster_build.records.infra import InfraComponent, InfraConfig
+from klaster_build.records.manifest import Manifest
 from klaster_build.records.storage import Postgres, Volume
 from klaster_build.records.vault import (
     OIDC,
@@ -51,7 +36,20 @@ from klaster_build.records.vault import (
     VaultRole,
     VaultSecret,
 )
-from klaster_build.records.workloads import HostDevice
+from klaster_build.records.workloads import (
+    ConfigFiles,
+    ConfigMap,
+    Container,
+    Deployment,
+    EmptyDir,
+    HostDevice,
+    Mount,
+    Port,
+    SecretKey,
+    Service,
+    StatefulSet,
+)
+from klaster_build.refs import ref
 from klaster_build.values import Plain
 from klaster_build.versions import Renovate
 

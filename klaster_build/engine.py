@@ -12,9 +12,9 @@ import attrs
 import yaml
 
 from klaster_build import output
-from klaster_build.checks import run_checks, unknown_records
+from klaster_build.checks import output_problems, run_checks, unknown_records
 from klaster_build.cluster import Cluster
-from klaster_build.emit import render
+from klaster_build.emit import render, serialize
 from klaster_build.errors import ExitStatus, Problem, ProblemsFound
 from klaster_build.families import CATALOG
 from klaster_build.family import Catalog
@@ -161,11 +161,13 @@ def render_project(
     project, graph, problems = analyse(root, cluster, catalog)
     if any(p.is_error for p in problems):
         raise ProblemsFound(problems)
-    rendered = render(project, graph, catalog)
-    if rendered.problems:
-        raise ProblemsFound([*problems, *rendered.problems])
+    outputs = render(project, graph, catalog)
+    wrong = output_problems(outputs)
+    if wrong:
+        raise ProblemsFound([*problems, *wrong])
+    files = serialize(outputs, project.cluster.out_dir).files
     steps = collect_steps(project, graph, catalog)
-    return ProjectRender(project, rendered.files, tuple(sorted(problems)), tuple(steps))
+    return ProjectRender(project, files, tuple(sorted(problems)), tuple(steps))
 
 
 @contextlib.contextmanager

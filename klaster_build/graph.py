@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from klaster_build.errors import DeclarationError, Problem
-from klaster_build.records.base import AddressRef, Record, Ref
-from klaster_build.render_context import follow
+from klaster_build.records.base import Record
+from klaster_build.refs import AddressRef, Ref, follow
 from klaster_build.values import record_references
 
 if TYPE_CHECKING:

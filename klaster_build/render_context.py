@@ -7,20 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from klaster_build.refs import follow
+
 if TYPE_CHECKING:
     from klaster_build.cluster import Cluster
     from klaster_build.family import Catalog
     from klaster_build.records.app import App
-    from klaster_build.records.base import AddressRef, Record, Ref
-
-
-def follow(value: Any, parts: tuple[Any, ...]) -> Any:
-    """Apply an AddressRef's attribute names and calls to the record it names."""
-    from klaster_build.records.base import CallPart
-
-    for part in parts:
-        value = value(*part.args) if isinstance(part, CallPart) else getattr(value, part)
-    return value
+    from klaster_build.records.base import Record
+    from klaster_build.refs import AddressRef, Ref
 
 
 @attrs.frozen

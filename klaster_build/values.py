@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from klaster_build.records.base import MARK, AddressRef, Record, Ref, marked
+from klaster_build.records.base import Record
+from klaster_build.refs import MARK, AddressRef, Ref, marked
 
 if TYPE_CHECKING:
     from klaster_build.render_context import RenderContext

@@ -10,16 +10,23 @@ from conftest import KLASTERFILE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from klaster_build import engine
+from klaster_build import dsl, engine
 from klaster_build.errors import DeclarationError, ProblemsFound
-from klaster_build.records import RECORD_TYPES, Container, Port
+from klaster_build.families import CATALOG
+from klaster_build.records.base import Record
 from klaster_build.records.exposure import ChartIngress, Ingress, LoadBalancer
 from klaster_build.records.storage import Postgres, Volume
 from klaster_build.records.vault import OIDC, VaultAccess, VaultPolicy, VaultSecret
+from klaster_build.records.workloads import Container, Port
 from klaster_build.registry import session
 
+DECLARABLE = tuple(
+    t
+    for t in (getattr(dsl, name) for name in dsl.__all__)
+    if isinstance(t, type) and issubclass(t, Record)
+)
 FUZZED = (
-    *RECORD_TYPES,
+    *DECLARABLE,
     Container,
     Port,
     Volume,
@@ -32,6 +39,16 @@ FUZZED = (
     ChartIngress,
     LoadBalancer,
 )
+
+
+def test_every_record_type_apps_can_declare_belongs_to_a_family() -> None:
+    """The DSL and the families agree: a record type exported to apps.d is one klaster builds
+    (else it would render nothing), and the catalog knows nothing that is not a record."""
+    assert DECLARABLE
+    assert set(DECLARABLE) <= CATALOG.record_types
+    assert all(issubclass(t, Record) for t in CATALOG.record_types)
+
+
 SCALARS = st.one_of(
     st.none(),
     st.booleans(),

@@ -6,9 +6,9 @@ import pytest
 import yaml
 from conftest import ProjectDir
 
+from klaster_build.dsl import Container, Deployment, GitRepository, HelmRelease, HelmRepository
 from klaster_build.errors import DeclarationError
 from klaster_build.quantity import parse_quantity, same_quantity
-from klaster_build.records import Container, Deployment, GitRepository, HelmRelease, HelmRepository
 from klaster_build.registry import session
 
 KANEO = """\

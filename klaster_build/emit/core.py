@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from klaster_build.emit.outputs import Output, app_path, metadata
+from klaster_build.emit.volumes import is_claim, volume_source
 from klaster_build.family import Family
 from klaster_build.records.app import App
 from klaster_build.records.base import Record
@@ -143,8 +144,6 @@ def volume_name(source: Any, ctx: RenderContext) -> str:
 
 def volume_entry(name: str, source: Any, ctx: RenderContext) -> dict[str, Any]:
     """The pod `volumes` entry for a mount source."""
-    from klaster_build.emit.volumes import volume_source  # families extend the mapping
-
     return {"name": name, **volume_source(source, ctx)}
 
 
@@ -230,8 +229,6 @@ def pod_spec(workload: Workload, ctx: RenderContext) -> dict[str, Any]:
 
 
 def _mounts_claim(workload: Workload) -> bool:
-    from klaster_build.emit.volumes import is_claim
-
     return any(
         is_claim(m.source if isinstance(m, Mount) else m)
         for c in (*workload.init_containers, *workload.containers)

@@ -48,3 +48,9 @@ def metadata(name: Any, namespace: str | None = None, **extra: Any) -> dict[str,
 def app_path(record: Record, file: str) -> str:
     """`apps/<app>/<file>`: where an app's records are written."""
     return f"apps/{record.app}/{file}"
+
+
+def identity(document: dict[str, Any] | None) -> tuple[str, str, str]:
+    """(kind, namespace, name) of a document; namespace "" when it has none."""
+    meta = (document or {}).get("metadata", {})
+    return str((document or {}).get("kind")), str(meta.get("namespace", "")), str(meta.get("name"))

@@ -6,7 +6,6 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from klaster_build.emit import volumes
 from klaster_build.emit.outputs import Output, app_path, metadata
 from klaster_build.errors import Problem
 from klaster_build.family import Family
@@ -124,14 +123,6 @@ def emit_postgres_cluster(cluster: PostgresCluster, ctx: RenderContext) -> Itera
             "spec": spec,
         },
     )
-
-
-def _claim_source(claim: PersistentVolumeClaim, ctx: RenderContext) -> dict[str, Any]:
-    return {"persistentVolumeClaim": {"claimName": claim.name}}
-
-
-volumes.SOURCES[PersistentVolumeClaim] = _claim_source
-volumes.CLAIM_TYPES.append(PersistentVolumeClaim)
 
 
 def check_tiers(project: Project, graph: ProjectGraph) -> Iterator[Problem]:

@@ -13,7 +13,7 @@ from klaster_build.family import Family
 from klaster_build.graph import ProjectGraph
 from klaster_build.operator import OperatorStep, state_key
 from klaster_build.project import Project
-from klaster_build.records.base import MARK, Record
+from klaster_build.records.base import Record
 from klaster_build.records.helm import HelmRelease
 from klaster_build.records.vault import (
     OIDC,
@@ -27,6 +27,7 @@ from klaster_build.records.vault import (
     VaultStaticSecret,
 )
 from klaster_build.records.workloads import Workload
+from klaster_build.refs import MARK
 from klaster_build.render_context import RenderContext
 
 VSO_API = "secrets.hashicorp.com/v1beta1"

@@ -1,4 +1,4 @@
-"""How a mounted thing becomes a pod volume. Families register their record types here."""
+"""How a mounted thing becomes a pod volume: one table of every mountable type."""
 
 from __future__ import annotations
 
@@ -6,20 +6,17 @@ from collections.abc import Callable
 from typing import Any
 
 from klaster_build.errors import DeclarationError
+from klaster_build.records.storage import PersistentVolumeClaim
 from klaster_build.records.workloads import ConfigFiles, ConfigMap, EmptyDir
 from klaster_build.render_context import RenderContext
 from klaster_build.values import resolve
-
-VolumeSource = Callable[[Any, RenderContext], dict[str, Any]]
-SOURCES: dict[type, VolumeSource] = {}
-CLAIM_TYPES: list[type] = []
 
 
 def volume_source(source: Any, ctx: RenderContext) -> dict[str, Any]:
     """The volume source mapping (`persistentVolumeClaim: {...}`, `configMap: {...}`...)."""
     for klass in type(source).__mro__:
-        if klass in SOURCES:
-            return SOURCES[klass](source, ctx)
+        if klass in _SOURCES:
+            return _SOURCES[klass](source, ctx)
     msg = (
         f"cannot mount a {type(source).__name__}; mount a claim, ConfigMap, ConfigFiles or EmptyDir"
     )
@@ -28,7 +25,7 @@ def volume_source(source: Any, ctx: RenderContext) -> dict[str, Any]:
 
 def is_claim(source: Any) -> bool:
     """True when mounting `source` uses a ReadWriteOnce claim."""
-    return isinstance(source, tuple(CLAIM_TYPES))
+    return isinstance(source, PersistentVolumeClaim)
 
 
 def _empty_dir(source: EmptyDir, ctx: RenderContext) -> dict[str, Any]:
@@ -44,6 +41,13 @@ def _config_map(source: ConfigMap | ConfigFiles, ctx: RenderContext) -> dict[str
     return {"configMap": {"name": resolve(source, ctx)}}
 
 
-SOURCES[EmptyDir] = _empty_dir
-SOURCES[ConfigMap] = _config_map
-SOURCES[ConfigFiles] = _config_map
+def _claim(claim: PersistentVolumeClaim, ctx: RenderContext) -> dict[str, Any]:
+    return {"persistentVolumeClaim": {"claimName": claim.name}}
+
+
+_SOURCES: dict[type, Callable[[Any, RenderContext], dict[str, Any]]] = {
+    EmptyDir: _empty_dir,
+    ConfigMap: _config_map,
+    ConfigFiles: _config_map,
+    PersistentVolumeClaim: _claim,
+}

@@ -7,9 +7,10 @@ from typing import Any, ClassVar
 import attrs
 
 from klaster_build.errors import DeclarationError
-from klaster_build.records.base import Record, Ref
+from klaster_build.records.base import Record
 from klaster_build.records.manifest import output_file
 from klaster_build.records.workloads import Port, Service, Workload, _ports
+from klaster_build.refs import Ref
 from klaster_build.validators import dns_label, dns_subdomain, instance_of, one_of, optional, text
 
 HTTP_PORTS = frozenset({80, 443, 8000, 8008, 8080, 8443, 8888, 3000, 5000})

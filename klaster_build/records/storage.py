@@ -12,9 +12,10 @@ from typing import Any, ClassVar
 import attrs
 
 from klaster_build.errors import DeclarationError
-from klaster_build.records.base import Record, Ref
+from klaster_build.records.base import Record
 from klaster_build.records.manifest import output_file
 from klaster_build.records.workloads import SecretKey
+from klaster_build.refs import Ref
 from klaster_build.validators import (
     dns_label,
     dns_subdomain,

@@ -14,9 +14,10 @@ import attrs
 
 from klaster_build import registry
 from klaster_build.errors import DeclarationError
-from klaster_build.records.base import Record, Ref
+from klaster_build.records.base import Record
 from klaster_build.records.manifest import output_file
 from klaster_build.records.workloads import SecretKey
+from klaster_build.refs import Ref
 from klaster_build.validators import dns_label, dns_subdomain, optional, text, to_tuple
 
 _KV_PATH = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")

@@ -8,8 +8,9 @@ from typing import Any, ClassVar
 import attrs
 
 from klaster_build.errors import DeclarationError
-from klaster_build.records.base import AddressRef, Record, Ref
+from klaster_build.records.base import Record
 from klaster_build.records.manifest import output_file
+from klaster_build.refs import AddressRef, Ref
 from klaster_build.validators import (
     dns_label,
     each,

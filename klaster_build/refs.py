@@ -1,0 +1,100 @@
+"""References between records, as data.
+
+A reference is a Python object, never a copied string: a record (renders to its name),
+`Ref(record, part)` (`db.app_secret`: what the record's family computes for `part`), or an
+`AddressRef` (`ref("app/kind/name")`, a record of another app, resolved once every file has
+loaded). References may sit anywhere in a record's fields, deep inside Helm values and inside
+f-strings (see `Ref.__format__`); the graph finds them there and the renderer resolves them.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from klaster_build.origin import Origin, capture_origin
+
+if TYPE_CHECKING:
+    from klaster_build.records.base import Record
+
+# f-strings call __format__ at declaration time; a reference formats as this marker, which the
+# graph walks and the renderer replaces. NUL never appears in YAML we write, so it cannot clash.
+MARK = "\x00"
+_MARKED: dict[int, Ref | AddressRef] = {}
+_counter = itertools.count(1)
+
+
+def mark(reference: Ref | AddressRef) -> str:
+    """The placeholder that stands for `reference` inside a string."""
+    key = next(_counter)
+    _MARKED[key] = reference
+    return f"{MARK}{key}{MARK}"
+
+
+def marked(key: int) -> Ref | AddressRef:
+    """The reference behind a placeholder."""
+    return _MARKED[key]
+
+
+@attrs.frozen(eq=False)
+class Ref:
+    """A value derived from a record: its name (`part` "name"), its secret's name, its service
+    host... Plain data: the record's family says how `part` is computed when rendering."""
+
+    target: Record
+    part: str
+
+    def __format__(self, spec: str) -> str:
+        return mark(self)
+
+    def __str__(self) -> str:
+        return mark(self)
+
+
+@attrs.frozen
+class CallPart:
+    """A deferred call in an AddressRef's path."""
+
+    args: tuple[Any, ...]
+
+
+@attrs.frozen(eq=False)
+class AddressRef:
+    """A reference by address (`"llama/service/llama"`), for records declared in another file.
+
+    Attribute access is deferred: `ref("llama/postgres/db").app_secret` resolves `app_secret`
+    on the llama record once every file has loaded.
+    """
+
+    address: str
+    parts: tuple[str | CallPart, ...] = ()
+    origin: Origin = attrs.field(factory=capture_origin, repr=False)
+
+    def __getattr__(self, name: str) -> AddressRef:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return AddressRef(self.address, (*self.parts, name), self.origin)
+
+    def __call__(self, *args: Any) -> AddressRef:
+        """Deferred method call, e.g. `ref("llama/service/llama").port("http")`."""
+        return AddressRef(self.address, (*self.parts, CallPart(args)), self.origin)
+
+    def __format__(self, spec: str) -> str:
+        return mark(self)
+
+    def __str__(self) -> str:
+        return mark(self)
+
+
+def ref(address: str) -> AddressRef:
+    """Refer to a record of another app by its address `app/kind/name`."""
+    return AddressRef(address)
+
+
+def follow(value: Any, parts: tuple[Any, ...]) -> Any:
+    """Apply an AddressRef's attribute names and calls to the record it names."""
+    for part in parts:
+        value = value(*part.args) if isinstance(part, CallPart) else getattr(value, part)
+    return value
