@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from klaster_build.errors import ExitStatus, ProblemsFound
+from klaster_build.errors import ExitStatus, KlasterError, ProblemsFound
 from klaster_build.views import FORMATS
 
 EXIT_CODES = "Exit codes: 0 ok, 1 out/ is stale (build --check), 2 invalid input, 3 internal error."
@@ -132,12 +132,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:  # the disk, not the declarations: out/ is untouched (atomic swap)
         report.console().print(f"klaster: error: {error}; out/ was left as it was", markup=False)
         return int(ExitStatus.INTERNAL)
-    except Exception as error:  # a bug in klaster, or an OwnershipError the user must act on
-        from klaster_build.output import OwnershipError
-
-        if isinstance(error, OwnershipError):
-            report.console().print(f"klaster: error: {error}", markup=False)
-            return int(ExitStatus.INVALID)
+    except KlasterError as error:  # e.g. a file in out/ klaster must not touch
+        report.console().print(f"klaster: error: {error}", markup=False)
+        return int(ExitStatus.INVALID)
+    except Exception as error:  # a bug in klaster
         if args.traceback:
             raise
         report.console().print(

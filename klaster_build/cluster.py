@@ -3,6 +3,8 @@ belongs to one particular cluster: the conventions come from the user's klasterf
 
 from __future__ import annotations
 
+import re
+
 import attrs
 
 from klaster_build import registry
@@ -14,8 +16,6 @@ _DURATION = r"^[0-9]+(ms|s|m|h)([0-9]+(ms|s|m|h))*$"
 
 
 def _duration(inst: object, attribute: attrs.Attribute[str], value: object) -> None:
-    import re
-
     if not isinstance(value, str) or not re.match(_DURATION, value):
         msg = (
             f"{type(inst).__name__} {attribute.name!r} must be a Go duration such as '30m' or "

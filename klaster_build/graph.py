@@ -9,6 +9,7 @@ build does not pay for importing networkx.
 from __future__ import annotations
 
 import difflib
+import heapq
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -155,8 +156,6 @@ def _declaration_topological_order(
     Kahn's algorithm with a heap of declaration positions: what networkx's
     lexicographical_topological_sort computes, without its per-node generic overhead.
     """
-    import heapq
-
     index = {record: position for position, record in enumerate(records)}
     waiting = [len(pred[record]) for record in records]
     ready = [position for position, count in enumerate(waiting) if count == 0]

@@ -6,6 +6,7 @@ build summary list them, marking those the committed out/ did not need yet.
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING
 
 import attrs
@@ -33,8 +34,6 @@ class OperatorStep:
 def state_key(name: str, state: object) -> str:
     """A step key that changes with `state`, so a step that must be redone when what it acts on
     changes (sync OpenBao, re-apply Talos config) is new again after each such change."""
-    import hashlib
-
     return f"{name}:{hashlib.sha256(repr(state).encode()).hexdigest()[:12]}"
 
 

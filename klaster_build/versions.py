@@ -1,6 +1,6 @@
 """Pinned versions: every image, chart version and git tag is a full version or a digest.
 
-Records say which of their fields are versions (`VERSIONED`), so the pinning check and the
+The renovate family says which fields of which records are versions, so the pinning check and the
 Renovate config both come from one table. A `Renovate(...)` setting next to the version gives a
 package its own versioning scheme (which also tells the pinning check the tag is complete) or
 automerge.
@@ -9,8 +9,6 @@ automerge.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from typing import Any
 
 import attrs
 
@@ -99,28 +97,6 @@ def pin_problem(
     if _SLIDING.match(value) or not re.search(r"\d", value):
         return f"{what} {value!r} slides to newer releases; pin a full version such as {example!r}, or a digest as the last resort"
     return None
-
-
-VersionSource = Callable[[Any], Iterator[Version]]
-VERSIONED: dict[type, VersionSource] = {}
-
-
-def versioned(record_type: type) -> Callable[[VersionSource], VersionSource]:
-    """Register how to find the versions in records of `record_type`."""
-
-    def register(source: VersionSource) -> VersionSource:
-        VERSIONED[record_type] = source
-        return source
-
-    return register
-
-
-def versions_of(record: Any) -> Iterator[Version]:
-    """The versions a record declares."""
-    for klass in type(record).__mro__:
-        if klass in VERSIONED:
-            yield from VERSIONED[klass](record)
-            return
 
 
 def image_version(image: str, renovate: Renovate | None, field: str) -> Version:

@@ -273,9 +273,8 @@ def test_renovate_validator_accepts_the_generated_config(project: ProjectDir, ru
 @needs_renovate
 def test_renovate_extracts_every_version_of_the_repo(tmp_path: Path) -> None:
     """On the repo's own apps.d, every version klaster knows is what Renovate extracts."""
-    from klaster_build import families  # noqa: F401
+    from klaster_build.emit.renovate import versions_of
     from klaster_build.loader import load_project
-    from klaster_build.versions import versions_of
 
     project = load_project(REPO)
     expected = {

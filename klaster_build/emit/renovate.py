@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from klaster_build.emit.outputs import Output
@@ -25,13 +25,12 @@ from klaster_build.records.infra import InfraComponent
 from klaster_build.records.storage import Postgres
 from klaster_build.records.workloads import Workload
 from klaster_build.render_context import RenderContext
-from klaster_build.versions import Version, image_version, pin_problem, versioned, versions_of
+from klaster_build.versions import Version, image_version, pin_problem
 
 SCHEMA = "https://docs.renovatebot.com/renovate-schema.json"
 REBUILD_COMMAND = "./dev build"
 
 
-@versioned(Workload)
 def _workload_versions(workload: Workload) -> Iterator[Version]:
     for container in workload.containers:
         yield image_version(
@@ -39,13 +38,11 @@ def _workload_versions(workload: Workload) -> Iterator[Version]:
         )
 
 
-@versioned(Postgres)
 def _postgres_versions(db: Postgres) -> Iterator[Version]:
     if db.image is not None:
         yield image_version(db.image, db.renovate, "image")
 
 
-@versioned(HelmRelease)
 def _release_versions(release: HelmRelease) -> Iterator[Version]:
     if isinstance(release.source, HelmRepository):
         yield Version(
@@ -59,12 +56,10 @@ def _release_versions(release: HelmRelease) -> Iterator[Version]:
         )
 
 
-@versioned(GitRepository)
 def _git_versions(repo: GitRepository) -> Iterator[Version]:
     yield Version("git-tags", repo.url, repo.tag, None, None, repo.renovate, "tag")
 
 
-@versioned(InfraComponent)
 def _infra_versions(component: InfraComponent) -> Iterator[Version]:
     yield Version(
         "helm",
@@ -75,6 +70,24 @@ def _infra_versions(component: InfraComponent) -> Iterator[Version]:
         component.renovate,
         "chart version",
     )
+
+
+# Which fields of which records are versions (looked up along the record's base classes).
+_VERSIONS: dict[type, Callable[[Any], Iterator[Version]]] = {
+    Workload: _workload_versions,
+    Postgres: _postgres_versions,
+    HelmRelease: _release_versions,
+    GitRepository: _git_versions,
+    InfraComponent: _infra_versions,
+}
+
+
+def versions_of(record: object) -> Iterator[Version]:
+    """The versions a record declares."""
+    for klass in type(record).__mro__:
+        if klass in _VERSIONS:
+            yield from _VERSIONS[klass](record)
+            return
 
 
 def _example(version: Version) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 import attrs
@@ -15,8 +16,6 @@ FILE_NAME = r"^[a-z0-9][a-z0-9-]*\.yaml$"
 
 def output_file(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """A plain file name inside the app directory, like `release.yaml` (never a path)."""
-    import re
-
     if not isinstance(value, str) or not re.match(FILE_NAME, value) or len(value) > 64:
         msg = (
             f"{type(inst).__name__} {attribute.name!r} must be a file name such as 'release.yaml' "
