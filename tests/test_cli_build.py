@@ -272,6 +272,23 @@ def test_check_sees_a_removed_file_the_klasterfile_names(
     assert "talos/patches/base.patch" in err
 
 
+def test_build_writes_nothing_outside_the_project(project: ProjectDir, run) -> None:
+    """out/, renovate.json and .klaster-cache/ are all a build writes: nothing lands beside the
+    project (an earlier code cache went to the parent directory)."""
+    before = sorted(p.name for p in project.root.parent.iterdir())
+    project.app("web", WEB)
+    assert run("build")[0] == 0
+    assert run("build", "--check")[0] == 0
+    assert sorted(p.name for p in project.root.parent.iterdir()) == before
+    assert sorted(p.name for p in project.root.iterdir()) == [
+        ".klaster-cache",
+        "apps.d",
+        "klasterfile.py",
+        "out",
+        "renovate.json",
+    ]
+
+
 def test_build_does_not_import_networkx(project: ProjectDir) -> None:
     """A build needs neighbours and an order, not networkx (a third of the dependencies' import
     time); networkx is made only for cycle reports."""
