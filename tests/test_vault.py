@@ -284,3 +284,38 @@ def test_each_corruption_names_the_secret_or_policy_line(
     assert any(m.startswith(f"apps.d/{app}.py:{line}: error:") for m in matching), [
         str(p) for p in caught.value.problems
     ]
+
+
+def test_vault_access_after_a_vault_secret_is_one_located_error(
+    project: ProjectDir, run, no_color
+) -> None:
+    """Declaring VaultAccess after a VaultSecret that already took the default chain is one
+    error at the VaultAccess line that says what to move, not errors about implicit records."""
+    project.app(
+        "llama",
+        """\
+        from klaster_build.dsl import VaultAccess, VaultSecret
+
+        VaultSecret("llama-api-key", path="ollama", keys=["token"])
+        VaultAccess(service_account="llama-proxy", auth="llama", role="llama-proxy", policy="ollama")
+        """,
+    )
+    code, _, err = run("build")
+    assert code == 2
+    assert err.splitlines()[0] == (
+        "apps.d/llama.py:4: error: VaultAccess(...) must come before the app's first "
+        "VaultSecret: the one at apps.d/llama.py:3 already uses the default access chain; "
+        "move this line above it"
+    )
+    assert "1 error;" in err
+    project.app(
+        "llama",
+        """\
+        from klaster_build.dsl import VaultAccess, VaultSecret
+
+        VaultAccess(service_account="llama-proxy", auth="llama", role="llama-proxy", policy="ollama")
+        VaultSecret("llama-api-key", path="ollama", keys=["token"])
+        """,
+    )
+    assert run("build")[0] == 0
+    assert "name: llama-proxy" in project.file("out/apps/llama/secret.yaml")

@@ -131,9 +131,18 @@ class VaultAccess(Record):
     role: str | None = attrs.field(default=None, validator=optional(dns_label))
     policy: str | None = attrs.field(default=None, validator=optional(dns_label))
     file: str = attrs.field(default="secret.yaml", validator=output_file)
+    # Made by the first VaultSecret of a file that declares none before it.
+    implicit: bool = attrs.field(init=False, default=False, repr=False)
     vault_auth: VaultAuth = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
+        earlier = _app_access(self.app)
+        if earlier is not None and earlier.implicit:
+            msg = (
+                f"VaultAccess(...) must come before the app's first VaultSecret: the one at "
+                f"{earlier.origin} already uses the default access chain; move this line above it"
+            )
+            raise DeclarationError(msg)
         super().__attrs_post_init__()
         common: dict[str, Any] = {"origin": self.origin, "app": self.app}
         account = ServiceAccount(
@@ -153,14 +162,23 @@ class VaultAccess(Record):
         return self.vault_auth.name
 
 
-def default_access(app: str, origin: Any) -> VaultAccess:
-    """The app's access chain: the one its file declared, or an implicit one made once."""
+def _app_access(app: str) -> VaultAccess | None:
+    """The access chain the loading file declared (or made implicitly) so far."""
     active = registry.active()
     if active is not None:
         for record in active.records:
             if isinstance(record, VaultAccess) and record.app == app:
                 return record
-    return VaultAccess(origin=origin, app=app)
+    return None
+
+
+def default_access(app: str, origin: Any) -> VaultAccess:
+    """The app's access chain: the one its file declared, or an implicit one made once."""
+    access = _app_access(app)
+    if access is None:
+        access = VaultAccess(origin=origin, app=app)
+        object.__setattr__(access, "implicit", True)
+    return access
 
 
 @attrs.frozen(kw_only=True, eq=False)
