@@ -4,7 +4,7 @@ from klaster_build.dsl import App, Container, Deployment, Service, ref
 
 App(namespace="crawl4ai")
 
-crawl4ai = ref("crawl4ai/service/crawl4ai")
+crawl4ai = ref("crawl4ai/Service/crawl4ai")
 probe = {"tcpSocket": {"port": "http"}, "timeoutSeconds": 2, "failureThreshold": 6}
 proxy = Deployment(
     "crawl4ai-proxy",

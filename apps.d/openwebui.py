@@ -15,8 +15,8 @@ from klaster_build.dsl import (
 sso = OIDC("open-web-ui")
 data = Volume(size="10Gi", tier="hdd", file="pvc.yaml")
 pipelines = Volume("pipelines", size="1Gi", tier="hdd", file="pvc-pipelines.yaml")
-llama = ref("llama/service/llama")
-kokoro = ref("llama/service/kokoro")
+llama = ref("llama/Service/llama")
+kokoro = ref("llama/Service/kokoro")
 llama_api = f"http://{llama.host}:11434/v1"
 
 web = Service(

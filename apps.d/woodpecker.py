@@ -27,7 +27,7 @@ db = Postgres(
 )
 PrivilegedNamespace("the docker-buildx plugin runs pipeline steps as privileged pods")
 web = ChartIngress("woodpecker", annotations={"acme.cert-manager.io/http01-edit-in-place": "true"})
-gitea = ref("gitea/chartingress/gitea")
+gitea = ref("gitea/ChartIngress/gitea")
 ingress = ingress_values(web, class_key="ingressClassName")
 ingress["hosts"] = [
     {

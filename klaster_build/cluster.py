@@ -10,7 +10,15 @@ import attrs
 from klaster_build import registry
 from klaster_build.errors import DeclarationError
 from klaster_build.origin import Origin, capture_origin
-from klaster_build.validators import dns_label, dns_subdomain, instance_of, optional, text
+from klaster_build.validators import (
+    dns_label,
+    dns_subdomain,
+    each,
+    instance_of,
+    optional,
+    text,
+    to_tuple,
+)
 
 _DURATION = r"^[0-9]+(ms|s|m|h)([0-9]+(ms|s|m|h))*$"
 
@@ -70,7 +78,7 @@ class TalosSettings:
 
     cluster_name: str = attrs.field(validator=dns_label)
     endpoint: str = attrs.field(validator=text(253))
-    base_patches: tuple[str, ...] = attrs.field(converter=tuple)
+    base_patches: tuple[str, ...] = attrs.field(converter=to_tuple, validator=each(text(253)))
     node_patches: dict[str, str] = attrs.field(factory=dict)  # node name -> patch path
     secrets_file: str = attrs.field(default="secrets.yaml", validator=text(253))
     generated_dir: str = attrs.field(default="talos/generated", validator=text(253))
@@ -114,7 +122,7 @@ class Cluster:
 
     name: str = attrs.field(validator=dns_label)
     domain: str = attrs.field(validator=dns_subdomain)
-    nodes: tuple[Node, ...] = attrs.field(converter=tuple, validator=_nodes)
+    nodes: tuple[Node, ...] = attrs.field(converter=to_tuple, validator=_nodes)
     storage: dict[str, StorageTier] = attrs.field(validator=_tiers)
     ingress_class: str = attrs.field(validator=dns_label)
     cluster_issuer: str = attrs.field(validator=dns_label)

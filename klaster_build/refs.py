@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from klaster_build.errors import DeclarationError
 from klaster_build.origin import Origin, capture_origin
 
 if TYPE_CHECKING:
@@ -33,6 +34,14 @@ def mark(reference: Ref | AddressRef) -> str:
     return f"{MARK}{key}{MARK}"
 
 
+def unrendered(what: str) -> DeclarationError:
+    """The error for str() of a reference: its text exists only once the cluster is rendered."""
+    return DeclarationError(
+        f"str() of {what} has no text yet (references get their value when rendering); put it "
+        f"in an f-string (f'http://{{x}}:80') or pass it as it is"
+    )
+
+
 def marked(key: int) -> Ref | AddressRef:
     """The reference behind a placeholder."""
     return _MARKED[key]
@@ -50,7 +59,7 @@ class Ref:
         return mark(self)
 
     def __str__(self) -> str:
-        return mark(self)
+        raise unrendered(repr(self))
 
 
 @attrs.frozen
@@ -62,9 +71,9 @@ class CallPart:
 
 @attrs.frozen(eq=False)
 class AddressRef:
-    """A reference by address (`"llama/service/llama"`), for records declared in another file.
+    """A reference by address (`"llama/Service/llama"`), for records declared in another file.
 
-    Attribute access is deferred: `ref("llama/postgres/db").app_secret` resolves `app_secret`
+    Attribute access is deferred: `ref("llama/Postgres/db").app_secret` resolves `app_secret`
     on the llama record once every file has loaded.
     """
 
@@ -78,14 +87,14 @@ class AddressRef:
         return AddressRef(self.address, (*self.parts, name), self.origin)
 
     def __call__(self, *args: Any) -> AddressRef:
-        """Deferred method call, e.g. `ref("llama/service/llama").port("http")`."""
+        """Deferred method call, e.g. `ref("llama/Service/llama").port("http")`."""
         return AddressRef(self.address, (*self.parts, CallPart(args)), self.origin)
 
     def __format__(self, spec: str) -> str:
         return mark(self)
 
     def __str__(self) -> str:
-        return mark(self)
+        raise unrendered(repr(self))
 
 
 def ref(address: str) -> AddressRef:

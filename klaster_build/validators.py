@@ -68,8 +68,10 @@ optional = attrs.validators.optional
 
 
 def each(validator: Validator) -> Validator:
-    """Apply `validator` to every item of a sequence."""
-    return attrs.validators.deep_iterable(member_validator=validator)
+    """The value is a list (a tuple once converted) and `validator` accepts every item."""
+    return attrs.validators.deep_iterable(
+        member_validator=validator, iterable_validator=instance_of(tuple, list, what="a list")
+    )
 
 
 def quantity(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:

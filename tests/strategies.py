@@ -66,5 +66,5 @@ def app_sets(draw: st.DrawFn, min_apps: int = 1, max_apps: int = 5) -> list[AppS
             )
             services.append(ServiceSpec(service_name, draw(st.integers(1, 65535)), refs))
         apps.append(AppSpec(app_name, tuple(services)))
-        earlier.extend(f"{app_name}/service/{s.name}" for s in services)
+        earlier.extend(f"{app_name}/Service/{s.name}" for s in services)
     return apps

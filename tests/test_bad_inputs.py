@@ -95,7 +95,7 @@ CASES: list[tuple[str, dict[str, str | bytes], str]] = [
     (
         "duplicate-in-file",
         {"apps.d/bad.py": HEAD + "ConfigMap('c', data={})\nConfigMap('c', data={})\n"},
-        "apps.d/bad.py:3: error: 'bad/configmap/c' is declared twice (also at apps.d/bad.py:2)",
+        "apps.d/bad.py:3: error: 'bad/ConfigMap/c' is declared twice (also at apps.d/bad.py:2)",
     ),
     (
         "duplicate-across-apps-in-one-namespace",
@@ -109,19 +109,32 @@ CASES: list[tuple[str, dict[str, str | bytes], str]] = [
     ),
     (
         "unresolved-reference",
-        {"apps.d/bad.py": HEAD + "ConfigMap('c', data={'u': ref('web/service/wbe')})\n"},
-        "apps.d/bad.py:2: error: reference 'web/service/wbe' matches no declared record; did you mean 'web/service/web'?",
+        {"apps.d/bad.py": HEAD + "ConfigMap('c', data={'u': ref('web/Service/wbe')})\n"},
+        "apps.d/bad.py:2: error: reference 'web/Service/wbe' matches no declared record; did you mean 'web/Service/web'?",
+    ),
+    (
+        "address-kind-in-lower-case",
+        {"apps.d/bad.py": HEAD + "ConfigMap('c', data={'u': ref('web/service/web')})\n"},
+        "apps.d/bad.py:2: error: reference 'web/service/web' matches no declared record; did you mean 'web/Service/web'?",
+    ),
+    (
+        "str-of-a-reference",
+        {
+            "apps.d/bad.py": HEAD
+            + "s = Service('s', selector={'a': 'b'}, ports={'http': 80})\nConfigMap('c', data={'u': 'http://' + str(s.host)})\n"
+        },
+        "apps.d/bad.py:3: error: str() of Ref(",
     ),
     (
         "unresolved-attribute",
-        {"apps.d/bad.py": HEAD + "ConfigMap('c', data={'u': ref('web/service/web').hots})\n"},
-        "apps.d/bad.py:2: error: reference 'web/service/web' has no attribute 'hots'",
+        {"apps.d/bad.py": HEAD + "ConfigMap('c', data={'u': ref('web/Service/web').hots})\n"},
+        "apps.d/bad.py:2: error: reference 'web/Service/web' has no attribute 'hots'",
     ),
     (
         "cyclic-reference",
         {
-            "apps.d/a.py": HEAD + "ConfigMap('c', data={'x': ref('b/configmap/c')})\n",
-            "apps.d/b.py": HEAD + "ConfigMap('c', data={'x': ref('a/configmap/c')})\n",
+            "apps.d/a.py": HEAD + "ConfigMap('c', data={'x': ref('b/ConfigMap/c')})\n",
+            "apps.d/b.py": HEAD + "ConfigMap('c', data={'x': ref('a/ConfigMap/c')})\n",
         },
         "apps.d/a.py:2: error: reference cycle: ",
     ),
@@ -201,7 +214,7 @@ CASES: list[tuple[str, dict[str, str | bytes], str]] = [
             "apps.d/bad.py": HEAD
             + "Deployment('d', containers=[Container('d', image='x/y:1.0.0')], pod_extra={'volumes': [{'name': 'h', 'hostPath': {'path': '/'}}]})\n"
         },
-        "apps.d/bad.py:2: error: bad/deployment/d: hostPath volumes come only from devices=",
+        "apps.d/bad.py:2: error: bad/Deployment/d: hostPath volumes come only from devices=",
     ),
     (
         "load-balancer-http",
@@ -214,7 +227,7 @@ CASES: list[tuple[str, dict[str, str | bytes], str]] = [
     (
         "ingress-host-taken",
         {"apps.d/bad.py": HEAD + "ChartIngress('web')\nChartIngress('other', host='web')\n"},
-        "apps.d/bad.py:3: error: host 'web.example.org' is already served by bad/chartingress/web",
+        "apps.d/bad.py:3: error: host 'web.example.org' is already served by bad/ChartIngress/web",
     ),
     (
         "ingress-host-outside-domain",

@@ -98,13 +98,13 @@ def test_unresolved_reference_suggests_the_close_address(
     project.app("web", WEB)
     project.app(
         "zz",
-        "from klaster_build.dsl import ConfigMap, ref\nConfigMap('c', data={'u': f'{ref(\"web/service/wbe\").host}'})\n",
+        "from klaster_build.dsl import ConfigMap, ref\nConfigMap('c', data={'u': f'{ref(\"web/Service/wbe\").host}'})\n",
     )
     code, _, err = run("build")
     assert code == 2
     assert err.startswith(
-        "apps.d/zz.py:2: error: reference 'web/service/wbe' matches no declared record; "
-        "did you mean 'web/service/web'?"
+        "apps.d/zz.py:2: error: reference 'web/Service/wbe' matches no declared record; "
+        "did you mean 'web/Service/web'?"
     )
 
 
@@ -112,17 +112,17 @@ def test_reference_cycle_names_every_member(project: ProjectDir, run, no_color) 
     """Two apps referring to each other make one cycle error listing both records."""
     project.app(
         "a",
-        "from klaster_build.dsl import ConfigMap, ref\nConfigMap('c', data={'x': ref('b/configmap/c')})\n",
+        "from klaster_build.dsl import ConfigMap, ref\nConfigMap('c', data={'x': ref('b/ConfigMap/c')})\n",
     )
     project.app(
         "b",
-        "from klaster_build.dsl import ConfigMap, ref\nConfigMap('c', data={'x': ref('a/configmap/c')})\n",
+        "from klaster_build.dsl import ConfigMap, ref\nConfigMap('c', data={'x': ref('a/ConfigMap/c')})\n",
     )
     code, _, err = run("build")
     assert code == 2
     assert "reference cycle: " in err
-    assert "a/configmap/c (apps.d/a.py:2)" in err
-    assert "b/configmap/c (apps.d/b.py:2)" in err
+    assert "a/ConfigMap/c (apps.d/a.py:2)" in err
+    assert "b/ConfigMap/c (apps.d/b.py:2)" in err
 
 
 def test_foreign_file_is_never_overwritten(project: ProjectDir, run, no_color) -> None:

@@ -22,7 +22,7 @@ Service("llama", workload=swap, ports={"http": 8080})
     "web": """\
 from klaster_build.dsl import ConfigMap, ref
 
-ConfigMap("settings", data={"llm": f"http://{ref('llama/service/llama').host}:8080"})
+ConfigMap("settings", data={"llm": f"http://{ref('llama/Service/llama').host}:8080"})
 """,
 }
 
@@ -36,23 +36,23 @@ def fixture_cluster(project: ProjectDir) -> ProjectDir:
 
 
 def test_graph_json_round_trips_the_chain(fixture_cluster: ProjectDir, run) -> None:
-    """JSON has every node with kind/app/file:line and the volume -> PV -> claim -> workload chain."""
+    """JSON has every node with kind/App/file:line and the volume -> PV -> claim -> workload chain."""
     code, out, _ = run("graph", "--format", "json")
     assert code == 0
     data = json.loads(out)
     assert json.loads(json.dumps(data)) == data
     nodes = {n["address"]: n for n in data["nodes"]}
-    assert nodes["llama/deployment/swap"]["file"] == "apps.d/llama.py"
-    assert nodes["llama/deployment/swap"]["line"] == 4
+    assert nodes["llama/Deployment/swap"]["file"] == "apps.d/llama.py"
+    assert nodes["llama/Deployment/swap"]["line"] == 4
     edges = {(e["from"], e["to"]) for e in data["edges"]}
     chain = [
-        "llama/lvmvolume/llama-models-lvmssd",
-        "llama/persistentvolume/llama-models-lvmssd",
-        "llama/persistentvolumeclaim/llama-models-lvmssd",
-        "llama/deployment/swap",
+        "llama/LVMVolume/llama-models-lvmssd",
+        "llama/PersistentVolume/llama-models-lvmssd",
+        "llama/PersistentVolumeClaim/llama-models-lvmssd",
+        "llama/Deployment/swap",
     ]
     assert all(pair in edges for pair in itertools.pairwise(chain))
-    assert ("llama/service/llama", "web/configmap/settings") in edges
+    assert ("llama/Service/llama", "web/ConfigMap/settings") in edges
 
 
 def test_graph_tree_marks_cross_app_edges_and_problems(
@@ -61,7 +61,7 @@ def test_graph_tree_marks_cross_app_edges_and_problems(
     """The tree shows chains per app, the other app's dependents, and failing invariants."""
     code, out, _ = run("graph", "llama")
     assert code == 0
-    assert "configmap settings apps.d/web.py:3 (app web)" in out
+    assert "ConfigMap settings apps.d/web.py:3 (app web)" in out
     fixture_cluster.app("bad", "from klaster_build.dsl import Volume\nVolume('x', tier='nvme')\n")
     code, out, err = run("graph", "bad")
     assert code == 2
@@ -121,7 +121,7 @@ def test_graph_mermaid_parses_with_the_real_mermaid(
     project = fixture_cluster
     project.app(
         "broken",
-        "from klaster_build.dsl import ConfigMap, ref\nConfigMap('x', data={'a': ref('nope/service/x').host})\n",
+        "from klaster_build.dsl import ConfigMap, ref\nConfigMap('x', data={'a': ref('nope/Service/x').host})\n",
     )
     code, out, _ = run("graph", "--format", "mermaid")
     assert code == 2 and "class " in out  # the dangling reference is highlighted
@@ -239,7 +239,7 @@ def test_why_names_the_declaring_lines(fixture_cluster: ProjectDir, run) -> None
     assert code == 0
     assert (
         out
-        == "apps.d/llama.py:3: llama/persistentvolumeclaim/llama-models-lvmssd -> PersistentVolumeClaim llama-models-lvmssd\n"
+        == "apps.d/llama.py:3: llama/PersistentVolumeClaim/llama-models-lvmssd -> PersistentVolumeClaim llama-models-lvmssd\n"
     )
     code, out, _ = run("why", "out/apps/web/configmap.yaml", "--json")
     assert json.loads(out)["documents"][0]["origin"] == "apps.d/web.py:3"
@@ -264,7 +264,7 @@ def test_repo_graph_and_todo_in_a_subprocess() -> None:
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert {n["app"] for n in data["nodes"]} >= {"llama", "immich", "kaneo", "gitea", "openwebui"}
-    assert ("llama/service/llama", "openwebui/helmrelease/openwebui") in {
+    assert ("llama/Service/llama", "openwebui/HelmRelease/openwebui") in {
         (e["from"], e["to"]) for e in data["edges"]
     }
     todo = klaster_subprocess("todo", cwd=REPO)

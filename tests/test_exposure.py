@@ -216,7 +216,7 @@ def test_chart_ingress_values_and_host_uniqueness(project: ProjectDir, run, no_c
     code, _, err = run("build")
     assert code == 2
     assert (
-        "apps.d/other.py:2: error: host 'kaneo.example.org' is already served by kaneo/chartingress/kaneo (apps.d/kaneo.py:3)"
+        "apps.d/other.py:2: error: host 'kaneo.example.org' is already served by kaneo/ChartIngress/kaneo (apps.d/kaneo.py:3)"
         in err
     )
 

@@ -86,14 +86,14 @@ def test_back_reference_is_reported_as_a_cycle_naming_its_members(
     """A reference from an earlier app to a later one that leads back is a cycle error."""
     first, last = apps[0], apps[-1]
     # last -> first's loop ConfigMap, first's loop ConfigMap -> last's service: a cycle.
-    back = {first.name: f"{last.name}/configmap/loop", last.name: f"{first.name}/configmap/loop"}
+    back = {first.name: f"{last.name}/ConfigMap/loop", last.name: f"{first.name}/ConfigMap/loop"}
     _write(scratch / "p", apps, back_ref=back)
     project = load_project(scratch / "p")
     graph = build_graph(project)
     cycles = [p for p in graph.problems if "reference cycle" in p.message]
     assert len(cycles) == 1
-    assert f"{first.name}/configmap/loop (apps.d/{first.name}.py:" in cycles[0].message
-    assert f"{last.name}/configmap/loop (apps.d/{last.name}.py:" in cycles[0].message
+    assert f"{first.name}/ConfigMap/loop (apps.d/{first.name}.py:" in cycles[0].message
+    assert f"{last.name}/ConfigMap/loop (apps.d/{last.name}.py:" in cycles[0].message
 
 
 @given(apps=app_sets(), seed=st.integers(0, 2**32 - 1))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import attrs
 
 from klaster_build.records.base import Record
@@ -17,8 +15,6 @@ class App(Record):
     Example:
         App(namespace="crawl4ai")   # apps.d/crawl4ai-proxy.py deploys into crawl4ai's namespace
     """
-
-    kind: ClassVar[str] = "app"
 
     namespace: str | None = attrs.field(default=None, validator=optional(dns_label))
     # An infra file (controllers, configs): no app directory and no namespace of its own.

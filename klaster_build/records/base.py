@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import attrs
 
 from klaster_build import registry
 from klaster_build.origin import Origin, capture_origin
-from klaster_build.refs import Ref
+from klaster_build.refs import Ref, unrendered
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -20,8 +18,6 @@ class Record:
     (the apps.d file stem). Equality is identity: two declarations are two records.
     """
 
-    kind: ClassVar[str] = "record"
-    # Path segment used for the record's output files; families override.
     origin: Origin = attrs.field(factory=capture_origin, repr=False)
     app: str = attrs.field(factory=registry.current_app, repr=False)
 
@@ -31,13 +27,18 @@ class Record:
             active.add(self)
 
     @property
+    def kind(self) -> str:
+        """The record's type as apps.d files spell it (`Service`, `ChartIngress`)."""
+        return type(self).__name__
+
+    @property
     def record_name(self) -> str:
         """The name part of the address; families with a `name` field use it."""
         return str(getattr(self, "name", ""))
 
     @property
     def address(self) -> str:
-        """`app/kind/name`, unique in the cluster."""
+        """`app/Kind/name` (e.g. `llama/Service/llama`), unique in the cluster."""
         return f"{self.app}/{self.kind}/{self.record_name}"
 
     @property
@@ -49,4 +50,4 @@ class Record:
         return format(self.ref, spec)
 
     def __str__(self) -> str:
-        return format(self.ref, "")
+        raise unrendered(f"{self.kind} {self.record_name!r}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import attrs
 
@@ -77,8 +77,6 @@ class Ingress(HostClaim):
         Ingress("llama", backend=proxy_service, port="http", streaming=True)
     """
 
-    kind: ClassVar[str] = "ingress"
-
     backend: Service | ChartService = attrs.field(
         validator=instance_of(
             Service, ChartService, what="a Service record or ChartService(name, port)"
@@ -118,8 +116,6 @@ class ChartIngress(HostClaim):
         HelmRelease(..., values={"ingress": ingress_values(web, service="kaneo", port=5173)})
     """
 
-    kind: ClassVar[str] = "chartingress"
-
 
 @attrs.frozen(kw_only=True, eq=False)
 class LoadBalancer(Record):
@@ -128,8 +124,6 @@ class LoadBalancer(Record):
     Example:
         LoadBalancer("teamspeak3", workload=server, ports=[Port("voice", 9987, "UDP"), Port("filetransfer", 30033)])
     """
-
-    kind: ClassVar[str] = "loadbalancer"
 
     name: str = attrs.field(kw_only=False, validator=dns_label)
     workload: Workload | None = attrs.field(
@@ -162,8 +156,6 @@ class PrivilegedNamespace(Record):
     """A PodSecurity exemption for the app's namespace when privileged pods come from a chart
     (workloads with `devices=` get theirs automatically). The reason is required.
     """
-
-    kind: ClassVar[str] = "privilegednamespace"
 
     reason: str = attrs.field(kw_only=False, validator=text(500))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import Any
 
 import attrs
 
@@ -50,8 +50,6 @@ class HelmRepository(Record):
         repo = HelmRepository("secustor", url="https://secustor.dev/helm-charts")
     """
 
-    kind: ClassVar[str] = "helmrepository"
-
     name: str = attrs.field(kw_only=False, validator=dns_label)
     url: str = attrs.field(validator=url)
     type: str | None = attrs.field(default=None, validator=optional(one_of({"oci"})))
@@ -66,8 +64,6 @@ class GitRepository(Record):
         git = GitRepository("kaneo", url="https://github.com/usekaneo/kaneo.git",
                             tag="v2.29.3", chart_dir="charts")
     """
-
-    kind: ClassVar[str] = "gitrepository"
 
     name: str = attrs.field(kw_only=False, validator=dns_label)
     url: str = attrs.field(validator=url)
@@ -85,8 +81,6 @@ class HelmRelease(Record):
         HelmRelease("immich", source=repo, chart="immich", version="1.2.6",
                     values={"immich": {"persistence": {"library": {"existingClaim": library.claim}}}})
     """
-
-    kind: ClassVar[str] = "helmrelease"
 
     name: str = attrs.field(kw_only=False, validator=dns_label)
     source: HelmRepository | GitRepository = attrs.field()

@@ -5,14 +5,14 @@ infra/controllers/) and cluster-wide configs (infra/configs/), listed in infra/k
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import Any
 
 import attrs
 
 from klaster_build.errors import DeclarationError
 from klaster_build.records.base import Record
 from klaster_build.records.helm import url
-from klaster_build.validators import dns_label, instance_of, one_of, optional, text
+from klaster_build.validators import dns_label, each, instance_of, one_of, optional, text, to_tuple
 from klaster_build.versions import Renovate
 
 _INFRA_FILE = re.compile(r"^[a-z0-9][a-z0-9.-]*\.yaml$")
@@ -34,8 +34,6 @@ class InfraComponent(Record):
                        version="0.28.1", release="cnpg")
     """
 
-    kind: ClassVar[str] = "infracomponent"
-
     name: str = attrs.field(kw_only=False, validator=dns_label)
     namespace: str = attrs.field(validator=dns_label)
     url: str = attrs.field(validator=url)
@@ -48,7 +46,9 @@ class InfraComponent(Record):
     create_namespace: bool = attrs.field(default=True, validator=instance_of(bool))
     repository_type: str | None = attrs.field(default=None)
     # CRDs this controller installs (API groups): apps using them depend on infra.
-    provides: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    provides: tuple[str, ...] = attrs.field(
+        default=(), converter=to_tuple, validator=each(text(253))
+    )
     renovate: Renovate | None = attrs.field(default=None, validator=optional(instance_of(Renovate)))
 
 
@@ -61,10 +61,10 @@ class InfraConfig(Record):
         InfraConfig("loadbalancer-ippool.yaml", documents=[{"apiVersion": "cilium.io/v2alpha1", ...}])
     """
 
-    kind: ClassVar[str] = "infraconfig"
-
     file: str = attrs.field(kw_only=False, validator=_infra_file)
-    documents: tuple[dict[str, Any], ...] = attrs.field(converter=tuple)
+    documents: tuple[dict[str, Any], ...] = attrs.field(
+        converter=to_tuple, validator=each(instance_of(dict, what="a Kubernetes document (dict)"))
+    )
     # controllers/ for components installed from raw manifests (coredns), configs/ otherwise.
     directory: str = attrs.field(default="configs", validator=one_of({"configs", "controllers"}))
 

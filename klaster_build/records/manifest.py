@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import Any
 
 import attrs
 
@@ -50,8 +50,6 @@ class Manifest(Record):
         Manifest({"apiVersion": "k8up.io/v1", "kind": "Schedule", "metadata": {"name": "backup"},
                   "spec": {...}}, file="backups.yaml")
     """
-
-    kind: ClassVar[str] = "manifest"
 
     body: dict[str, Any] = attrs.field(kw_only=False, validator=_body)
     file: str = attrs.field(default="manifests.yaml", validator=output_file)

@@ -7,7 +7,7 @@ adopts an existing LV, and the default name follows the real repo: `<app>[-<purp
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import attrs
 
@@ -55,8 +55,6 @@ def _tier(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
 class LVMVolume(Record):
     """An OpenEBS LVM logical volume on the node (namespace openebs)."""
 
-    kind: ClassVar[str] = "lvmvolume"
-
     name: str = attrs.field(kw_only=False, validator=dns_subdomain)
     size: str = attrs.field(validator=quantity)
     tier: str = attrs.field(validator=_tier)
@@ -66,8 +64,6 @@ class LVMVolume(Record):
 @attrs.frozen(kw_only=True, eq=False)
 class PersistentVolume(Record):
     """The PV bound to an LV by `volumeHandle`; always Retain."""
-
-    kind: ClassVar[str] = "persistentvolume"
 
     name: str = attrs.field(kw_only=False, validator=dns_subdomain)
     lv: LVMVolume
@@ -79,8 +75,6 @@ class PersistentVolume(Record):
 @attrs.frozen(kw_only=True, eq=False)
 class PersistentVolumeClaim(Record):
     """The claim in the app namespace, bound to its PV by `volumeName`."""
-
-    kind: ClassVar[str] = "persistentvolumeclaim"
 
     name: str = attrs.field(kw_only=False, validator=dns_subdomain)
     volume: PersistentVolume
@@ -102,8 +96,6 @@ class Volume(Record):
                          name="immich-library-lvmhdd", claim_name="library-lvmhdd")
         Deployment(..., containers=[Container(..., mounts={"/data": library.claim})])
     """
-
-    kind: ClassVar[str] = "volume"
 
     purpose: str | None = attrs.field(default=None, kw_only=False, validator=optional(dns_label))
     size: str = attrs.field(default=DEFAULT_SIZE, validator=quantity)
@@ -143,8 +135,6 @@ class Volume(Record):
 class PostgresCluster(Record):
     """The CloudNativePG `Cluster` document; its PVC is created by the operator, never by us."""
 
-    kind: ClassVar[str] = "postgrescluster"
-
     name: str = attrs.field(kw_only=False, validator=dns_label)
     volume: PersistentVolume
     size: str = attrs.field(validator=quantity)
@@ -166,8 +156,6 @@ class Postgres(Record):
         Container(..., env={"DATABASE_URL": db.secret_key("uri")})
         HelmRelease(..., values={"database": {"existingSecret": db.app_secret, "host": db.rw_service}})
     """
-
-    kind: ClassVar[str] = "postgres"
 
     name: str = attrs.field(kw_only=False, validator=dns_label)
     size: str = attrs.field(default=DEFAULT_SIZE, validator=quantity)

@@ -8,7 +8,7 @@ every secret the app reads; each VaultSecret becomes a VaultStaticSecret, and th
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import Any
 
 import attrs
 
@@ -52,8 +52,6 @@ def _templates(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
 class ServiceAccount(Record):
     """The Kubernetes ServiceAccount the Vault Secrets Operator logs in as."""
 
-    kind: ClassVar[str] = "serviceaccount"
-
     name: str = attrs.field(kw_only=False, validator=dns_subdomain)
     file: str = attrs.field(default="secret.yaml", validator=output_file)
 
@@ -66,8 +64,6 @@ class VaultPolicy(Record):
     the grants explicitly (path -> capabilities) for policies no secret of ours uses (CI, infra);
     grants that no secret needs, or anything beyond `read`, need a `reason`.
     """
-
-    kind: ClassVar[str] = "vaultpolicy"
 
     name: str = attrs.field(kw_only=False, validator=dns_label)
     paths: dict[str, tuple[str, ...]] | None = attrs.field(default=None)
@@ -94,8 +90,6 @@ class VaultPolicy(Record):
 class VaultRole(Record):
     """A kubernetes auth role, `vault/kubernetes-auth-roles/<name>.yaml`."""
 
-    kind: ClassVar[str] = "vaultrole"
-
     name: str = attrs.field(kw_only=False, validator=dns_label)
     service_accounts: tuple[ServiceAccount, ...] = attrs.field(converter=to_tuple)
     policies: tuple[VaultPolicy, ...] = attrs.field(converter=to_tuple)
@@ -106,8 +100,6 @@ class VaultRole(Record):
 @attrs.frozen(kw_only=True, eq=False)
 class VaultAuth(Record):
     """The VaultAuth object: log in with `service_account` to `role`."""
-
-    kind: ClassVar[str] = "vaultauth"
 
     name: str = attrs.field(kw_only=False, validator=dns_label)
     role: VaultRole
@@ -123,8 +115,6 @@ class VaultAccess(Record):
         access = VaultAccess(service_account="llama-proxy", auth="llama", role="llama-proxy", policy="ollama")
         VaultSecret("llama-api-key", path="ollama", access=access)
     """
-
-    kind: ClassVar[str] = "vaultaccess"
 
     service_account: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
     auth: str | None = attrs.field(default=None, validator=optional(dns_label))
@@ -185,8 +175,6 @@ def default_access(app: str, origin: Any) -> VaultAccess:
 class VaultStaticSecret(Record):
     """A VaultStaticSecret syncing one KV path into a Kubernetes Secret."""
 
-    kind: ClassVar[str] = "vaultstaticsecret"
-
     name: str = attrs.field(kw_only=False, validator=dns_subdomain)
     path: str = attrs.field(validator=kv_path)
     auth: VaultAuth
@@ -213,8 +201,6 @@ class VaultSecret(Record):
         api = VaultSecret("crawl4ai-secret", path="crawl4ai", keys=["api_token"])
         Container(..., env={"CRAWL4AI_API_TOKEN": api.key("api_token")})
     """
-
-    kind: ClassVar[str] = "vaultsecret"
 
     name: str = attrs.field(kw_only=False, validator=dns_subdomain)
     path: str = attrs.field(validator=kv_path)
@@ -269,8 +255,6 @@ class OIDC(Record):
         sso = OIDC()   # slug = app name; Secret <app>-authentik with client_id, client_secret
         values = {"oidc": {"discovery": sso.discovery_url, "secret": sso.secret}}
     """
-
-    kind: ClassVar[str] = "oidc"
 
     slug: str | None = attrs.field(default=None, kw_only=False, validator=optional(dns_label))
     redirect_host: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
@@ -329,8 +313,6 @@ class VaultFile(Record):
     Example:
         VaultFile("approles/ci-renovate.yaml", data={"token_ttl": "20m", "policies": ["renovate"]})
     """
-
-    kind: ClassVar[str] = "vaultfile"
 
     path: str = attrs.field(kw_only=False)
     data: Any = None

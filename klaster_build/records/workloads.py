@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import Any
 
 import attrs
 
@@ -221,8 +221,6 @@ class Deployment(Workload):
                    ports={"http": 11235})])
     """
 
-    kind: ClassVar[str] = "deployment"
-
     strategy: str | None = attrs.field(
         default=None, validator=optional(one_of({"Recreate", "RollingUpdate"}))
     )
@@ -232,8 +230,6 @@ class Deployment(Workload):
 @attrs.frozen(kw_only=True, eq=False)
 class StatefulSet(Workload):
     """A raw StatefulSet; `service` is its governing Service record."""
-
-    kind: ClassVar[str] = "statefulset"
 
     service: Any = None
     file: str = attrs.field(default="statefulset.yaml", validator=output_file)
@@ -246,8 +242,6 @@ class Service(Record):
     Example:
         Service("crawl4ai", workload=deployment, ports=[Port("http", 11235)])
     """
-
-    kind: ClassVar[str] = "service"
 
     name: str = attrs.field(kw_only=False, validator=dns_label)
     workload: Workload | None = attrs.field(
@@ -275,8 +269,6 @@ class Service(Record):
 class ConfigMap(Record):
     """A ConfigMap with literal data."""
 
-    kind: ClassVar[str] = "configmap"
-
     name: str = attrs.field(kw_only=False, validator=dns_label)
     data: dict[str, Any] = attrs.field(validator=_mapping)
     file: str = attrs.field(default="configmap.yaml", validator=output_file)
@@ -303,8 +295,6 @@ class ConfigFiles(Record):
     Example:
         ConfigFiles("llama-swap", files={"config.yaml": read("llama/config.yaml")})
     """
-
-    kind: ClassVar[str] = "configfiles"
 
     name: str = attrs.field(kw_only=False, validator=dns_label)
     files: dict[str, str] = attrs.field(validator=_files)
