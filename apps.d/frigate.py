@@ -19,9 +19,9 @@ camera = VaultAccess(
 )
 rtsp = VaultSecret("frigate-camera-rtsp", path="cameras", access=camera)
 # Existing LVs keep their names (they predate the -lvm<tier> suffix).
-config = Volume("config", size="5Gi", tier="hdd", name="frigate-config", file="config-pvc.yaml")
-media = Volume("media", size="500Gi", tier="hdd", name="frigate-media", file="media-pvc.yaml")
-PrivilegedNamespace("the chart's GPU/hardware-decoding pods need privileged access")
+config = Volume("config", size="5Gi", tier="hdd", lv_name="frigate-config", file="config-pvc.yaml")
+media = Volume("media", size="500Gi", tier="hdd", lv_name="frigate-media", file="media-pvc.yaml")
+PrivilegedNamespace(reason="the chart's GPU/hardware-decoding pods need privileged access")
 web = ChartIngress("frigate")
 ingress = ingress_values(web, class_key="ingressClassName")
 ingress["hosts"] = [{"host": web.fqdn, "paths": [{"path": "/", "portName": "http-auth"}]}]

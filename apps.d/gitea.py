@@ -20,7 +20,7 @@ backblaze = VaultSecret("gitea-backup-backblaze", path="backblaze", access=backu
 # Existing LVs keep their names and tiers (data is reused by name).
 shared = Volume("shared-storage", size="20Gi", tier="hdd", file="gitea-shared-volume.yaml")
 valkey = Volume(
-    size="4Gi", tier="hdd", name="gitea-valkey-primary-lvmhdd-0", file="valkey-volume.yaml"
+    size="4Gi", tier="hdd", lv_name="gitea-valkey-primary-lvmhdd-0", file="valkey-volume.yaml"
 )
 db = Postgres(
     "gitea-postgresql-cluster-lvmhdd",
@@ -96,7 +96,7 @@ HelmRelease(
 
 secret_key = {"name": backblaze.secret}
 Manifest(
-    {
+    body={
         "apiVersion": "k8up.io/v1",
         "kind": "Schedule",
         "metadata": {"name": "gitea-backup"},

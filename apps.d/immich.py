@@ -30,11 +30,11 @@ library = Volume(
     "library",
     size="150Gi",
     tier="hdd",
-    name="immich-library-lvmhdd",
+    lv_name="immich-library-lvmhdd",
     claim_name="library-lvmhdd",
     file="immich-library.yaml",
 )
-valkey_data = Volume(size="1Gi", tier="hdd", name="immich-valkey", file="valkey-volume.yaml")
+valkey_data = Volume(size="1Gi", tier="hdd", lv_name="immich-valkey", file="valkey-volume.yaml")
 db = Postgres(
     "immich-db-lvmhdd",
     size="10Gi",

@@ -123,9 +123,9 @@ InfraComponent(
 )
 
 # Installed from raw manifests: the in-cluster DNS and the public DNS server.
-InfraConfig("coredns.yaml", directory="controllers", documents=read_yaml("infra/coredns.yaml"))
+InfraConfig(file="coredns.yaml", directory="controllers", documents=read_yaml("infra/coredns.yaml"))
 InfraConfig(
-    "dns-public.yaml", directory="controllers", documents=read_yaml("infra/dns-public.yaml")
+    file="dns-public.yaml", directory="controllers", documents=read_yaml("infra/dns-public.yaml")
 )
 
 for config in (
@@ -136,10 +136,10 @@ for config in (
     "openbao-volume",
     "openbao-k8s-se-role",
 ):
-    InfraConfig(f"{config}.yaml", documents=read_yaml(f"infra/{config}.yaml"))
+    InfraConfig(file=f"{config}.yaml", documents=read_yaml(f"infra/{config}.yaml"))
 
 # OpenBao objects used by CI (AppRoles) and by infra (cert-manager's OVH credentials).
-VaultFile("policy/default.hcl", text=read("infra/default.hcl"))
+VaultFile(path="policy/default.hcl", text=read("infra/default.hcl"))
 VaultPolicy(
     "flux-reconcile",
     paths={"kubernetes/creds/flux-reconcile": ["update"]},
@@ -156,7 +156,7 @@ VaultPolicy(
     reason="read by cert-manager's VaultStaticSecret (infra/configs)",
 )
 VaultFile(
-    "kubernetes-auth-roles/cert-manager.yaml",
+    path="kubernetes-auth-roles/cert-manager.yaml",
     data={
         "bound_service_account_names": ["ovh-credentials"],
         "bound_service_account_namespaces": ["cert-manager"],
@@ -164,15 +164,15 @@ VaultFile(
     },
 )
 VaultFile(
-    "approles/ci-flux-reconcile.yaml",
+    path="approles/ci-flux-reconcile.yaml",
     data={"token_ttl": "20m", "token_max_ttl": "20m", "policies": ["flux-reconcile"]},
 )
 VaultFile(
-    "approles/ci-renovate.yaml",
+    path="approles/ci-renovate.yaml",
     data={"token_ttl": "20m", "token_max_ttl": "20m", "policies": ["renovate"]},
 )
 VaultFile(
-    "kubernetes-se-roles/flux-reconcile.yaml",
+    path="kubernetes-se-roles/flux-reconcile.yaml",
     data={
         "allowed_kubernetes_namespaces": "flux-system",
         "generated_role_rules": {
@@ -186,4 +186,4 @@ VaultFile(
         },
     },
 )
-VaultFile("kubernetes-config.yaml", data={"kubernetes_host": "https://10.43.0.1:443"})
+VaultFile(path="kubernetes-config.yaml", data={"kubernetes_host": "https://10.43.0.1:443"})

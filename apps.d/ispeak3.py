@@ -3,7 +3,7 @@
 from klaster_build.dsl import Container, LoadBalancer, Mount, Port, StatefulSet, Volume
 
 # Adopts the existing LV (named before the -lvm<tier> convention).
-data = Volume("ts3-data", size="1Gi", tier="hdd", name="ispeak3-ts3-data", file="pvc.yaml")
+data = Volume("ts3-data", size="1Gi", tier="hdd", lv_name="ispeak3-ts3-data", file="pvc.yaml")
 server = StatefulSet(
     "teamspeak3-server",
     replicas=0,

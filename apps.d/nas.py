@@ -12,7 +12,7 @@ from klaster_build.dsl import (
 )
 
 # Adopts the existing LV (its name predates the -lvm<tier> convention).
-home = Volume("data", size="4Gi", tier="hdd", name="nas-data-lvm-hdd", file="pvc.yaml")
+home = Volume("data", size="4Gi", tier="hdd", lv_name="nas-data-lvm-hdd", file="pvc.yaml")
 config = ConfigMap("nas-sftp-config", data={"sftp.json": read("nas/sftp.json")})
 sftp = Deployment(
     "nas-sftp",

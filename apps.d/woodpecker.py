@@ -22,10 +22,10 @@ db = Postgres(
     database="woodpecker",
     owner="woodpecker",
     # The existing PV predates the `-1` suffix; LVs are reused by name.
-    volume_name="woodpecker-postgresql-cluster-lvmssd",
+    lv_name="woodpecker-postgresql-cluster-lvmssd",
     renovate=Renovate(versioning=r"regex:^(?<major>\d+)\.(?<minor>\d+)$"),
 )
-PrivilegedNamespace("the docker-buildx plugin runs pipeline steps as privileged pods")
+PrivilegedNamespace(reason="the docker-buildx plugin runs pipeline steps as privileged pods")
 web = ChartIngress("woodpecker", annotations={"acme.cert-manager.io/http01-edit-in-place": "true"})
 gitea = ref("gitea/ChartIngress/gitea")
 ingress = ingress_values(web, class_key="ingressClassName")

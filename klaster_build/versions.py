@@ -43,7 +43,7 @@ _DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 _SLIDING = re.compile(r"^v?\d+(\.\d+)?(-[A-Za-z]+)*$")
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class Renovate:
     """Per-package Renovate settings, declared next to the version they govern.
 

@@ -271,8 +271,8 @@ CASES: list[tuple[str, dict[str, str | bytes], str]] = [
     (
         "lv-name-clash",
         {
-            "apps.d/bad.py": HEAD + "Volume(name='web-lvmhdd')\n",
-            "apps.d/zz.py": HEAD + "Volume(name='web-lvmhdd')\n",
+            "apps.d/bad.py": HEAD + "Volume(lv_name='web-lvmhdd')\n",
+            "apps.d/zz.py": HEAD + "Volume(lv_name='web-lvmhdd')\n",
         },
         "apps.d/zz.py:2: error: LV name 'web-lvmhdd' is already used by apps.d/bad.py:2",
     ),

@@ -180,7 +180,7 @@ def test_http_through_a_load_balancer_points_to_ingress(project: ProjectDir, run
         "apps.d/web.py:3: error: LoadBalancer 'web' exposes port http (80/TCP), which looks like HTTP; expose HTTP with Ingress(...) instead"
         in err
     )
-    project.app("web", source.replace("{allow}", ", allow_http='ACME http-01 for a device'"))
+    project.app("web", source.replace("{allow}", ", http_reason='ACME http-01 for a device'"))
     assert run("build")[0] == 0
 
 

@@ -107,7 +107,7 @@ def test_manifest_escape_hatch_is_namespaced(project: ProjectDir, run) -> None:
         """\
         from klaster_build.dsl import Manifest
 
-        Manifest({"apiVersion": "k8up.io/v1", "kind": "Schedule", "metadata": {"name": "gitea-backup"},
+        Manifest(body={"apiVersion": "k8up.io/v1", "kind": "Schedule", "metadata": {"name": "gitea-backup"},
                   "spec": {"backup": {"schedule": "@daily-random"}}}, file="backups.yaml")
         """,
     )

@@ -92,7 +92,7 @@ def test_volume_adopting_a_legacy_lv_equals_the_real_immich_file(project: Projec
         """\
         from klaster_build.dsl import Container, Deployment, Volume
 
-        library = Volume("library", size="150Gi", tier="hdd", name="immich-library-lvmhdd", claim_name="library-lvmhdd")
+        library = Volume("library", size="150Gi", tier="hdd", lv_name="immich-library-lvmhdd", claim_name="library-lvmhdd")
         Deployment("server", containers=[Container("server", image="ghcr.io/immich-app/immich-server:v1.135.3", mounts={"/data": library.claim})])
         """,
     )
@@ -171,8 +171,8 @@ def test_unknown_tier_names_the_known_ones(project: ProjectDir, run, no_color) -
 
 def test_lv_name_clash_names_both_files(project: ProjectDir, run, no_color) -> None:
     """Two apps adopting the same LV name is an error naming both declarations."""
-    project.app("a", "from klaster_build.dsl import Volume\nVolume(name='shared-lvmhdd')\n")
-    project.app("b", "from klaster_build.dsl import Volume\n\nVolume(name='shared-lvmhdd')\n")
+    project.app("a", "from klaster_build.dsl import Volume\nVolume(lv_name='shared-lvmhdd')\n")
+    project.app("b", "from klaster_build.dsl import Volume\n\nVolume(lv_name='shared-lvmhdd')\n")
     code, _, err = run("build")
     assert code == 2
     assert "apps.d/b.py:3: error: LV name 'shared-lvmhdd' is already used by apps.d/a.py:2" in err
@@ -218,7 +218,7 @@ def test_bundled_storage_is_refused_unless_allowed(project: ProjectDir, run, no_
         in err
     )
     project.app(
-        "gitea", source.replace("{allow}", ", allow_bundled_storage='migrating off mayastor'")
+        "gitea", source.replace("{allow}", ", bundled_storage_reason='migrating off mayastor'")
     )
     assert run("build")[0] == 0
 

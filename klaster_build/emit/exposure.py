@@ -131,10 +131,10 @@ def check_hosts_in_domain(project: Project, graph: ProjectGraph) -> Iterator[Pro
     domain = project.cluster.domain
     for claim in project.of_type(HostClaim):
         host = host_name(claim, domain)
-        if not host.endswith(f".{domain}") and not claim.external_host:
+        if not host.endswith(f".{domain}") and not claim.host_reason:
             yield Problem(
                 claim.origin,
-                f"host {host!r} is outside {domain}; use a subdomain, or give external_host='<reason>'",
+                f"host {host!r} is outside {domain}; use a subdomain, or give host_reason='<reason>'",
                 subject=claim.address,
             )
 
@@ -142,14 +142,14 @@ def check_hosts_in_domain(project: Project, graph: ProjectGraph) -> Iterator[Pro
 def check_no_http_load_balancers(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """HTTP goes through Ingress; a LoadBalancer may expose it only with a reason."""
     for lb in project.of_type(LoadBalancer):
-        if lb.allow_http:
+        if lb.http_reason:
             continue
         for port in lb.ports:
             if looks_like_http(port):
                 yield Problem(
                     lb.origin,
                     f"LoadBalancer {lb.name!r} exposes port {port.name} ({port.number}/TCP), which looks like HTTP; "
-                    "expose HTTP with Ingress(...) instead, or give allow_http='<reason>'",
+                    "expose HTTP with Ingress(...) instead, or give http_reason='<reason>'",
                     subject=lb.address,
                 )
 

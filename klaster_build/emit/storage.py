@@ -259,12 +259,12 @@ def _bundled_storage(values: Any, path: str = "") -> Iterator[str]:
 def check_bundled_storage(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """Charts must not provision their own volumes or databases unless allowed with a reason."""
     for release in project.of_type(HelmRelease):
-        if release.allow_bundled_storage:
+        if release.bundled_storage_reason:
             continue
         for finding in _bundled_storage(release.values):
             yield Problem(
                 release.origin,
-                f"HelmRelease {release.name!r} values set {finding}, or pass allow_bundled_storage='<reason>'",
+                f"HelmRelease {release.name!r} values set {finding}, or pass bundled_storage_reason='<reason>'",
                 subject=release.address,
             )
 

@@ -53,7 +53,7 @@ class HostClaim(Record):
     name: str = attrs.field(kw_only=False, validator=dns_label)
     host: str | None = attrs.field(default=None, validator=_host)
     # A host outside the cluster domain needs a stated reason (TLS issuance, DNS ownership).
-    external_host: str | None = attrs.field(default=None, validator=optional(text(500)))
+    host_reason: str | None = attrs.field(default=None, validator=optional(text(500)))
     streaming: bool = attrs.field(default=False, validator=instance_of(bool))
     upload_limit: str | None = attrs.field(default=None, validator=optional(text(16)))
     annotations: dict[str, str] = attrs.field(factory=dict, validator=_annotations)
@@ -138,7 +138,7 @@ class LoadBalancer(Record):
     )
     annotations: dict[str, str] = attrs.field(factory=dict, validator=_annotations)
     dns_name: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
-    allow_http: str | None = attrs.field(default=None, validator=optional(text(500)))
+    http_reason: str | None = attrs.field(default=None, validator=optional(text(500)))
     file: str = attrs.field(default="service.yaml", validator=output_file)
 
     def __attrs_post_init__(self) -> None:
@@ -157,7 +157,7 @@ class PrivilegedNamespace(Record):
     (workloads with `devices=` get theirs automatically). The reason is required.
     """
 
-    reason: str = attrs.field(kw_only=False, validator=text(500))
+    reason: str = attrs.field(validator=text(500))
 
     @property
     def record_name(self) -> str:

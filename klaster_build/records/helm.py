@@ -89,7 +89,7 @@ class HelmRelease(Record):
     values: dict[str, Any] = attrs.field(factory=dict, validator=_values)
     file: str = attrs.field(default="release.yaml", validator=output_file)
     # A reason to keep a chart's own persistence or database (the guideline forbids it otherwise).
-    allow_bundled_storage: str | None = attrs.field(default=None, validator=optional(text(500)))
+    bundled_storage_reason: str | None = attrs.field(default=None, validator=optional(text(500)))
     renovate: Renovate | None = attrs.field(default=None, validator=optional(instance_of(Renovate)))
 
     @source.validator

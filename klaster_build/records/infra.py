@@ -58,10 +58,10 @@ class InfraConfig(Record):
     infra/configs/<file>.
 
     Example:
-        InfraConfig("loadbalancer-ippool.yaml", documents=[{"apiVersion": "cilium.io/v2alpha1", ...}])
+        InfraConfig(file="loadbalancer-ippool.yaml", documents=[{"apiVersion": "cilium.io/v2alpha1", ...}])
     """
 
-    file: str = attrs.field(kw_only=False, validator=_infra_file)
+    file: str = attrs.field(validator=_infra_file)
     documents: tuple[dict[str, Any], ...] = attrs.field(
         converter=to_tuple, validator=each(instance_of(dict, what="a Kubernetes document (dict)"))
     )

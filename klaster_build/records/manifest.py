@@ -47,11 +47,11 @@ class Manifest(Record):
     `cluster_scoped` or the body names a namespace.
 
     Example:
-        Manifest({"apiVersion": "k8up.io/v1", "kind": "Schedule", "metadata": {"name": "backup"},
+        Manifest(body={"apiVersion": "k8up.io/v1", "kind": "Schedule", "metadata": {"name": "backup"},
                   "spec": {...}}, file="backups.yaml")
     """
 
-    body: dict[str, Any] = attrs.field(kw_only=False, validator=_body)
+    body: dict[str, Any] = attrs.field(validator=_body)
     file: str = attrs.field(default="manifests.yaml", validator=output_file)
     cluster_scoped: bool = False
 

@@ -1,8 +1,8 @@
 """Storage: LVM volumes (LVMVolume -> PersistentVolume -> PersistentVolumeClaim) and CloudNativePG
 databases, as the guideline's Data/PVCs and Postgres sections spell them out.
 
-LVs are reused on disk by name, so names never change under the user: an explicit `name=`
-adopts an existing LV, and the default name follows the real repo: `<app>[-<purpose>]-lvm<tier>`.
+LVs are reused on disk by name, so names never change under the user: an explicit LV name
+adopts an existing LV (`lv_name=`), and the default follows the real repo: `<app>[-<name>]-lvm<tier>`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from klaster_build.validators import (
     dns_subdomain,
     instance_of,
     optional,
-    positive_int,
     quantity,
     text,
 )
@@ -83,8 +82,8 @@ class PersistentVolumeClaim(Record):
     file: str = attrs.field(validator=output_file)
 
 
-def _volume_file(purpose: str | None) -> str:
-    return f"{purpose}-volume.yaml" if purpose else "volume.yaml"
+def _volume_file(name: str | None) -> str:
+    return f"{name}-volume.yaml" if name else "volume.yaml"
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -93,14 +92,14 @@ class Volume(Record):
 
     Example:
         library = Volume("library", size="150Gi", tier="hdd",
-                         name="immich-library-lvmhdd", claim_name="library-lvmhdd")
+                         lv_name="immich-library-lvmhdd", claim_name="library-lvmhdd")
         Deployment(..., containers=[Container(..., mounts={"/data": library.claim})])
     """
 
-    purpose: str | None = attrs.field(default=None, kw_only=False, validator=optional(dns_label))
+    name: str | None = attrs.field(default=None, kw_only=False, validator=optional(dns_label))
     size: str = attrs.field(default=DEFAULT_SIZE, validator=quantity)
     tier: str = attrs.field(default="hdd", validator=_tier)
-    name: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
+    lv_name: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
     claim_name: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
     file: str | None = attrs.field(default=None, validator=optional(output_file))
     lv: LVMVolume = attrs.field(init=False, metadata={"no_edges": True})
@@ -109,8 +108,8 @@ class Volume(Record):
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
-        name = self.name or "-".join(p for p in (self.app, self.purpose) if p) + f"-lvm{self.tier}"
-        file = self.file or _volume_file(self.purpose)
+        name = self.lv_name or "-".join(p for p in (self.app, self.name) if p) + f"-lvm{self.tier}"
+        file = self.file or _volume_file(self.name)
         common: dict[str, Any] = {
             "origin": self.origin,
             "app": self.app,
@@ -163,8 +162,7 @@ class Postgres(Record):
     image: str | None = attrs.field(default=None, validator=optional(text(512)))
     database: str | None = attrs.field(default=None, validator=optional(dns_label))
     owner: str | None = attrs.field(default=None, validator=optional(dns_label))
-    instances: int = attrs.field(default=1, validator=positive_int)
-    volume_name: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
+    lv_name: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
     # Raw CNPG `bootstrap` (e.g. recovery after a migration) instead of initdb, and extra spec
     # fields klaster does not model (managed roles...).
     bootstrap: dict[str, Any] | None = attrs.field(
@@ -181,7 +179,7 @@ class Postgres(Record):
         if (self.database is None) != (self.owner is None):
             msg = "Postgres 'database' and 'owner' go together (bootstrap.initdb needs both)"
             raise DeclarationError(msg)
-        name = self.volume_name or f"{self.name}-1"
+        name = self.lv_name or f"{self.name}-1"
         common: dict[str, Any] = {
             "origin": self.origin,
             "app": self.app,

@@ -252,11 +252,11 @@ class OIDC(Record):
     """An Authentik OAuth2/OIDC client: its id and secret from `secret/authentik/<app>`.
 
     Example:
-        sso = OIDC()   # slug = app name; Secret <app>-authentik with client_id, client_secret
+        sso = OIDC()   # name (the Authentik slug) = app name; Secret <app>-authentik with client_id, client_secret
         values = {"oidc": {"discovery": sso.discovery_url, "secret": sso.secret}}
     """
 
-    slug: str | None = attrs.field(default=None, kw_only=False, validator=optional(dns_label))
+    name: str | None = attrs.field(default=None, kw_only=False, validator=optional(dns_label))
     redirect_host: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
     access: VaultAccess | None = None
     file: str | None = attrs.field(default=None, validator=optional(output_file))
@@ -278,7 +278,7 @@ class OIDC(Record):
     @property
     def app_slug(self) -> str:
         """The Authentik application slug (the app name unless declared)."""
-        return self.slug or self.app
+        return self.name or self.app
 
     @property
     def record_name(self) -> str:
@@ -311,10 +311,10 @@ class VaultFile(Record):
     policies written by hand): `vault/<path>`, so the sync script keeps it.
 
     Example:
-        VaultFile("approles/ci-renovate.yaml", data={"token_ttl": "20m", "policies": ["renovate"]})
+        VaultFile(path="approles/ci-renovate.yaml", data={"token_ttl": "20m", "policies": ["renovate"]})
     """
 
-    path: str = attrs.field(kw_only=False)
+    path: str = attrs.field()
     data: Any = None
     text: str | None = attrs.field(default=None, validator=optional(text(65536)))
 

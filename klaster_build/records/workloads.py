@@ -71,7 +71,7 @@ class SecretKey:
     key: str = attrs.field(validator=text(253))
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class EmptyDir:
     """A scratch volume, optionally in memory (`medium="Memory"`, e.g. for /dev/shm)."""
 
