@@ -19,10 +19,10 @@ from klaster_build.errors import ExitStatus, Problem, ProblemsFound
 from klaster_build.families import CATALOG
 from klaster_build.family import Catalog
 from klaster_build.graph import ProjectGraph, build_graph
-from klaster_build.loader import APPS_DIR, KLASTERFILE, load_cluster, load_project
+from klaster_build.loader import load_cluster, load_project
 from klaster_build.operator import OperatorStep, collect_removals, collect_steps
 from klaster_build.origin import Origin
-from klaster_build.project import Project
+from klaster_build.project import APPS_DIR, KLASTERFILE, Project
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 COMMAND_LINE = Origin("<command line>", 0)

@@ -16,14 +16,12 @@ import attrs
 from klaster_build.cluster import Cluster
 from klaster_build.errors import DeclarationError, KlasterError, Problem, ProblemsFound
 from klaster_build.origin import Origin, set_display_root
-from klaster_build.project import Project
+from klaster_build.project import APPS_DIR, KLASTERFILE, Project
 from klaster_build.records.app import App
 from klaster_build.records.base import Record
 from klaster_build.registry import Registry, session
 from klaster_build.validators import name_problem
 
-KLASTERFILE = "klasterfile.py"
-APPS_DIR = "apps.d"
 # Files that bigger than this are refused before they are run (enormous inputs, by mistake).
 MAX_SOURCE_BYTES = 1 << 20
 

@@ -13,6 +13,9 @@ from klaster_build.records.app import App
 from klaster_build.records.base import Record
 
 R = TypeVar("R", bound=Record)
+# The project's layout: the settings file and the directory of app files.
+KLASTERFILE = "klasterfile.py"
+APPS_DIR = "apps.d"
 
 
 @attrs.frozen

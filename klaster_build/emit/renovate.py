@@ -17,8 +17,7 @@ from klaster_build.emit.outputs import Output
 from klaster_build.errors import Problem
 from klaster_build.family import Family
 from klaster_build.graph import ProjectGraph
-from klaster_build.loader import APPS_DIR
-from klaster_build.project import Project
+from klaster_build.project import APPS_DIR, Project
 from klaster_build.records.base import Record
 from klaster_build.records.helm import GitRepository, HelmRelease, HelmRepository
 from klaster_build.records.infra import InfraComponent
