@@ -73,6 +73,15 @@ def _parser() -> argparse.ArgumentParser:
     why.add_argument("path", metavar="PATH[#DOC]")
     why.add_argument("--json", action="store_true", help="print JSON")
 
+    explain = commands.add_parser(
+        "explain",
+        help="list what apps.d files can declare, or show one record's arguments and an example",
+        description="Without NAME: every record, value, function and cluster setting the DSL "
+        "exports. With NAME: its arguments (type, default, required), what other records can use "
+        "of it, and an example.",
+    )
+    explain.add_argument("name", nargs="?", metavar="NAME")
+
     new = commands.add_parser(
         "new",
         help="write a commented apps.d/NAME.py that builds as is",
@@ -103,6 +112,8 @@ def _run(args: argparse.Namespace) -> int:
         return commands.graph_command(args.directory, args.apps, args.format, args.output)
     if args.command == "todo":
         return commands.todo_command(args.directory, as_json=args.json)
+    if args.command == "explain":
+        return commands.explain_command(args.name)
     if args.command == "why":
         return commands.why_command(args.directory, args.path, as_json=args.json)
     helm = tuple(args.helm) if args.helm else None

@@ -117,7 +117,22 @@ class Cluster:
     record: nothing refers to it, every renderer reads it.
 
     Example:
-        Cluster(name="homelab", domain="example.org", nodes=[Node(name="node1")], ...)
+        Cluster(
+            name="homelab",
+            domain="example.org",
+            nodes=[Node(name="node1")],
+            storage={
+                "hdd": StorageTier(volume_group="vg-hdd", storage_class="hdd-lvmpv"),
+                "ssd": StorageTier(volume_group="vg-ssd", storage_class="ssd-lvmpv"),
+            },
+            ingress_class="nginx",
+            cluster_issuer="letsencrypt",
+            vault=VaultSettings(kv_mount="secret", auth_mount="kubernetes"),
+            authentik_url="https://auth.example.org",
+            intervals=Intervals(helm_repository="24h", helm_release="30m", git_repository="24h"),
+            talos=TalosSettings(cluster_name="homelab", endpoint="https://kube.example.org:6443",
+                                base_patches=[]),   # the operator's patch files, if any
+        )
     """
 
     name: str = attrs.field(validator=dns_label)

@@ -1,4 +1,4 @@
-"""The non-build commands: graph, todo, why, new. Data on stdout, diagnostics on stderr."""
+"""The non-build commands: graph, todo, why, explain, new. Data on stdout, diagnostics on stderr."""
 
 from __future__ import annotations
 
@@ -160,6 +160,21 @@ def why_command(root: Path, target: str, *, as_json: bool) -> int:
         sys.stdout.write(
             f"{key}: from {', '.join(rendered.sources.get(key, ())) or 'klasterfile.py'}\n"
         )
+    return int(ExitStatus.OK)
+
+
+def explain_command(name: str | None) -> int:
+    """The DSL's reference: every name, or one name in full."""
+    from klaster_build import explain
+
+    if name is None:
+        sys.stdout.write(explain.overview())
+        return int(ExitStatus.OK)
+    entry = explain.find(name)
+    if entry is None:
+        report.console().print(f"klaster: {explain.unknown(name)}", markup=False)
+        return int(ExitStatus.INVALID)
+    sys.stdout.write(explain.describe(entry))
     return int(ExitStatus.OK)
 
 

@@ -6,7 +6,8 @@ exactly as for a Makefile. Any exception a file raises becomes a Problem at the 
 
 from __future__ import annotations
 
-import traceback
+import itertools
+import re
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -15,6 +16,7 @@ import attrs
 
 from klaster_build.cluster import Cluster
 from klaster_build.errors import DeclarationError, KlasterError, Problem, ProblemsFound
+from klaster_build.explain import Mistake, attribute_mistake, call_mistake
 from klaster_build.origin import Origin, set_display_root
 from klaster_build.project import APPS_DIR, KLASTERFILE, Project
 from klaster_build.records.app import App
@@ -34,26 +36,44 @@ def app_files(root: Path) -> list[Path]:
     return sorted(p for p in apps_dir.glob("*.py") if not p.name.startswith("_"))
 
 
-def _user_line(tb: TracebackType | None, filename: str) -> int:
-    """The deepest line of `filename` in a traceback (where the user's code raised)."""
-    line = 1
-    for frame, lineno in traceback.walk_tb(tb):
-        if frame.f_code.co_filename == filename:
-            line = lineno
-    return line
+def _user_line(
+    tb: TracebackType | None, filename: str, source: str, keyword: str | None = None
+) -> int:
+    """The deepest line of `filename` in a traceback (where the user's code raised); with a
+    `keyword`, the line of that call where `keyword=` is written (calls span many lines)."""
+    line, first, last = 1, None, None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == filename:
+            line = tb.tb_lineno
+            positions = tb.tb_frame.f_code.co_positions()
+            first, last, _, _ = next(itertools.islice(positions, tb.tb_lasti // 2, None))
+        tb = tb.tb_next
+    if keyword is None or first is None or last is None:
+        return line
+    written = re.compile(rf"\b{re.escape(keyword)}\s*=(?!=)")
+    lines = source.splitlines()[first - 1 : last]
+    return next((first + n for n, text in enumerate(lines) if written.search(text)), line)
 
 
-def _describe(error: BaseException) -> str:
+def _describe(error: BaseException) -> Mistake:
     if isinstance(error, DeclarationError | KlasterError):
-        return str(error)
+        return Mistake(str(error))
     if isinstance(error, ModuleNotFoundError):
-        return (
+        return Mistake(
             f"cannot import {error.name!r}: apps.d files import klaster_build.dsl and the standard "
             "library; install the module or remove the import"
         )
     if isinstance(error, RecursionError):
-        return "recursion too deep while declaring records; look for a value that contains itself"
-    return f"{type(error).__name__}: {error}"
+        return Mistake(
+            "recursion too deep while declaring records; look for a value that contains itself"
+        )
+    # A call or attribute that does not fit a DSL class is said with the names that do.
+    found = None
+    if isinstance(error, TypeError):
+        found = call_mistake(error)
+    elif isinstance(error, AttributeError):
+        found = attribute_mistake(error)
+    return found or Mistake(f"{type(error).__name__}: {error}")
 
 
 def _read_source(path: Path, display: str) -> bytes | Problem:
@@ -98,7 +118,9 @@ def run_file(
     except KeyboardInterrupt:
         raise
     except BaseException as error:  # a user file may raise anything, SystemExit included
-        return Problem(Origin(display, _user_line(error.__traceback__, filename)), _describe(error))
+        mistake = _describe(error)
+        line = _user_line(error.__traceback__, filename, source, mistake.keyword)
+        return Problem(Origin(display, line), mistake.message)
     return None
 
 

@@ -16,7 +16,13 @@ if TYPE_CHECKING:
 
 @attrs.frozen
 class Plain:
-    """A literal that looks like a credential but is deliberately public (`Plain("ignored")`)."""
+    """A literal that looks like a credential but is deliberately public (`Plain("ignored")`):
+    env values whose name says PASSWORD, TOKEN, SECRET or KEY must otherwise come from a secret.
+
+    Example:
+        Deployment("vaultwarden", containers=[Container("vaultwarden", image="vaultwarden/server:1.34.3",
+                   env={"SHOW_PASSWORD_HINT": Plain("false", reason="a setting, not a password")})])
+    """
 
     text: str
     reason: str = ""

@@ -48,8 +48,11 @@ class Renovate:
     """Per-package Renovate settings, declared next to the version they govern.
 
     Example:
-        Container("llama-swap", image="ghcr.io/mostlygeek/llama-swap:v197-vulkan-b8202",
-                  renovate=Renovate(versioning=r"regex:^v(?<major>\\d+)-vulkan-b(?<patch>\\d+)$", automerge=True))
+        Deployment("llama-swap", containers=[Container(
+            "llama-swap",
+            image="ghcr.io/mostlygeek/llama-swap:v197-vulkan-b8202",
+            renovate=Renovate(versioning=r"regex:^v(?<major>\\d+)-vulkan-b(?<patch>\\d+)$", automerge=True),
+        )])
     """
 
     versioning: str | None = attrs.field(default=None, validator=optional(text(500)))

@@ -30,7 +30,7 @@ CASES: list[tuple[str, dict[str, str | bytes], str]] = [
     (
         "name-error",
         {"apps.d/bad.py": HEAD + "Deployment(nme='x')\n"},
-        "apps.d/bad.py:2: error: TypeError: ",
+        "apps.d/bad.py:2: error: Deployment has no argument 'nme'; did you mean 'name'? Its arguments: name, containers,",
     ),
     (
         "wrong-field-type",
@@ -40,12 +40,12 @@ CASES: list[tuple[str, dict[str, str | bytes], str]] = [
     (
         "missing-required-field",
         {"apps.d/bad.py": HEAD + "Deployment('d')\n"},
-        "apps.d/bad.py:2: error: TypeError: ",
+        "apps.d/bad.py:2: error: Deployment needs 'containers' (required: name, containers; see 'klaster explain Deployment')",
     ),
     (
         "unknown-keyword",
         {"apps.d/bad.py": HEAD + "Volume('data', sise='1Gi')\n"},
-        "apps.d/bad.py:2: error: TypeError: ",
+        "apps.d/bad.py:2: error: Volume has no argument 'sise'; did you mean 'size'? Its arguments: name, size, tier,",
     ),
     (
         "invalid-k8s-name",

@@ -72,8 +72,10 @@ def test_typo_is_one_located_error_and_out_is_untouched(project: ProjectDir, run
     path.write_text(WEB.replace('ports={"http": 80})\n', 'prots={"http": 80})\n', 1))
     code, _, err = run("build")
     assert code == 2
-    assert err.splitlines()[0].startswith("apps.d/web.py:4: error: TypeError: ")
-    assert "prots" in err.splitlines()[0]
+    assert err.splitlines()[0].startswith(
+        "apps.d/web.py:4: error: Service has no argument 'prots'; did you mean 'ports'? "
+        "Its arguments: name, workload, selector, ports, file"
+    )
     assert "Traceback" not in err
     assert project.snapshot() == before
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from klaster_build import dsl, engine
 from klaster_build.errors import DeclarationError, ProblemsFound
+from klaster_build.explain import call_mistake
 from klaster_build.families import CATALOG
 from klaster_build.records.base import Record
 from klaster_build.records.exposure import ChartIngress, Ingress, LoadBalancer
@@ -90,7 +91,8 @@ def constructor_calls(draw: st.DrawFn) -> tuple[type, dict[str, object]]:
 @settings(suppress_health_check=[HealthCheck.too_slow])
 @given(call=constructor_calls())
 def test_constructors_raise_only_declaration_errors(call: tuple[type, dict[str, object]]) -> None:
-    """Wrong values are DeclarationErrors with a message; a missing argument is Python's TypeError."""
+    """Wrong values are DeclarationErrors with a message; a missing argument is a TypeError the
+    loader says in the DSL's terms."""
     record_type, kwargs = call
     EXAMPLES["count"] += 1
     with session(app="fuzz"):
@@ -100,7 +102,8 @@ def test_constructors_raise_only_declaration_errors(call: tuple[type, dict[str, 
             assert str(error)
         except TypeError as error:
             # Only the call's own shape (missing required arguments) may be a TypeError.
-            assert "required" in str(error) and "argument" in str(error), repr(error)
+            mistake = call_mistake(error)
+            assert mistake is not None and "needs" in mistake.message, repr(error)
 
 
 FRAGMENTS = [

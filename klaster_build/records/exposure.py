@@ -35,7 +35,13 @@ def _annotations(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None
 
 @attrs.frozen
 class ChartService:
-    """A Service a Helm chart creates, addressed by name and port number."""
+    """A Service a Helm chart creates, addressed by name and port number (an Ingress backend).
+
+    Example:
+        repo = HelmRepository("grafana", url="https://grafana.github.io/helm-charts")
+        HelmRelease("grafana", source=repo, chart="grafana", version="10.1.4")
+        Ingress("grafana", backend=ChartService("grafana", 80))
+    """
 
     name: str = attrs.field(validator=dns_label)
     port: int = attrs.field(validator=instance_of(int))
@@ -74,7 +80,10 @@ class Ingress(HostClaim):
     """An HTTPS Ingress through the cluster's ingress class, with a cert-manager certificate.
 
     Example:
-        Ingress("llama", backend=proxy_service, port="http", streaming=True)
+        proxy = Deployment("llama-proxy", containers=[Container("caddy", image="caddy:2.11.4-alpine",
+                           ports={"http": 80})])
+        web = Service("llama-proxy", workload=proxy, ports={"http": 80})
+        Ingress("llama", backend=web, port="http", streaming=True)   # https://llama.<domain>
     """
 
     backend: Service | ChartService = attrs.field(
@@ -112,8 +121,10 @@ class ChartIngress(HostClaim):
     """The settings of an Ingress a Helm chart makes, to put in its values (see `ingress_values`).
 
     Example:
-        web = ChartIngress("kaneo")
-        HelmRelease(..., values={"ingress": ingress_values(web, service="kaneo", port=5173)})
+        web = ChartIngress("podinfo")   # https://podinfo.<domain>
+        repo = HelmRepository("podinfo", url="https://stefanprodan.github.io/podinfo")
+        HelmRelease("podinfo", source=repo, chart="podinfo", version="6.9.2",
+                    values={"ingress": ingress_values(web)})
     """
 
 
@@ -122,6 +133,8 @@ class LoadBalancer(Record):
     """A LoadBalancer Service for non-HTTP traffic (Cilium LB, dual-stack, local traffic policy).
 
     Example:
+        server = StatefulSet("teamspeak3", containers=[Container("teamspeak3", image="teamspeak:3.13.7",
+                             ports=[Port("voice", 9987, "UDP"), Port("filetransfer", 30033)])])
         LoadBalancer("teamspeak3", workload=server, ports=[Port("voice", 9987, "UDP"), Port("filetransfer", 30033)])
     """
 
@@ -129,7 +142,9 @@ class LoadBalancer(Record):
     workload: Workload | None = attrs.field(
         default=None, validator=optional(instance_of(Workload, what="a Deployment or StatefulSet"))
     )
+    # Pods selected by label instead of `workload=` (e.g. the pods a Helm chart makes).
     selector: dict[str, str] = attrs.field(factory=dict)
+    # {"http": 8080}, or [Port(...)] for UDP and for a target port that differs
     ports: tuple[Port, ...] = attrs.field(converter=_ports)
     traffic_policy: str = attrs.field(default="Local", validator=one_of({"Local", "Cluster"}))
     family_policy: str = attrs.field(
@@ -155,6 +170,9 @@ class LoadBalancer(Record):
 class PrivilegedNamespace(Record):
     """A PodSecurity exemption for the app's namespace when privileged pods come from a chart
     (workloads with `devices=` get theirs automatically). The reason is required.
+
+    Example:
+        PrivilegedNamespace(reason="the chart's GPU/hardware-decoding pods need privileged access")
     """
 
     reason: str = attrs.field(validator=text(500))

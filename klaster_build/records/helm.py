@@ -48,6 +48,7 @@ class HelmRepository(Record):
 
     Example:
         repo = HelmRepository("secustor", url="https://secustor.dev/helm-charts")
+        HelmRelease("backstage", source=repo, chart="backstage", version="2.6.0")
     """
 
     name: str = attrs.field(kw_only=False, validator=dns_label)
@@ -63,6 +64,7 @@ class GitRepository(Record):
     Example:
         git = GitRepository("kaneo", url="https://github.com/usekaneo/kaneo.git",
                             tag="v2.29.3", chart_dir="charts")
+        HelmRelease("kaneo", source=git, chart="./charts/kaneo")   # no version: the tag pins it
     """
 
     name: str = attrs.field(kw_only=False, validator=dns_label)
@@ -78,7 +80,9 @@ class HelmRelease(Record):
     """A Helm release (Flux `HelmRelease`) whose values may hold references to other records.
 
     Example:
-        HelmRelease("immich", source=repo, chart="immich", version="1.2.6",
+        repo = HelmRepository("immich", url="https://immich-app.github.io/immich-charts")
+        library = Volume("library", size="150Gi")
+        HelmRelease("immich", source=repo, chart="immich", version="0.9.3",
                     values={"immich": {"persistence": {"library": {"existingClaim": library.claim}}}})
     """
 

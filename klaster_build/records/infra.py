@@ -29,6 +29,7 @@ class InfraComponent(Record):
     """A cluster controller installed from a Helm chart: infra/controllers/<name>.yaml.
 
     Example:
+        App(infra=True)   # in the infra file
         InfraComponent("cloudnative-pg", namespace="cnpg-system", repository="cnpg",
                        url="https://cloudnative-pg.github.io/charts", chart="cloudnative-pg",
                        version="0.28.1", release="cnpg")
@@ -58,7 +59,11 @@ class InfraConfig(Record):
     infra/configs/<file>.
 
     Example:
-        InfraConfig(file="loadbalancer-ippool.yaml", documents=[{"apiVersion": "cilium.io/v2alpha1", ...}])
+        App(infra=True)   # in the infra file
+        InfraConfig(file="loadbalancer-ippool.yaml", documents=[{
+            "apiVersion": "cilium.io/v2alpha1", "kind": "CiliumLoadBalancerIPPool",
+            "metadata": {"name": "pool"}, "spec": {"blocks": [{"cidr": "192.168.1.224/28"}]},
+        }])
     """
 
     file: str = attrs.field(validator=_infra_file)

@@ -47,12 +47,17 @@ class Manifest(Record):
     `cluster_scoped` or the body names a namespace.
 
     Example:
-        Manifest(body={"apiVersion": "k8up.io/v1", "kind": "Schedule", "metadata": {"name": "backup"},
-                  "spec": {...}}, file="backups.yaml")
+        Manifest(body={"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "web"},
+                       "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "web"}}}})
+        Manifest(body={"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                       "metadata": {"name": "node-reader"},
+                       "rules": [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list"]}]},
+                 cluster_scoped=True, file="rbac.yaml")
     """
 
     body: dict[str, Any] = attrs.field(validator=_body)
     file: str = attrs.field(default="manifests.yaml", validator=output_file)
+    # True for cluster-wide kinds (ClusterRole, StorageClass...): no namespace is added.
     cluster_scoped: bool = False
 
     @property

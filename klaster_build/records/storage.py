@@ -91,9 +91,11 @@ class Volume(Record):
     """A persistent volume of the app: LVMVolume -> PV -> PVC, names lined up.
 
     Example:
-        library = Volume("library", size="150Gi", tier="hdd",
-                         lv_name="immich-library-lvmhdd", claim_name="library-lvmhdd")
-        Deployment(..., containers=[Container(..., mounts={"/data": library.claim})])
+        data = Volume("data", size="5Gi", tier="ssd")   # LV, PV and claim <app>-data-lvmssd
+        # lv_name= and claim_name= adopt an existing LV and claim instead
+        library = Volume("library", size="150Gi", lv_name="immich-library-lvmhdd", claim_name="library-lvmhdd")
+        Deployment("photos", containers=[Container("photos", image="ghcr.io/immich-app/immich-server:v1.142.1",
+                   mounts={"/data": data.claim, "/library": library.claim})])
     """
 
     name: str | None = attrs.field(default=None, kw_only=False, validator=optional(dns_label))
@@ -102,8 +104,10 @@ class Volume(Record):
     lv_name: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
     claim_name: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
     file: str | None = attrs.field(default=None, validator=optional(output_file))
+    # The LVM volume on the node, and the PersistentVolume bound to it.
     lv: LVMVolume = attrs.field(init=False, metadata={"no_edges": True})
     pv: PersistentVolume = attrs.field(init=False, metadata={"no_edges": True})
+    # What pods mount: `mounts={"/data": volume.claim}`, or a chart's `existingClaim`.
     claim: PersistentVolumeClaim = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -152,8 +156,9 @@ class Postgres(Record):
 
     Example:
         db = Postgres("kaneo-db", size="10Gi")
-        Container(..., env={"DATABASE_URL": db.secret_key("uri")})
-        HelmRelease(..., values={"database": {"existingSecret": db.app_secret, "host": db.rw_service}})
+        Deployment("kaneo", containers=[Container("api", image="ghcr.io/usekaneo/api:2.6.1",
+                   env={"DATABASE_URL": db.secret_key("uri"), "DB_HOST": db.host})])
+        # in chart values: {"existingSecret": db.app_secret, "host": db.rw_service}
     """
 
     name: str = attrs.field(kw_only=False, validator=dns_label)
@@ -170,8 +175,10 @@ class Postgres(Record):
     )
     extra: dict[str, Any] = attrs.field(factory=dict, validator=instance_of(dict))
     renovate: Renovate | None = attrs.field(default=None, validator=optional(instance_of(Renovate)))
+    # The LVM volume on the node, and the PersistentVolume the database's claim binds to.
     lv: LVMVolume = attrs.field(init=False, metadata={"no_edges": True})
     pv: PersistentVolume = attrs.field(init=False, metadata={"no_edges": True})
+    # The CloudNativePG Cluster document.
     cluster: PostgresCluster = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:

@@ -63,6 +63,10 @@ class VaultPolicy(Record):
     By default it grants `read` on exactly the KV paths its app's secrets read. `paths` states
     the grants explicitly (path -> capabilities) for policies no secret of ours uses (CI, infra);
     grants that no secret needs, or anything beyond `read`, need a `reason`.
+
+    Example:
+        VaultPolicy("renovate", paths={"secret/data/renovate": ["read"]},
+                    reason="CI AppRole ci-renovate")
     """
 
     name: str = attrs.field(kw_only=False, validator=dns_label)
@@ -88,7 +92,10 @@ class VaultPolicy(Record):
 
 @attrs.frozen(kw_only=True, eq=False)
 class VaultRole(Record):
-    """A kubernetes auth role, `vault/kubernetes-auth-roles/<name>.yaml`."""
+    """A kubernetes auth role, `vault/kubernetes-auth-roles/<name>.yaml`.
+
+    `VaultAccess` makes the app's role; declare one only for service accounts of your own.
+    """
 
     name: str = attrs.field(kw_only=False, validator=dns_label)
     service_accounts: tuple[ServiceAccount, ...] = attrs.field(converter=to_tuple)
@@ -113,7 +120,7 @@ class VaultAccess(Record):
 
     Example:
         access = VaultAccess(service_account="llama-proxy", auth="llama", role="llama-proxy", policy="ollama")
-        VaultSecret("llama-api-key", path="ollama", access=access)
+        VaultSecret("llama-api-key", path="ollama", keys=["API_KEY"], access=access)
     """
 
     service_account: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
@@ -123,6 +130,7 @@ class VaultAccess(Record):
     file: str = attrs.field(default="secret.yaml", validator=output_file)
     # Made by the first VaultSecret of a file that declares none before it.
     implicit: bool = attrs.field(init=False, default=False, repr=False)
+    # The VaultAuth that the app's VaultStaticSecrets log in with.
     vault_auth: VaultAuth = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -199,18 +207,20 @@ class VaultSecret(Record):
 
     Example:
         api = VaultSecret("crawl4ai-secret", path="crawl4ai", keys=["api_token"])
-        Container(..., env={"CRAWL4AI_API_TOKEN": api.key("api_token")})
+        Deployment("crawl4ai", containers=[Container("crawl4ai", image="unclecode/crawl4ai:0.7.4",
+                   env={"CRAWL4AI_API_TOKEN": api.key("api_token")})])
     """
 
     name: str = attrs.field(kw_only=False, validator=dns_subdomain)
     path: str = attrs.field(validator=kv_path)
     keys: tuple[str, ...] = attrs.field(default=(), converter=to_tuple, validator=_keys)
     templates: dict[str, str] = attrs.field(factory=dict, validator=_templates)
-    access: Any = None  # a VaultAccess; checked below with a readable message
+    access: Any = None  # the app's VaultAccess(...); the default access chain when left out
     file: str | None = attrs.field(default=None, validator=optional(output_file))
     # The Kubernetes Secret's name and type when they differ from the defaults (adopting real ones).
     destination: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
     secret_type: str = attrs.field(default="Opaque", validator=text(128))
+    # The VaultStaticSecret document that fills the Kubernetes Secret.
     secret: VaultStaticSecret = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -253,13 +263,19 @@ class OIDC(Record):
 
     Example:
         sso = OIDC()   # name (the Authentik slug) = app name; Secret <app>-authentik with client_id, client_secret
-        values = {"oidc": {"discovery": sso.discovery_url, "secret": sso.secret}}
+        Deployment("wiki", containers=[Container("wiki", image="ghcr.io/requarks/wiki:2.5.307", env={
+            "OIDC_DISCOVERY_URL": sso.discovery_url,
+            "OIDC_CLIENT_ID": sso.client_id,
+            "OIDC_CLIENT_SECRET": sso.client_secret,
+        })])
+        # in chart values: {"oidc": {"existingSecret": sso.secret}}
     """
 
     name: str | None = attrs.field(default=None, kw_only=False, validator=optional(dns_label))
     redirect_host: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
     access: VaultAccess | None = None
     file: str | None = attrs.field(default=None, validator=optional(output_file))
+    # The VaultSecret of client_id and client_secret.
     vault_secret: VaultSecret = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:

@@ -45,7 +45,14 @@ def _mapping(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
 
 @attrs.frozen
 class Port:
-    """A named container or service port."""
+    """A named container or service port; `target` is the container port a Service port
+    forwards to, when it differs.
+
+    Example:
+        dns = Deployment("dns", containers=[Container("coredns", image="coredns/coredns:1.12.4",
+                         ports=[Port("dns", 53, "UDP"), Port("metrics", 9153)])])
+        Service("dns", workload=dns, ports=[Port("dns", 53, "UDP"), Port("http", 80, target=9153)])
+    """
 
     name: str = attrs.field(validator=dns_label)
     number: int = attrs.field(validator=_port_number)
@@ -65,7 +72,15 @@ def _ports(value: Any) -> tuple[Port, ...]:
 
 @attrs.frozen
 class SecretKey:
-    """An env var read from a key of a Kubernetes Secret (`valueFrom.secretKeyRef`)."""
+    """An env value read from a key of a Kubernetes Secret (`valueFrom.secretKeyRef`).
+
+    `VaultSecret.key(...)`, `OIDC.client_id` and `Postgres.secret_key(...)` make these for the
+    secrets klaster declares; write one yourself for a Secret made elsewhere.
+
+    Example:
+        Deployment("backup", containers=[Container("restic", image="restic/restic:0.18.0",
+                   env={"RESTIC_PASSWORD": SecretKey("restic-repository", "password")})])
+    """
 
     secret: Any  # a record or reference that renders to the Secret's name, or a plain name
     key: str = attrs.field(validator=text(253))
@@ -73,7 +88,12 @@ class SecretKey:
 
 @attrs.frozen(kw_only=True)
 class EmptyDir:
-    """A scratch volume, optionally in memory (`medium="Memory"`, e.g. for /dev/shm)."""
+    """A scratch volume, optionally in memory (`medium="Memory"`, e.g. for /dev/shm).
+
+    Example:
+        Deployment("browser", containers=[Container("chromium", image="ghcr.io/browserless/chromium:v2.24.3",
+                   mounts={"/dev/shm": EmptyDir(medium="Memory", size="1Gi"), "/tmp": EmptyDir()})])
+    """
 
     medium: str | None = attrs.field(default=None, validator=optional(one_of({"Memory"})))
     size: str | None = attrs.field(default=None, validator=optional(quantity))
@@ -81,7 +101,16 @@ class EmptyDir:
 
 @attrs.frozen
 class Mount:
-    """A mount with options: part of a volume (`sub_path`) and/or read-only."""
+    """A mount with options: part of a volume (`sub_path`) and/or read-only.
+
+    Example:
+        data = Volume("data", size="5Gi")
+        config = ConfigFiles("gitea-config", files={"app.ini": "[server]\\nHTTP_PORT = 3000\\n"})
+        Deployment("gitea", containers=[Container("gitea", image="gitea/gitea:1.24.6", mounts={
+            "/data": Mount(data.claim, sub_path="gitea"),
+            "/etc/gitea": Mount(config, name="config", read_only=True),
+        })])
+    """
 
     source: Any
     sub_path: str | None = attrs.field(default=None, kw_only=True, validator=optional(text(256)))
@@ -120,7 +149,14 @@ _DEVICE_TYPES = frozenset({"CharDevice", "BlockDevice", "Directory", "File", "So
 
 @attrs.frozen
 class HostDevice:
-    """A host device a privileged container needs (`/dev/kfd` CharDevice, `/dev/dri` Directory)."""
+    """A host device a privileged container needs (`/dev/kfd` CharDevice, `/dev/dri` Directory).
+
+    The container runs privileged and the app's namespace gets its Talos PodSecurity exemption.
+
+    Example:
+        Deployment("jellyfin", containers=[Container("jellyfin", image="jellyfin/jellyfin:10.10.7",
+                   devices=[HostDevice("/dev/dri", "Directory")])])
+    """
 
     path: str = attrs.field(validator=text(256))
     type: str = attrs.field(default="CharDevice", validator=one_of(_DEVICE_TYPES))
@@ -145,13 +181,25 @@ class Container:
 
     `mounts` maps a mount path to what is mounted there: a claim (`volume.claim`), a ConfigMap or
     ConfigFiles record, or `EmptyDir(...)`; klaster derives the pod's volumes from it.
+
+    Example:
+        Deployment("whoami", containers=[Container(
+            "whoami",
+            image="traefik/whoami:v1.11.0",
+            args=["--port", "8080"],
+            ports={"http": 8080},
+            env={"WHOAMI_NAME": "klaster"},
+            resources={"requests": {"cpu": "10m"}, "limits": {"memory": "64Mi"}},
+        )])
     """
 
     name: str = attrs.field(kw_only=False, validator=dns_label)
     image: str = attrs.field(validator=text(512))
     args: tuple[Any, ...] = attrs.field(default=(), converter=to_tuple)
     command: tuple[Any, ...] = attrs.field(default=(), converter=to_tuple)
+    # Literal text, a reference (`svc.host`), or a secret's key (`secret.key("token")`, SecretKey)
     env: dict[str, Any] = attrs.field(factory=dict, validator=_env)
+    # {"http": 8080}, or [Port(...)] for UDP and for a target port that differs
     ports: tuple[Port, ...] = attrs.field(default=(), converter=_ports)
     mounts: dict[str, Any] = attrs.field(factory=dict, validator=_mounts)
     resources: dict[str, Any] = attrs.field(factory=dict, validator=_mapping)
@@ -197,8 +245,11 @@ class Workload(Record):
         converter=to_tuple,
         validator=each(instance_of(Container, what="Container(...)")),
     )
+    # The pods' labels and selector; `app: <name>` when empty.
     labels: dict[str, str] = attrs.field(factory=dict, validator=_mapping)
+    # The ServiceAccount the pods run as (a record, or its name); the namespace's default if None.
     service_account: Any = None
+    # Pod spec fields klaster does not model (hostNetwork, securityContext...), merged as given.
     pod_extra: dict[str, Any] = attrs.field(factory=dict, validator=_mapping)
 
     @property
@@ -229,7 +280,13 @@ class Deployment(Workload):
 
 @attrs.frozen(kw_only=True, eq=False)
 class StatefulSet(Workload):
-    """A raw StatefulSet; `service` is its governing Service record."""
+    """A raw StatefulSet; `service` is its governing Service (a record or its name).
+
+    Example:
+        StatefulSet("teamspeak3-server", labels={"app": "teamspeak3"}, service="teamspeak3",
+                    containers=[Container("teamspeak3", image="teamspeak:3.13.7",
+                                          ports=[Port("voice", 9987, "UDP")])])
+    """
 
     service: Any = None
     file: str = attrs.field(default="statefulset.yaml", validator=output_file)
@@ -239,15 +296,23 @@ class StatefulSet(Workload):
 class Service(Record):
     """A ClusterIP Service in front of a workload.
 
+    `workload=` selects that workload's pods; `selector=` selects pods by label instead (pods
+    a Helm chart makes).
+
     Example:
-        Service("crawl4ai", workload=deployment, ports=[Port("http", 11235)])
+        app = Deployment("crawl4ai", containers=[Container("crawl4ai", image="unclecode/crawl4ai:0.7.4",
+                         ports={"http": 11235})])
+        Service("crawl4ai", workload=app, ports=[Port("http", 11235)])
+        Service("crawl4ai-any", selector={"app.kubernetes.io/name": "crawl4ai"}, ports={"http": 11235})
     """
 
     name: str = attrs.field(kw_only=False, validator=dns_label)
     workload: Workload | None = attrs.field(
         default=None, validator=optional(instance_of(Workload, what="a Deployment or StatefulSet"))
     )
+    # Pods selected by label instead of `workload=` (e.g. the pods a Helm chart makes).
     selector: dict[str, str] = attrs.field(factory=dict, validator=_mapping)
+    # {"http": 8080}, or [Port(...)] for UDP and for a target port that differs
     ports: tuple[Port, ...] = attrs.field(default=(), converter=_ports)
     file: str = attrs.field(default="service.yaml", validator=output_file)
 
@@ -267,7 +332,13 @@ class Service(Record):
 
 @attrs.frozen(kw_only=True, eq=False)
 class ConfigMap(Record):
-    """A ConfigMap with literal data."""
+    """A ConfigMap with literal data.
+
+    Example:
+        settings = ConfigMap("proxy-config", data={"Caddyfile": ":80 {\\n  respond ok\\n}\\n"})
+        Deployment("proxy", containers=[Container("caddy", image="caddy:2.11.4-alpine",
+                   mounts={"/etc/caddy": settings})])
+    """
 
     name: str = attrs.field(kw_only=False, validator=dns_label)
     data: dict[str, Any] = attrs.field(validator=_mapping)
@@ -293,7 +364,10 @@ class ConfigFiles(Record):
     """Config files shipped verbatim through kustomize's configMapGenerator.
 
     Example:
-        ConfigFiles("llama-swap", files={"config.yaml": read("llama/config.yaml")})
+        # files={"config.yaml": read("llama/config.yaml")} reads apps.d/llama/config.yaml
+        config = ConfigFiles("llama-swap", files={"config.yaml": "models: {}\\n"})
+        Deployment("llama-swap", containers=[Container("llama-swap", image="ghcr.io/mostlygeek/llama-swap:v197-cuda-b8202",
+                   mounts={"/config": config})])
     """
 
     name: str = attrs.field(kw_only=False, validator=dns_label)
