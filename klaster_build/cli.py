@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from klaster_build.errors import ExitStatus, KlasterError, ProblemsFound
+from klaster_build.scaffold import TEMPLATES
 from klaster_build.views import FORMATS
 
 EXIT_CODES = "Exit codes: 0 ok, 1 out/ is stale (build --check), 2 invalid input, 3 internal error."
@@ -85,11 +86,19 @@ def _parser() -> argparse.ArgumentParser:
     new = commands.add_parser(
         "new",
         help="write a commented apps.d/NAME.py that builds as is",
-        description="Create apps.d/NAME.py from a template: a raw Deployment, or a Helm chart with --helm.",
+        description="Create apps.d/NAME.py from a template. web: Deployment, Service, Ingress and "
+        "a Volume; database: the same with a Postgres database; helm: a Helm chart with its "
+        "Ingress values; gpu: a container with a host GPU device (privileged, Talos exemption).",
     )
     new.add_argument("name")
     new.add_argument(
-        "--helm", nargs=3, metavar=("URL", "CHART", "VERSION"), help="start from a Helm chart"
+        "--template", choices=TEMPLATES, help="what to start from (default: web; helm with --helm)"
+    )
+    new.add_argument(
+        "--helm",
+        nargs=3,
+        metavar=("URL", "CHART", "VERSION"),
+        help="the chart of the helm template (default: podinfo, an example)",
     )
     return parser
 
@@ -116,8 +125,8 @@ def _run(args: argparse.Namespace) -> int:
         return commands.explain_command(args.name)
     if args.command == "why":
         return commands.why_command(args.directory, args.path, as_json=args.json)
-    helm = tuple(args.helm) if args.helm else None
-    return commands.new_command(args.directory, args.name, helm)
+    template = args.template or ("helm" if args.helm else "web")
+    return commands.new_command(args.directory, args.name, template, args.helm)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -178,12 +178,12 @@ def explain_command(name: str | None) -> int:
     return int(ExitStatus.OK)
 
 
-def new_command(root: Path, name: str, helm: tuple[str, str, str] | None) -> int:
-    """Write apps.d/<name>.py."""
-    from klaster_build.scaffold import ScaffoldError, new_app
+def new_command(root: Path, name: str, template: str, helm: list[str] | None) -> int:
+    """Write apps.d/<name>.py from a template."""
+    from klaster_build.scaffold import Chart, ScaffoldError, new_app
 
     try:
-        path = new_app(root.resolve(), name, helm)
+        path = new_app(root.resolve(), name, template, Chart(*helm) if helm else None)
     except ScaffoldError as error:
         report.console().print(f"klaster: {error}", markup=False)
         return int(ExitStatus.INVALID)

@@ -1,31 +1,68 @@
-"""`klaster new`: a commented apps.d file that builds as it is."""
+"""`klaster new`: a commented apps.d file that builds as it is, from one of a few templates."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import attrs
+
 from klaster_build.errors import KlasterError
 from klaster_build.validators import name_problem
 
-PLAIN = '''"""{name}: describe what the app is for."""
+WEB = '''"""{name}: describe what the app is for."""
 
-from klaster_build.dsl import Container, Deployment, Ingress, Service
+from klaster_build.dsl import Container, Deployment, Ingress, Service, Volume
 
-# One Deployment; pin the image to a full version (Renovate keeps it current).
-{var} = Deployment(
+# Persistent data: an LVM volume, its PersistentVolume and the claim {name}-data-lvmhdd.
+data = Volume("data", size="1Gi", tier="hdd")
+# The app's image: replace nginx with yours, pinned to a full version (Renovate updates it).
+app = Deployment(
     "{name}",
     containers=[
         Container(
             "{name}",
             image="nginx:1.27.3",
             ports={{"http": 80}},
-            # mounts={{"/data": Volume("data", size="1Gi", tier="ssd").claim}},
+            # A claim is ReadWriteOnce, so the Deployment's strategy becomes Recreate.
+            mounts={{"/usr/share/nginx/html": data.claim}},
+            # Secrets come from OpenBao, never from this file:
             # env={{"API_TOKEN": VaultSecret("{name}-secret", path="{name}", keys=["api_token"]).key("api_token")}},
         )
     ],
 )
-service = Service("{name}", workload={var}, ports={{"http": 80}})
-# HTTPS at {name}.<domain> through the ingress controller; ask the operator for the DNS name.
+service = Service("{name}", workload=app, ports={{"http": 80}})
+# HTTPS at {name}.<domain> through the ingress controller, with a cert-manager certificate.
+Ingress("{name}", backend=service, port="http")
+'''
+
+DATABASE = '''"""{name}: describe what the app is for."""
+
+from klaster_build.dsl import Container, Deployment, Ingress, Postgres, Service, Volume
+
+# A CloudNativePG database on its own LVM volume (ssd); CloudNativePG writes the credentials
+# to the Secret {name}-db-app (keys uri, host, user, password, dbname...).
+db = Postgres("{name}-db", size="1Gi")
+data = Volume("data", size="1Gi", tier="hdd")
+# The app's image: replace nginx with yours, pinned to a full version (Renovate updates it).
+app = Deployment(
+    "{name}",
+    containers=[
+        Container(
+            "{name}",
+            image="nginx:1.27.3",
+            ports={{"http": 80}},
+            mounts={{"/data": data.claim}},
+            # References, never copied names: each is an edge of 'klaster graph {name}'.
+            env={{
+                "DATABASE_URL": db.secret_key("uri"),
+                "DATABASE_PASSWORD": db.secret_key("password"),
+                "DATABASE_HOST": db.host,
+            }},
+        )
+    ],
+)
+service = Service("{name}", workload=app, ports={{"http": 80}})
+# HTTPS at {name}.<domain> through the ingress controller, with a cert-manager certificate.
 Ingress("{name}", backend=service, port="http")
 '''
 
@@ -33,7 +70,9 @@ HELM = '''"""{name}: describe what the app is for."""
 
 from klaster_build.dsl import ChartIngress, HelmRelease, HelmRepository, ingress_values
 
+# The chart's repository; the chart's version is pinned below (Renovate updates it).
 repo = HelmRepository("{repo}", url="{url}")
+# HTTPS at {name}.<domain>: the chart makes the Ingress, klaster fills in class, host and TLS.
 web = ChartIngress("{name}")
 HelmRelease(
     "{name}",
@@ -41,33 +80,86 @@ HelmRelease(
     chart="{chart}",
     version="{version}",
     values={{
-        # Bring your own storage and database: Volume(...).claim, Postgres(...).app_secret.
+        # Charts differ: compare with the chart's values.yaml ('klaster explain ingress_values').
         "ingress": ingress_values(web),
+        # Bring your own storage and database instead of the chart's: a Volume(...).claim as its
+        # existingClaim, a Postgres(...).app_secret as its database secret.
     }},
 )
 '''
+
+GPU = '''"""{name}: describe what the app is for."""
+
+from klaster_build.dsl import Container, Deployment, HostDevice, Ingress, Service, Volume
+
+config = Volume("config", size="1Gi", tier="ssd")
+# A GPU media server as the example: replace the image with yours, pinned to a full version.
+app = Deployment(
+    "{name}",
+    containers=[
+        Container(
+            "{name}",
+            image="jellyfin/jellyfin:10.10.7",
+            ports={{"http": 8096}},
+            mounts={{"/config": config.claim}},
+            # The GPU's render nodes (Intel/AMD); ROCm also needs HostDevice("/dev/kfd").
+            # Host devices make the container privileged, so klaster writes the namespace's
+            # PodSecurity exemption (out/talos/patches/{name}.patch) and a Talos step in
+            # 'klaster todo'. Privileged pods from a chart: PrivilegedNamespace("why").
+            devices=[HostDevice("/dev/dri", "Directory")],
+        )
+    ],
+)
+service = Service("{name}", workload=app, ports={{"http": 8096}})
+# HTTPS at {name}.<domain> through the ingress controller, with a cert-manager certificate.
+Ingress("{name}", backend=service, port="http")
+'''
+
+TEMPLATES = {"web": WEB, "database": DATABASE, "helm": HELM, "gpu": GPU}
+
+
+@attrs.frozen
+class Chart:
+    """The Helm chart the helm template installs."""
+
+    url: str
+    name: str
+    version: str
+
+
+# The helm template's chart unless `--helm URL CHART VERSION` names one: podinfo, whose
+# `ingress:` values have the shape `ingress_values` writes by default.
+EXAMPLE_CHART = Chart("https://stefanprodan.github.io/podinfo", "podinfo", "6.9.1")
 
 
 class ScaffoldError(KlasterError, ValueError):
     """The app cannot be created (bad name, file exists); the message says why."""
 
 
-def new_app(root: Path, name: str, helm: tuple[str, str, str] | None = None) -> Path:
-    """Write apps.d/<name>.py; refuses to overwrite."""
+def new_app(root: Path, name: str, template: str = "web", chart: Chart | None = None) -> Path:
+    """Write apps.d/<name>.py from `template`; refuses to overwrite."""
     problem = name_problem(name)
     if problem:
         msg = f"app name {problem}"
+        raise ScaffoldError(msg)
+    if template not in TEMPLATES:
+        msg = f"no template {template!r}; the templates are {', '.join(TEMPLATES)}"
+        raise ScaffoldError(msg)
+    if chart is not None and template != "helm":
+        msg = f"--helm URL CHART VERSION goes with --template helm, not --template {template}"
         raise ScaffoldError(msg)
     target = root / "apps.d" / f"{name}.py"
     if target.exists():
         msg = f"{target.relative_to(root)} already exists; edit it or pick another name"
         raise ScaffoldError(msg)
-    if helm is None:
-        text = PLAIN.format(name=name, var=name.replace("-", "_"))
-    else:
-        url, chart, version = helm
-        repo = chart if name_problem(chart) is None else name
-        text = HELM.format(name=name, url=url, chart=chart, version=version, repo=repo)
+    chart = chart or EXAMPLE_CHART
+    text = TEMPLATES[template].format(
+        name=name,
+        url=chart.url,
+        chart=chart.name,
+        version=chart.version,
+        repo=chart.name if name_problem(chart.name) is None else name,
+    )
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text)
     return target
