@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import string
+import textwrap
 from pathlib import Path
 
 import attrs
@@ -9,111 +11,110 @@ import attrs
 from klaster_build.errors import KlasterError
 from klaster_build.validators import name_problem
 
-WEB = '''"""{name}: describe what the app is for."""
 
-from klaster_build.dsl import Container, Deployment, Ingress, Service, Volume
+def _served(imports: str, declarations: str, image: str, port: int, settings: str) -> str:
+    """An app of one Deployment with its Service and an HTTPS Ingress; `settings` are the
+    container's arguments after its ports."""
+    return f'''"""$name: describe what the app is for."""
 
-# Persistent data: an LVM volume, its PersistentVolume and the claim {name}-data-lvmhdd.
-data = Volume("data", size="1Gi", tier="hdd")
-# The app's image: replace nginx with yours, pinned to a full version (Renovate updates it).
+from klaster_build.dsl import {imports}
+
+{textwrap.dedent(declarations).strip()}
 app = Deployment(
-    "{name}",
+    "$name",
     containers=[
         Container(
-            "{name}",
-            image="nginx:1.27.3",
-            ports={{"http": 80}},
-            # A claim is ReadWriteOnce, so the Deployment's strategy becomes Recreate.
-            mounts={{"/usr/share/nginx/html": data.claim}},
-            # Secrets come from OpenBao, never from this file:
-            # env={{"API_TOKEN": VaultSecret("{name}-secret", path="{name}", keys=["api_token"]).key("api_token")}},
+            "$name",
+            image="{image}",
+            ports={{"http": {port}}},
+{textwrap.indent(textwrap.dedent(settings).strip(), " " * 12)}
         )
     ],
 )
-service = Service("{name}", workload=app, ports={{"http": 80}})
-# HTTPS at {name}.<domain> through the ingress controller, with a cert-manager certificate.
-Ingress("{name}", backend=service, port="http")
+service = Service("$name", workload=app, ports={{"http": {port}}})
+# HTTPS at $name.<domain> through the ingress controller, with a cert-manager certificate.
+Ingress("$name", backend=service, port="http")
 '''
 
-DATABASE = '''"""{name}: describe what the app is for."""
 
-from klaster_build.dsl import Container, Deployment, Ingress, Postgres, Service, Volume
-
-# A CloudNativePG database on its own LVM volume (ssd); CloudNativePG writes the credentials
-# to the Secret {name}-db-app (keys uri, host, user, password, dbname...).
-db = Postgres("{name}-db", size="1Gi")
-data = Volume("data", size="1Gi", tier="hdd")
-# The app's image: replace nginx with yours, pinned to a full version (Renovate updates it).
-app = Deployment(
-    "{name}",
-    containers=[
-        Container(
-            "{name}",
-            image="nginx:1.27.3",
-            ports={{"http": 80}},
-            mounts={{"/data": data.claim}},
-            # References, never copied names: each is an edge of 'klaster graph {name}'.
-            env={{
-                "DATABASE_URL": db.secret_key("uri"),
-                "DATABASE_PASSWORD": db.secret_key("password"),
-                "DATABASE_HOST": db.host,
-            }},
-        )
-    ],
+WEB = _served(
+    "Container, Deployment, Ingress, Service, Volume",
+    """
+    # Persistent data: an LVM volume, its PersistentVolume and the claim $name-data-lvmhdd.
+    data = Volume("data", size="1Gi", tier="hdd")
+    # The app's image: replace nginx with yours, pinned to a full version (Renovate updates it).
+    """,
+    "nginx:1.27.3",
+    80,
+    """
+    # A claim is ReadWriteOnce, so the Deployment's strategy becomes Recreate.
+    mounts={"/usr/share/nginx/html": data.claim},
+    # Secrets come from OpenBao, never from this file:
+    # env={"API_TOKEN": VaultSecret("$name-secret", path="$name", keys=["api_token"]).key("api_token")},
+    """,
 )
-service = Service("{name}", workload=app, ports={{"http": 80}})
-# HTTPS at {name}.<domain> through the ingress controller, with a cert-manager certificate.
-Ingress("{name}", backend=service, port="http")
-'''
 
-HELM = '''"""{name}: describe what the app is for."""
+DATABASE = _served(
+    "Container, Deployment, Ingress, Postgres, Service, Volume",
+    """
+    # A CloudNativePG database on its own LVM volume (ssd); CloudNativePG writes the credentials
+    # to the Secret $name-db-app (keys uri, host, user, password, dbname...).
+    db = Postgres("$name-db", size="1Gi")
+    data = Volume("data", size="1Gi", tier="hdd")
+    # The app's image: replace nginx with yours, pinned to a full version (Renovate updates it).
+    """,
+    "nginx:1.27.3",
+    80,
+    """
+    mounts={"/data": data.claim},
+    # References, never copied names: each is an edge of 'klaster graph $name'.
+    env={
+        "DATABASE_URL": db.secret_key("uri"),
+        "DATABASE_PASSWORD": db.secret_key("password"),
+        "DATABASE_HOST": db.host,
+    },
+    """,
+)
+
+HELM = '''"""$name: describe what the app is for."""
 
 from klaster_build.dsl import ChartIngress, HelmRelease, HelmRepository, ingress_values
 
 # The chart's repository; the chart's version is pinned below (Renovate updates it).
-repo = HelmRepository("{repo}", url="{url}")
-# HTTPS at {name}.<domain>: the chart makes the Ingress, klaster fills in class, host and TLS.
-web = ChartIngress("{name}")
+repo = HelmRepository("$repo", url="$url")
+# HTTPS at $name.<domain>: the chart makes the Ingress, klaster fills in class, host and TLS.
+web = ChartIngress("$name")
 HelmRelease(
-    "{name}",
+    "$name",
     source=repo,
-    chart="{chart}",
-    version="{version}",
-    values={{
+    chart="$chart",
+    version="$version",
+    values={
         # Charts differ: compare with the chart's values.yaml ('klaster explain ingress_values').
         "ingress": ingress_values(web),
         # Bring your own storage and database instead of the chart's: a Volume(...).claim as its
         # existingClaim, a Postgres(...).app_secret as its database secret.
-    }},
+    },
 )
 '''
 
-GPU = '''"""{name}: describe what the app is for."""
-
-from klaster_build.dsl import Container, Deployment, HostDevice, Ingress, Service, Volume
-
-config = Volume("config", size="1Gi", tier="ssd")
-# A GPU media server as the example: replace the image with yours, pinned to a full version.
-app = Deployment(
-    "{name}",
-    containers=[
-        Container(
-            "{name}",
-            image="jellyfin/jellyfin:10.10.7",
-            ports={{"http": 8096}},
-            mounts={{"/config": config.claim}},
-            # The GPU's render nodes (Intel/AMD); ROCm also needs HostDevice("/dev/kfd").
-            # Host devices make the container privileged, so klaster writes the namespace's
-            # PodSecurity exemption (out/talos/patches/{name}.patch) and a Talos step in
-            # 'klaster todo'. Privileged pods from a chart: PrivilegedNamespace("why").
-            devices=[HostDevice("/dev/dri", "Directory")],
-        )
-    ],
+GPU = _served(
+    "Container, Deployment, HostDevice, Ingress, Service, Volume",
+    """
+    config = Volume("config", size="1Gi", tier="ssd")
+    # A GPU media server as the example: replace the image with yours, pinned to a full version.
+    """,
+    "jellyfin/jellyfin:10.10.7",
+    8096,
+    """
+    mounts={"/config": config.claim},
+    # The GPU's render nodes (Intel/AMD); ROCm also needs HostDevice("/dev/kfd").
+    # Host devices make the container privileged, so klaster writes the namespace's
+    # PodSecurity exemption (out/talos/patches/$name.patch) and a Talos step in
+    # 'klaster todo'. Privileged pods from a chart: PrivilegedNamespace("why").
+    devices=[HostDevice("/dev/dri", "Directory")],
+    """,
 )
-service = Service("{name}", workload=app, ports={{"http": 8096}})
-# HTTPS at {name}.<domain> through the ingress controller, with a cert-manager certificate.
-Ingress("{name}", backend=service, port="http")
-'''
 
 TEMPLATES = {"web": WEB, "database": DATABASE, "helm": HELM, "gpu": GPU}
 
@@ -153,7 +154,7 @@ def new_app(root: Path, name: str, template: str = "web", chart: Chart | None = 
         msg = f"{target.relative_to(root)} already exists; edit it or pick another name"
         raise ScaffoldError(msg)
     chart = chart or EXAMPLE_CHART
-    text = TEMPLATES[template].format(
+    text = string.Template(TEMPLATES[template]).substitute(
         name=name,
         url=chart.url,
         chart=chart.name,
