@@ -21,7 +21,7 @@ from typing import Any
 
 import attrs
 
-from klaster_build import dsl
+from klaster_build import dsl, naming
 from klaster_build.cluster import Cluster
 from klaster_build.records.base import Record
 
@@ -326,8 +326,14 @@ def overview() -> str:
         lines += [f"{title}:"]
         lines += [f"  {e.name:<{width}}{e.summary}" for e in entries if e.group == group]
         lines.append("")
+    lines += ["How arguments are named:", textwrap.indent(naming_rules(), "  "), ""]
     lines.append("'klaster explain NAME' shows a name's arguments, references and an example.")
     return "\n".join(lines) + "\n"
+
+
+def naming_rules() -> str:
+    """The naming table's rules, as the naming module states them."""
+    return (naming.__doc__ or "").split("The rules:\n", 1)[-1].strip()
 
 
 def unknown(name: str) -> str:

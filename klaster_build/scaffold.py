@@ -111,7 +111,7 @@ GPU = _served(
     # The GPU's render nodes (Intel/AMD); ROCm also needs HostDevice("/dev/kfd").
     # Host devices make the container privileged, so klaster writes the namespace's
     # PodSecurity exemption (out/talos/patches/$name.patch) and a Talos step in
-    # 'klaster todo'. Privileged pods from a chart: PrivilegedNamespace("why").
+    # 'klaster todo'. Privileged pods from a chart: PrivilegedNamespace(reason="why").
     devices=[HostDevice("/dev/dri", "Directory")],
     """,
 )

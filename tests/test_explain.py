@@ -53,12 +53,15 @@ def test_overview_lists_every_export(run) -> None:
     """`klaster explain` names every export of klaster_build.dsl, each under one heading."""
     code, out, _ = run("explain")
     assert code == 0
-    listed = re.findall(r"^  (\w+) ", out, re.MULTILINE)
+    listed = re.findall(r"^  (\w+) ", out.split("How arguments are named:")[0], re.MULTILINE)
     assert sorted(listed) == sorted(dsl.__all__)
     assert "Records (declare them in apps.d/*.py" in out
     assert "Values (arguments of records" in out
     records = out.split("Records (")[1].split("\n\n")[0]
     assert all(f"  {t.__name__} " in records for t in RECORDS)
+    rules = out.split("How arguments are named:\n")[1]
+    assert "A record's only positional argument is its `name`" in rules
+    assert "`lv_name=`" in rules
 
 
 @pytest.mark.parametrize("name", dsl.__all__)
