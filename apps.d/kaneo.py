@@ -50,14 +50,8 @@ HelmRelease(
             },
             "extraEnv": [
                 {"name": "CUSTOM_OAUTH_DISCOVERY_URL", "value": sso.discovery_url},
-                {
-                    "name": "CUSTOM_OAUTH_CLIENT_ID",
-                    "valueFrom": {"secretKeyRef": {"name": sso.secret, "key": "client_id"}},
-                },
-                {
-                    "name": "CUSTOM_OAUTH_CLIENT_SECRET",
-                    "valueFrom": {"secretKeyRef": {"name": sso.secret, "key": "client_secret"}},
-                },
+                {"name": "CUSTOM_OAUTH_CLIENT_ID", "valueFrom": sso.client_id},
+                {"name": "CUSTOM_OAUTH_CLIENT_SECRET", "valueFrom": sso.client_secret},
                 {"name": "DISABLE_GUEST_ACCESS", "value": Plain("true")},
             ],
         },

@@ -55,14 +55,8 @@ HelmRelease(
         "terminals": {"enabled": True},
         "extraEnvVars": [
             *env(WEBUI_URL=f"https://{site.fqdn}"),
-            {
-                "name": "OAUTH_CLIENT_ID",
-                "valueFrom": {"secretKeyRef": {"name": sso.secret, "key": "client_id"}},
-            },
-            {
-                "name": "OAUTH_CLIENT_SECRET",
-                "valueFrom": {"secretKeyRef": {"name": sso.secret, "key": "client_secret"}},
-            },
+            {"name": "OAUTH_CLIENT_ID", "valueFrom": sso.client_id},
+            {"name": "OAUTH_CLIENT_SECRET", "valueFrom": sso.client_secret},
             *env(
                 OAUTH_PROVIDER_NAME="authentik",
                 OPENID_PROVIDER_URL=sso.discovery_url,

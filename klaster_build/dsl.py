@@ -45,12 +45,11 @@ from klaster_build.records.workloads import (
     HostDevice,
     Mount,
     Port,
-    SecretKey,
     Service,
     StatefulSet,
 )
-from klaster_build.refs import ref
-from klaster_build.values import Plain
+from klaster_build.refs import cluster, ref
+from klaster_build.values import Plain, SecretKey
 from klaster_build.versions import Renovate
 
 MAX_READ_BYTES = 1 << 20
@@ -137,6 +136,7 @@ __all__ = [
     "VaultSecret",
     "VaultSettings",
     "Volume",
+    "cluster",
     "ingress_values",
     "read",
     "read_yaml",

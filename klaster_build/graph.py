@@ -17,7 +17,7 @@ import attrs
 
 from klaster_build.errors import DeclarationError, Problem
 from klaster_build.records.base import Record
-from klaster_build.refs import AddressRef, Ref, follow
+from klaster_build.refs import AddressRef, ClusterRef, Ref, follow
 from klaster_build.values import record_references
 
 if TYPE_CHECKING:
@@ -111,6 +111,8 @@ def build_graph(project: Project) -> ProjectGraph:
                 target = reference
             elif isinstance(reference, Ref):
                 target = reference.target
+            elif isinstance(reference, ClusterRef):
+                continue  # a klasterfile setting: no record to order (views list it per node)
             else:
                 target, why = _address_target(reference, by_address)
                 if target is None:

@@ -1,9 +1,9 @@
 """References between records, as data.
 
 A reference is a Python object, never a copied string: a record (renders to its name),
-`Ref(record, part)` (`db.app_secret`: what the record's family computes for `part`), or an
+`Ref(record, part)` (`db.app_secret`: what the record's family computes for `part`), an
 `AddressRef` (`ref("app/kind/name")`, a record of another app, resolved once every file has
-loaded). References may sit anywhere in a record's fields, deep inside Helm values and inside
+loaded), or a `ClusterRef` (`cluster.domain`, a klasterfile setting, read when rendering). References may sit anywhere in a record's fields, deep inside Helm values and inside
 f-strings (see `Ref.__format__`); the graph finds them there and the renderer resolves them.
 """
 
@@ -16,6 +16,7 @@ import attrs
 
 from klaster_build.errors import DeclarationError
 from klaster_build.origin import Origin, capture_origin
+from klaster_build.validators import name_problem
 
 if TYPE_CHECKING:
     from klaster_build.records.base import Record
@@ -23,11 +24,11 @@ if TYPE_CHECKING:
 # f-strings call __format__ at declaration time; a reference formats as this marker, which the
 # graph walks and the renderer replaces. NUL never appears in YAML we write, so it cannot clash.
 MARK = "\x00"
-_MARKED: dict[int, Ref | AddressRef] = {}
+_MARKED: dict[int, Ref | AddressRef | ClusterRef] = {}
 _counter = itertools.count(1)
 
 
-def mark(reference: Ref | AddressRef) -> str:
+def mark(reference: Ref | AddressRef | ClusterRef) -> str:
     """The placeholder that stands for `reference` inside a string."""
     key = next(_counter)
     _MARKED[key] = reference
@@ -42,7 +43,7 @@ def unrendered(what: str) -> DeclarationError:
     )
 
 
-def marked(key: int) -> Ref | AddressRef:
+def marked(key: int) -> Ref | AddressRef | ClusterRef:
     """The reference behind a placeholder."""
     return _MARKED[key]
 
@@ -107,3 +108,68 @@ def follow(value: Any, parts: tuple[Any, ...]) -> Any:
     for part in parts:
         value = value(*part.args) if isinstance(part, CallPart) else getattr(value, part)
     return value
+
+
+@attrs.frozen(eq=False)
+class ClusterRef:
+    """A setting of the klasterfile's Cluster (`setting`, called with `args` for `host`), read
+    when rendering: apps.d files never copy the domain or the Authentik URL."""
+
+    setting: str
+    args: tuple[str, ...] = ()
+
+    def __format__(self, spec: str) -> str:
+        return mark(self)
+
+    def __str__(self) -> str:
+        raise unrendered(f"cluster.{self.label}")
+
+    @property
+    def label(self) -> str:
+        """How apps.d spells it: `domain`, `host('auth')`."""
+        if self.setting == "host":
+            return f"host({self.args[0]!r})"
+        return self.setting
+
+
+class ClusterSettings:
+    """`cluster` in apps.d files: the klasterfile's settings an app may use, as references.
+
+    Example:
+        env={"PUBLIC_URL": f"https://{cluster.host('photos')}", "OIDC_ISSUER": cluster.authentik_url}
+    """
+
+    @property
+    def domain(self) -> ClusterRef:
+        """The cluster's domain (`lumpiasty.xyz`)."""
+        return ClusterRef("domain")
+
+    @property
+    def name(self) -> ClusterRef:
+        """The cluster's name."""
+        return ClusterRef("name")
+
+    @property
+    def authentik_url(self) -> ClusterRef:
+        """The Authentik base URL (per-application URLs: `OIDC(...).issuer_url` and friends)."""
+        return ClusterRef("authentik_url")
+
+    def host(self, subdomain: str) -> ClusterRef:
+        """`<subdomain>.<domain>`."""
+        problem = name_problem(subdomain)
+        if problem:
+            msg = f"cluster.host({subdomain!r}): the subdomain {problem}"
+            raise DeclarationError(msg)
+        return ClusterRef("host", (subdomain,))
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        msg = (
+            f"cluster has no setting {name!r}; apps.d files can use cluster.domain, cluster.name, "
+            "cluster.authentik_url and cluster.host('subdomain')"
+        )
+        raise DeclarationError(msg)
+
+
+cluster = ClusterSettings()

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from klaster_build.family import Catalog
     from klaster_build.records.app import App
     from klaster_build.records.base import Record
-    from klaster_build.refs import AddressRef, Ref
+    from klaster_build.refs import AddressRef, ClusterRef, Ref
 
 
 @attrs.frozen
@@ -56,3 +56,9 @@ class RenderContext:
     def resolve_address(self, reference: AddressRef) -> Any:
         """The record (or derived value) an address reference points at."""
         return follow(self.by_address[reference.address], reference.parts)
+
+    def cluster_value(self, reference: ClusterRef) -> Any:
+        """The klasterfile setting a `cluster.<setting>` reference reads."""
+        if reference.setting == "host":
+            return self.cluster.host(*reference.args)
+        return getattr(self.cluster, reference.setting)

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from klaster_build.records.base import Record
-from klaster_build.refs import MARK, AddressRef, Ref, marked
+from klaster_build.refs import MARK, AddressRef, ClusterRef, Ref, marked
+from klaster_build.validators import text
 
 if TYPE_CHECKING:
     from klaster_build.render_context import RenderContext
@@ -28,8 +29,25 @@ class Plain:
     reason: str = ""
 
 
+@attrs.frozen
+class SecretKey:
+    """An env value read from a key of a Kubernetes Secret (`valueFrom.secretKeyRef`).
+
+    `VaultSecret.key(...)`, `OIDC.client_id` and `Postgres.secret_key(...)` make these for the
+    secrets klaster declares; write one yourself for a Secret made elsewhere. In Helm values it
+    renders as the `valueFrom` mapping itself: `{"name": "X", "valueFrom": secret.key("k")}`.
+
+    Example:
+        Deployment("backup", containers=[Container("restic", image="restic/restic:0.18.0",
+                   env={"RESTIC_PASSWORD": SecretKey("restic-repository", "password")})])
+    """
+
+    secret: Any  # a record or reference that renders to the Secret's name, or a plain name
+    key: str = attrs.field(validator=text(253))
+
+
 _MARKER = re.compile(f"{MARK}([0-9]+){MARK}")
-Reference = Record | Ref | AddressRef
+Reference = Record | Ref | AddressRef | ClusterRef
 
 
 def references_in(value: Any) -> list[Reference]:
@@ -49,7 +67,7 @@ def references_in(value: Any) -> list[Reference]:
             stack.extend(k for k in item if type(k) is not str or MARK in k)
         elif kind is list or kind is tuple:
             stack.extend(item)
-        elif isinstance(item, Record | Ref | AddressRef):
+        elif isinstance(item, Record | Ref | AddressRef | ClusterRef):
             found.append(item)
         elif isinstance(item, dict):
             stack.extend(item.values())
@@ -111,6 +129,10 @@ def resolve(value: Any, ctx: RenderContext) -> Any:
         return resolve(ctx.reference_value(value), ctx)
     if isinstance(value, AddressRef):
         return resolve(ctx.resolve_address(value), ctx)
+    if isinstance(value, ClusterRef):
+        return ctx.cluster_value(value)
+    if isinstance(value, SecretKey):
+        return {"secretKeyRef": {"name": resolve(value.secret, ctx), "key": value.key}}
     if isinstance(value, str):
         if MARK in value:
             return _MARKER.sub(lambda m: str(resolve(marked(int(m[1])), ctx)), value)

@@ -10,6 +10,8 @@ import attrs
 
 from klaster_build.errors import Problem
 from klaster_build.records.base import Record
+from klaster_build.refs import ClusterRef
+from klaster_build.values import record_references
 
 if TYPE_CHECKING:
     from rich.tree import Tree
@@ -41,6 +43,7 @@ class GraphNode:
     file: str
     line: int
     problems: tuple[str, ...]  # "error: ..." / "warning: ..." about this record
+    settings: tuple[str, ...] = ()  # klasterfile settings it reads: "domain", "host('auth')"
 
 
 @attrs.frozen
@@ -58,6 +61,12 @@ class GraphData:
 
     nodes: tuple[GraphNode, ...]
     edges: tuple[GraphEdge, ...]
+
+
+def settings_read(record: Record) -> tuple[str, ...]:
+    """The klasterfile settings a record reads through `cluster.<setting>` references."""
+    labels = (r.label for _, r in record_references(record) if isinstance(r, ClusterRef))
+    return tuple(sorted(set(labels)))
 
 
 def to_data(
@@ -78,6 +87,7 @@ def to_data(
             r.origin.path,
             r.origin.line,
             tuple(flagged.get(r.address, ())),
+            settings_read(r),
         )
         for r in records
     )
@@ -166,6 +176,8 @@ def to_tree(data: GraphData) -> list[Tree]:
             text = f"[dim]{escape(via)} →[/dim] " + text
         if other_app:
             text += f" [magenta](app {escape(node.app)})[/magenta]"
+        if node.settings:
+            text += f" [dim](klasterfile: {escape(', '.join(node.settings))})[/dim]"
         for problem in node.problems:
             text += f"\n[red]✗ {escape(problem)}[/red]"
         return text

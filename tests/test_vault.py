@@ -319,3 +319,182 @@ def test_vault_access_after_a_vault_secret_is_one_located_error(
     )
     assert run("build")[0] == 0
     assert "name: llama-proxy" in project.file("out/apps/llama/secret.yaml")
+
+
+def _edges(project: ProjectDir) -> set[tuple[str, str, str]]:
+    """(dependency, dependent, field) addresses of the project's graph."""
+    from klaster_build.graph import build_graph
+    from klaster_build.loader import load_project
+
+    graph = build_graph(load_project(project.root))
+    return {(a.address, b.address, field) for a, b, field in graph.edges}
+
+
+def test_secret_key_is_a_reference_in_env_and_values(project: ProjectDir, run) -> None:
+    """secret.key() used in a container env, in Helm values or through ref() from another app
+    is a graph edge from the VaultSecret, and renders the Secret's real (destination) name."""
+    project.app(
+        "api",
+        """\
+        from klaster_build.dsl import Container, Deployment, HelmRelease, HelmRepository, VaultSecret
+
+        api = VaultSecret("api-secret", path="api", keys=["api_token"], destination="api-env")
+        Deployment("d", containers=[Container("d", image="nginx:1.27.3", env={"TOKEN": api.key("api_token")})])
+        repo = HelmRepository("r", url="https://example.org/charts")
+        HelmRelease("h", source=repo, chart="h", version="1.0.0",
+                    values={"extraEnv": [{"name": "TOKEN", "valueFrom": api.key("api_token")}]})
+        """,
+    )
+    project.app(
+        "other",
+        """\
+        from klaster_build.dsl import Container, Deployment, ref
+
+        token = ref("api/VaultSecret/api-secret").key("api_token")
+        Deployment("o", containers=[Container("o", image="nginx:1.27.3", env={"TOKEN": token})])
+        """,
+    )
+    assert {
+        ("api/VaultSecret/api-secret", "api/Deployment/d", "containers"),
+        ("api/VaultSecret/api-secret", "api/HelmRelease/h", "values"),
+        ("api/VaultSecret/api-secret", "other/Deployment/o", "containers"),
+    } <= _edges(project)
+    assert run("build")[0] == 0
+    expected = {
+        "name": "TOKEN",
+        "valueFrom": {"secretKeyRef": {"name": "api-env", "key": "api_token"}},
+    }
+    for app, path in (("api", "deployment.yaml"), ("other", "deployment.yaml")):
+        (deployment,) = _docs(project, f"out/apps/{app}/{path}")
+        assert deployment["spec"]["template"]["spec"]["containers"][0]["env"] == [expected]
+    release = _docs(project, "out/apps/api/release.yaml")[-1]
+    assert release["spec"]["values"]["extraEnv"] == [expected]
+
+
+def test_unknown_secret_key_is_a_located_error_listing_the_keys(
+    project: ProjectDir, run, no_color
+) -> None:
+    """A key the secret does not declare is reported at the line that asks for it."""
+    project.app(
+        "api",
+        """\
+        from klaster_build.dsl import Container, Deployment, VaultSecret
+
+        api = VaultSecret("api-secret", path="api", keys=["api_token", "user"])
+        Deployment("d", containers=[Container("d", image="nginx:1.27.3",
+                   env={"TOKEN": api.key("token")})])
+        """,
+    )
+    before = project.snapshot()
+    code, _, err = run("build")
+    assert code == 2
+    assert err.splitlines()[0] == (
+        "apps.d/api.py:5: error: VaultSecret 'api-secret' has no key 'token'; "
+        "it declares ['api_token', 'user']"
+    )
+    assert project.snapshot() == before
+
+
+def test_oidc_endpoints_follow_the_klasterfile(project: ProjectDir, run) -> None:
+    """Issuer and the other endpoints are references computed from authentik_url and the slug;
+    changing the klasterfile changes every one of them."""
+    project.app(
+        "photos",
+        """\
+        from klaster_build.dsl import OIDC, Container, Deployment
+
+        sso = OIDC("photo-app")
+        names = ["issuer_url", "discovery_url", "authorize_url", "token_url", "userinfo_url",
+                 "jwks_url", "end_session_url"]
+        Deployment("d", containers=[Container("d", image="nginx:1.27.3",
+                   env={name.upper(): getattr(sso, name) for name in names})])
+        """,
+    )
+
+    def urls() -> dict[str, str]:
+        assert run("build")[0] == 0
+        (deployment,) = _docs(project, "out/apps/photos/deployment.yaml")
+        return {
+            e["name"]: e["value"]
+            for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+        }
+
+    assert urls() == {
+        "ISSUER_URL": "https://auth.example.org/application/o/photo-app/",
+        "DISCOVERY_URL": "https://auth.example.org/application/o/photo-app/.well-known/openid-configuration",
+        "AUTHORIZE_URL": "https://auth.example.org/application/o/authorize/",
+        "TOKEN_URL": "https://auth.example.org/application/o/token/",
+        "USERINFO_URL": "https://auth.example.org/application/o/userinfo/",
+        "JWKS_URL": "https://auth.example.org/application/o/photo-app/jwks/",
+        "END_SESSION_URL": "https://auth.example.org/application/o/photo-app/end-session/",
+    }
+    klasterfile = project.root / "klasterfile.py"
+    klasterfile.write_text(
+        klasterfile.read_text().replace("https://auth.example.org", "https://sso.example.net/")
+    )
+    assert urls()["ISSUER_URL"] == "https://sso.example.net/application/o/photo-app/"
+
+
+def test_oidc_keys_and_templates(project: ProjectDir, run, no_color) -> None:
+    """sso.key() names a key of the client's Secret (an edge from its VaultSecret); templates=
+    renames the Secret's keys as on VaultSecret, over the KV keys client_id/client_secret."""
+    project.app(
+        "chat",
+        """\
+        from klaster_build.dsl import OIDC, Container, Deployment
+
+        sso = OIDC(templates={"OPENID_CLIENT_ID": '{{ get .Secrets "client_id" }}',
+                              "OPENID_CLIENT_SECRET": '{{ .Secrets.client_secret }}'})
+        Deployment("d", containers=[Container("d", image="nginx:1.27.3", env={
+            "OPENID_CLIENT_ID": sso.key("OPENID_CLIENT_ID"),
+            "OPENID_CLIENT_SECRET": sso.key("OPENID_CLIENT_SECRET")})])
+        """,
+    )
+    assert ("chat/VaultSecret/chat-authentik", "chat/Deployment/d", "containers") in _edges(project)
+    assert run("build")[0] == 0
+    vss = next(
+        d for d in _docs(project, "out/apps/chat/secret.yaml") if d["kind"] == "VaultStaticSecret"
+    )
+    assert vss["spec"]["path"] == "authentik/chat"
+    assert vss["spec"]["destination"]["transformation"]["templates"] == {
+        "OPENID_CLIENT_ID": {"text": '{{ get .Secrets "client_id" }}'},
+        "OPENID_CLIENT_SECRET": {"text": "{{ .Secrets.client_secret }}"},
+    }
+    (deployment,) = _docs(project, "out/apps/chat/deployment.yaml")
+    env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert env[0]["valueFrom"] == {
+        "secretKeyRef": {"name": "chat-authentik", "key": "OPENID_CLIENT_ID"}
+    }
+
+    # The Secret's keys are now the templates' keys: client_id is not one of them.
+    project.app(
+        "chat",
+        """\
+        from klaster_build.dsl import OIDC
+
+        sso = OIDC(templates={"ID": '{{ get .Secrets "client_id" }}'})
+        sso.client_id
+        """,
+    )
+    code, _, err = run("build")
+    assert code == 2
+    assert err.splitlines()[0] == (
+        "apps.d/chat.py:4: error: VaultSecret 'chat-authentik' has no key 'client_id'; it declares ['ID']"
+    )
+    # A template may only read the KV keys the operator is told to create.
+    project.app(
+        "chat",
+        """\
+        from klaster_build.dsl import OIDC
+
+        OIDC(templates={"ID": '{{ get .Secrets "clientid" }}'})
+        """,
+    )
+    code, _, err = run("build")
+    assert code == 2
+    assert err.splitlines()[0] == (
+        "apps.d/chat.py:3: error: VaultSecret 'chat-authentik' template 'ID' reads KV key "
+        "'clientid', which is not among its keys ['client_id', 'client_secret']; add it to "
+        "keys= or fix the template"
+    )
+

@@ -19,7 +19,6 @@ from klaster_build.records.workloads import (
     Deployment,
     EmptyDir,
     Mount,
-    SecretKey,
     Service,
     StatefulSet,
     Workload,
@@ -124,12 +123,9 @@ def emit_helm_release(release: HelmRelease, ctx: RenderContext) -> Iterator[Outp
 
 def env_entry(name: str, value: Any, ctx: RenderContext) -> dict[str, Any]:
     """One container env entry."""
-    if isinstance(value, SecretKey):
-        return {
-            "name": name,
-            "valueFrom": {"secretKeyRef": {"name": resolve(value.secret, ctx), "key": value.key}},
-        }
     resolved = resolve(value, ctx)
+    if isinstance(resolved, dict):  # a SecretKey (also through ref(...)): its valueFrom
+        return {"name": name, "valueFrom": resolved}
     if isinstance(resolved, bool):
         resolved = "true" if resolved else "false"
     return {"name": name, "value": str(resolved)}

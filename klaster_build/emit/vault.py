@@ -9,13 +9,14 @@ from typing import Any
 
 from klaster_build.emit.outputs import Output, app_path, metadata
 from klaster_build.errors import Problem
-from klaster_build.family import Family
+from klaster_build.family import Family, Resolver
 from klaster_build.graph import ProjectGraph
 from klaster_build.operator import OperatorStep, state_key
 from klaster_build.project import Project
 from klaster_build.records.base import Record
 from klaster_build.records.helm import HelmRelease
 from klaster_build.records.vault import (
+    AUTHENTIK_ENDPOINTS,
     OIDC,
     ServiceAccount,
     VaultAccess,
@@ -340,12 +341,21 @@ def emit_vault_file(record: VaultFile, ctx: RenderContext) -> Iterator[Output]:
         yield Output(f"vault/{record.path}", record, document=record.data)
 
 
+def _authentik_endpoint(path: str) -> Resolver:
+    """The resolver of one endpoint of an OIDC client, under the klasterfile's authentik_url."""
+
+    def resolve(oidc: OIDC, ctx: RenderContext) -> str:
+        base = ctx.cluster.authentik_url.rstrip("/")
+        return f"{base}/application/o/{path.format(slug=oidc.app_slug)}"
+
+    return resolve
+
+
 FAMILY = Family(
     "vault",
     references={
-        (OIDC, "discovery_url"): lambda oidc, ctx: (
-            f"{ctx.cluster.authentik_url.rstrip('/')}/application/o/{oidc.app_slug}/.well-known/openid-configuration"
-        ),
+        **{(OIDC, part): _authentik_endpoint(path) for part, path in AUTHENTIK_ENDPOINTS.items()},
+        (VaultSecret, "secret_name"): lambda secret, _ctx: secret.secret.secret_name,
     },
     records=(
         ServiceAccount,

@@ -14,7 +14,6 @@ import attrs
 from klaster_build.errors import DeclarationError
 from klaster_build.records.base import Record
 from klaster_build.records.manifest import output_file
-from klaster_build.records.workloads import SecretKey
 from klaster_build.refs import Ref
 from klaster_build.validators import (
     dns_label,
@@ -24,6 +23,7 @@ from klaster_build.validators import (
     quantity,
     text,
 )
+from klaster_build.values import SecretKey
 from klaster_build.versions import Renovate
 
 DEFAULT_SIZE = "1Gi"  # the guideline's "minimal prediction"

@@ -16,9 +16,9 @@ from klaster_build import registry
 from klaster_build.errors import DeclarationError
 from klaster_build.records.base import Record
 from klaster_build.records.manifest import output_file
-from klaster_build.records.workloads import SecretKey
 from klaster_build.refs import Ref
 from klaster_build.validators import dns_label, dns_subdomain, optional, text, to_tuple
+from klaster_build.values import SecretKey
 
 _KV_PATH = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
 _VAULT_FILE = re.compile(r"^[a-z0-9-]+(/[a-z0-9-]+)*\.(yaml|hcl)$")
@@ -46,6 +46,27 @@ def _templates(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     _keys(inst, attribute, list(value))
     for template in value.values():
         text(4096)(inst, attribute, template)
+
+
+# What a VSO template reads from the KV secret, the map `.Secrets`: `get .Secrets "key"`,
+# `index .Secrets "key"`, `.Secrets.key` (developer.hashicorp.com/vault/docs/platform/k8s/vso/
+# secret-transformation, "Secret data input").
+_TEMPLATE_READ = re.compile(r'\.Secrets(?:\s+"([^"]+)"|\.([A-Za-z0-9_]+))')
+
+
+def _check_template_keys(name: str, keys: tuple[str, ...], templates: dict[str, str]) -> None:
+    """Templates read only the KV keys the secret declares (the keys the operator creates)."""
+    if not keys:
+        return
+    for secret_key, template in templates.items():
+        for quoted, dotted in _TEMPLATE_READ.findall(template):
+            read = quoted or dotted
+            if read not in keys:
+                msg = (
+                    f"VaultSecret {name!r} template {secret_key!r} reads KV key {read!r}, which is not among "
+                    f"its keys {list(keys)}; add it to keys= or fix the template"
+                )
+                raise DeclarationError(msg)
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -229,6 +250,7 @@ class VaultSecret(Record):
         if not isinstance(access, VaultAccess):
             msg = f"VaultSecret 'access' must be a VaultAccess(...) record, got {type(access).__name__}"
             raise DeclarationError(msg)
+        _check_template_keys(self.name, self.keys, self.templates)
         templates = self.templates or {key: f'{{{{ get .Secrets "{key}" }}}}' for key in self.keys}
         secret = VaultStaticSecret(
             self.name,
@@ -250,29 +272,50 @@ class VaultSecret(Record):
         return tuple(self.templates) or self.keys
 
     def key(self, key: str) -> SecretKey:
-        """An env value read from `key` of this Secret."""
+        """`key` of this Secret, for a container's env or Helm values (a reference: a graph
+        edge from this VaultSecret). Checked against the declared keys, when there are any."""
         if self.secret_keys and key not in self.secret_keys:
             msg = f"VaultSecret {self.name!r} has no key {key!r}; it declares {list(self.secret_keys)}"
             raise DeclarationError(msg)
-        return SecretKey(self.secret.secret_name, key)
+        return SecretKey(Ref(self, "secret_name"), key)
+
+
+# The OAuth2/OIDC endpoints of an Authentik application, under `<authentik>/application/o/`
+# (goauthentik/authentik@authentik/providers/oauth2/urls.py; the issuer is the provider root).
+AUTHENTIK_ENDPOINTS = {
+    "issuer_url": "{slug}/",
+    "discovery_url": "{slug}/.well-known/openid-configuration",
+    "jwks_url": "{slug}/jwks/",
+    "end_session_url": "{slug}/end-session/",
+    "authorize_url": "authorize/",
+    "token_url": "token/",
+    "userinfo_url": "userinfo/",
+}
 
 
 @attrs.frozen(kw_only=True, eq=False)
 class OIDC(Record):
     """An Authentik OAuth2/OIDC client: its id and secret from `secret/authentik/<app>`.
 
+    The Secret `<app>-authentik` has the keys client_id and client_secret, or the keys of
+    `templates=` (VSO templates over those two KV keys, as on VaultSecret). The endpoints are
+    references computed from the klasterfile's authentik_url: `issuer_url` (what apps call the
+    issuer or authority), `discovery_url`, `authorize_url`, `token_url`, `userinfo_url`,
+    `jwks_url`, `end_session_url`.
+
     Example:
         sso = OIDC()   # name (the Authentik slug) = app name; Secret <app>-authentik with client_id, client_secret
         Deployment("wiki", containers=[Container("wiki", image="ghcr.io/requarks/wiki:2.5.307", env={
-            "OIDC_DISCOVERY_URL": sso.discovery_url,
+            "OIDC_ISSUER": sso.issuer_url,
             "OIDC_CLIENT_ID": sso.client_id,
-            "OIDC_CLIENT_SECRET": sso.client_secret,
+            "OIDC_CLIENT_SECRET": sso.key("client_secret"),
         })])
-        # in chart values: {"oidc": {"existingSecret": sso.secret}}
+        # in chart values: {"oidc": {"existingSecret": sso.secret}}, {"valueFrom": sso.client_id}
     """
 
     name: str | None = attrs.field(default=None, kw_only=False, validator=optional(dns_label))
     redirect_host: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
+    templates: dict[str, str] = attrs.field(factory=dict, validator=_templates)
     access: VaultAccess | None = None
     file: str | None = attrs.field(default=None, validator=optional(output_file))
     # The VaultSecret of client_id and client_secret.
@@ -284,6 +327,7 @@ class OIDC(Record):
             f"{self.app}-authentik",
             path=f"authentik/{self.app}",
             keys=("client_id", "client_secret"),
+            templates=self.templates,
             access=self.access,
             file=self.file,
             origin=self.origin,
@@ -302,23 +346,57 @@ class OIDC(Record):
 
     @property
     def secret(self) -> VaultStaticSecret:
-        """The Kubernetes Secret holding client_id and client_secret."""
+        """The Kubernetes Secret holding the client's id and secret."""
         return self.vault_secret.secret
+
+    def key(self, key: str) -> SecretKey:
+        """A key of the client's Secret (client_id, client_secret, or a key of `templates`)."""
+        return self.vault_secret.key(key)
 
     @property
     def client_id(self) -> SecretKey:
         """Env value: the OAuth client id."""
-        return self.vault_secret.key("client_id")
+        return self.key("client_id")
 
     @property
     def client_secret(self) -> SecretKey:
         """Env value: the OAuth client secret."""
-        return self.vault_secret.key("client_secret")
+        return self.key("client_secret")
+
+    @property
+    def issuer_url(self) -> Ref:
+        """`<authentik>/application/o/<slug>/`: the issuer (an app's "authority")."""
+        return Ref(self, "issuer_url")
 
     @property
     def discovery_url(self) -> Ref:
         """`<authentik>/application/o/<slug>/.well-known/openid-configuration`."""
         return Ref(self, "discovery_url")
+
+    @property
+    def authorize_url(self) -> Ref:
+        """`<authentik>/application/o/authorize/`."""
+        return Ref(self, "authorize_url")
+
+    @property
+    def token_url(self) -> Ref:
+        """`<authentik>/application/o/token/`."""
+        return Ref(self, "token_url")
+
+    @property
+    def userinfo_url(self) -> Ref:
+        """`<authentik>/application/o/userinfo/`."""
+        return Ref(self, "userinfo_url")
+
+    @property
+    def jwks_url(self) -> Ref:
+        """`<authentik>/application/o/<slug>/jwks/`."""
+        return Ref(self, "jwks_url")
+
+    @property
+    def end_session_url(self) -> Ref:
+        """`<authentik>/application/o/<slug>/end-session/`."""
+        return Ref(self, "end_session_url")
 
 
 @attrs.frozen(kw_only=True, eq=False)

@@ -10,7 +10,7 @@ import attrs
 from klaster_build.errors import DeclarationError
 from klaster_build.records.base import Record
 from klaster_build.records.manifest import output_file
-from klaster_build.refs import AddressRef, Ref
+from klaster_build.refs import AddressRef, ClusterRef, Ref
 from klaster_build.validators import (
     dns_label,
     each,
@@ -22,7 +22,7 @@ from klaster_build.validators import (
     text,
     to_tuple,
 )
-from klaster_build.values import Plain
+from klaster_build.values import Plain, SecretKey
 from klaster_build.versions import Renovate
 
 _CONFIG_KEY = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -70,22 +70,6 @@ def _ports(value: Any) -> tuple[Port, ...]:
     raise DeclarationError(msg)
 
 
-@attrs.frozen
-class SecretKey:
-    """An env value read from a key of a Kubernetes Secret (`valueFrom.secretKeyRef`).
-
-    `VaultSecret.key(...)`, `OIDC.client_id` and `Postgres.secret_key(...)` make these for the
-    secrets klaster declares; write one yourself for a Secret made elsewhere.
-
-    Example:
-        Deployment("backup", containers=[Container("restic", image="restic/restic:0.18.0",
-                   env={"RESTIC_PASSWORD": SecretKey("restic-repository", "password")})])
-    """
-
-    secret: Any  # a record or reference that renders to the Secret's name, or a plain name
-    key: str = attrs.field(validator=text(253))
-
-
 @attrs.frozen(kw_only=True)
 class EmptyDir:
     """A scratch volume, optionally in memory (`medium="Memory"`, e.g. for /dev/shm).
@@ -119,7 +103,7 @@ class Mount:
     read_only: bool = attrs.field(default=False, kw_only=True)
 
 
-_ENV_VALUE = (str, int, float, bool, SecretKey, Ref, Record, AddressRef, Plain)
+_ENV_VALUE = (str, int, float, bool, SecretKey, Ref, Record, AddressRef, ClusterRef, Plain)
 
 
 def _env(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
