@@ -498,3 +498,67 @@ def test_oidc_keys_and_templates(project: ProjectDir, run, no_color) -> None:
         "keys= or fix the template"
     )
 
+
+SETTING_NAMES = ("SHOW_PASSWORD_HINT", "PASSWORD_MIN_LENGTH", "API_TOKEN_TTL", "SECRET_ROTATION")
+NOT_CREDENTIALS = st.one_of(
+    st.sampled_from(["true", "false", "yes", "no", "on", "off", "none", "null", "", "  "]).flatmap(
+        lambda word: st.sampled_from([word, word.upper(), word.capitalize()])
+    ),
+    st.integers().map(str),
+    st.floats(min_value=0, max_value=1e6, allow_nan=False).map(lambda f: f"{f:.2f}"),
+)
+WORDS = {
+    "true",
+    "false",
+    "yes",
+    "no",
+    "on",
+    "off",
+    "none",
+    "null",
+    "enable",
+    "enabled",
+    "disable",
+    "disabled",
+}
+CREDENTIALS = st.text(
+    alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456789-_!", min_size=1
+).filter(lambda v: v.lower() not in WORDS and not v.lstrip("+-").replace(".", "", 1).isdigit())
+
+
+@given(name=st.sampled_from(SETTING_NAMES), value=NOT_CREDENTIALS)
+def test_settings_that_mention_a_credential_are_not_flagged(name: str, value: str) -> None:
+    """Booleans, numbers and empty values of credential-sounding names are settings."""
+    from klaster_build.emit.vault import plaintext_credentials
+
+    values = {"env": {name: value}, "extraEnv": [{"name": name, "value": value}]}
+    assert list(plaintext_credentials(values)) == []
+
+
+@given(
+    name=st.sampled_from(("DB_PASSWORD", "API_TOKEN", "CLIENT_SECRET", "API_KEY")),
+    value=CREDENTIALS,
+)
+def test_literal_credentials_are_still_flagged(name: str, value: str) -> None:
+    """Any other literal of a credential name is a credential in git."""
+    from klaster_build.emit.vault import plaintext_credentials
+
+    values = {"env": {name: value}, "extraEnv": [{"name": name, "value": value}]}
+    assert list(plaintext_credentials(values)) == [f"env.{name}", f"extraEnv[0]: {name}"]
+
+
+def test_a_boolean_setting_in_container_env_builds(project: ProjectDir, run, no_color) -> None:
+    """SHOW_PASSWORD_HINT=false builds; a real password next to it is still the one error."""
+    source = """\
+    from klaster_build.dsl import Container, Deployment
+
+    Deployment("d", containers=[Container("d", image="nginx:1.27.3", env={
+        "SHOW_PASSWORD_HINT": "false", "PASSWORD_MIN_LENGTH": "12", "ADMIN_TOKEN": ""{extra}})])
+    """
+    project.app("a", source.replace("{extra}", ""))
+    assert run("build")[0] == 0
+    project.app("a", source.replace("{extra}", ', "ADMIN_PASSWORD": "hunter2"'))
+    code, _, err = run("build")
+    assert code == 2
+    assert err.count("holds a literal credential") == 1
+    assert "env ADMIN_PASSWORD holds a literal credential" in err

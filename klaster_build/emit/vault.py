@@ -235,9 +235,16 @@ _CREDENTIAL = re.compile(
 _ENV_KEYS = ("env", "extraEnv", "environment", "envVars", "extraEnvVars")
 
 
+# Settings that merely mention a credential (SHOW_PASSWORD_HINT=false, PASSWORD_MIN_LENGTH=8).
+_NOT_A_CREDENTIAL = re.compile(
+    r"^\s*(true|false|yes|no|on|off|enabled?|disabled?|none|null|[-+]?[0-9]+(\.[0-9]+)?)?\s*$",
+    re.IGNORECASE,
+)
+
+
 def _literal(value: Any) -> bool:
     # Plain("...") marks a deliberately public value; references and secrets are not literals.
-    return isinstance(value, str) and value != "" and MARK not in value
+    return isinstance(value, str) and MARK not in value and not _NOT_A_CREDENTIAL.match(value)
 
 
 def plaintext_credentials(values: Any, path: str = "") -> Iterator[str]:
