@@ -51,6 +51,6 @@ LoadBalancer(
         Port("webrtc-udp", 8555, "UDP", target="webrtc-udp"),
     ],
     family_policy="RequireDualStack",
-    dns_name="frigate-rtc.lumpiasty.xyz",
+    dns_name="frigate-rtc",  # no IPv4 port forward: the router's dst-nat rules name none
     file="webrtc-svc.yaml",
 )

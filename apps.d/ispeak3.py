@@ -18,6 +18,9 @@ server = StatefulSet(
         )
     ],
 )
+# Both ports are forwarded from the Internet (the router's TS3 dst-nat rules).
 LoadBalancer(
-    "teamspeak3", workload=server, ports=[Port("voice", 9987, "UDP"), Port("filetransfer", 30033)]
+    "teamspeak3",
+    workload=server,
+    ports=[Port("voice", 9987, "UDP", public=True), Port("filetransfer", 30033, public=True)],
 )

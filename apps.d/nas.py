@@ -46,4 +46,5 @@ sftp = Deployment(
         )
     ],
 )
+# LAN only: the router's port 22 goes to gitea's SSH, not here.
 LoadBalancer("nas-sftp", workload=sftp, ports=[Port("sftp", 22)], traffic_policy="Cluster")

@@ -136,14 +136,15 @@ def test_privileged_pod_without_talos_settings_is_an_error(
 
 @needs_reference
 def test_load_balancer_equals_the_real_teamspeak_service(project: ProjectDir, run) -> None:
-    """UDP+TCP LoadBalancer, Local policy, dual-stack: apps/ispeak3/service.yaml."""
+    """UDP+TCP LoadBalancer, Local policy, dual-stack: apps/ispeak3/service.yaml; its public
+    ports are the router's port forwards."""
     project.app(
         "ispeak3",
         """\
         from klaster_build.dsl import Container, LoadBalancer, Port, StatefulSet
 
         ts = StatefulSet("teamspeak3", containers=[Container("teamspeak3", image="teamspeak:3.13.7")])
-        LoadBalancer("teamspeak3", workload=ts, ports=[Port("voice", 9987, "UDP"), Port("filetransfer", 30033)])
+        LoadBalancer("teamspeak3", workload=ts, ports=[Port("voice", 9987, "UDP", public=True), Port("filetransfer", 30033, public=True)])
         """,
     )
     assert run("build")[0] == 0
@@ -342,3 +343,156 @@ def test_exposure_properties(scratch: Path, apps) -> None:
         patch = root / "out" / "talos" / "patches" / f"{name}.patch"
         assert patch.exists() == privileged
         assert (f"@out/talos/patches/{name}.patch" in makefile) == privileged
+
+
+LB_APP = """\
+from klaster_build.dsl import Container, LoadBalancer, Port, StatefulSet
+
+ts = StatefulSet("game", containers=[Container("game", image="example.org/game:1.0.0")])
+LoadBalancer("game", workload=ts, ports=[{ports}])
+"""
+
+
+def _todo(run) -> list[str]:
+    code, out, _ = run("todo")
+    assert code == 0
+    return out.splitlines()
+
+
+def test_load_balancer_ports_are_lan_only_unless_public(project: ProjectDir, run) -> None:
+    """Only public ports become port forwards (file and todo); every LB still gets its DNS step."""
+    project.app(
+        "game", LB_APP.replace("{ports}", "Port('voice', 9987, 'UDP'), Port('rcon', 27020)")
+    )
+    assert run("build")[0] == 0
+    assert not (project.out / "router" / "port-forwards.json").exists()
+    todo = _todo(run)
+    assert not any("[port-forward]" in line for line in todo)
+    assert any(
+        "Create DNS name game.example.org for LoadBalancer game/game" in line for line in todo
+    )
+
+    project.app(
+        "game",
+        LB_APP.replace("{ports}", "Port('voice', 9987, 'UDP', public=True), Port('rcon', 27020)"),
+    )
+    assert run("build")[0] == 0
+    forwards = json.loads(project.file("out/router/port-forwards.json"))["port_forwards"]
+    assert [(f["port"], f["protocol"]) for f in forwards] == [(9987, "udp")]
+    assert [line.split("] ", 1)[1] for line in _todo(run) if "[port-forward]" in line] == [
+        "Forward IPv4 UDP port 9987 on the router to LoadBalancer game/game "
+        "(see out/router/port-forwards.json)"
+    ]
+
+
+def test_public_udp_amplifier_needs_a_reason(project: ProjectDir, run, no_color) -> None:
+    """SSDP made public is a located error explaining reflection; LAN-only, TCP, or with a
+    stated reason, it builds (and the reasoned one is forwarded)."""
+    project.app("game", LB_APP.replace("{ports}", "Port('ssdp', 1900, 'UDP', public=True)"))
+    before = project.snapshot()
+    code, _, err = run("build")
+    assert code == 2
+    assert err.splitlines()[0] == (
+        "apps.d/game.py:4: error: Port 'ssdp' (1900/UDP, SSDP) is a UDP amplifier: from the "
+        "Internet, small requests with a forged source make it send much larger replies to a "
+        "victim (reflection DDoS); keep it LAN-only (drop public=True), or give "
+        "public_reason='<why it must be public and how replies are limited>'"
+    )
+    assert project.snapshot() == before
+    for fine in ("Port('ssdp', 1900, 'UDP')", "Port('dns', 53, 'TCP', public=True)"):
+        project.app("game", LB_APP.replace("{ports}", fine))
+        assert run("build")[0] == 0, fine
+    project.app(
+        "game",
+        LB_APP.replace(
+            "{ports}",
+            "Port('dns', 53, 'UDP', public=True, public_reason='authoritative only, response rate limiting on')",
+        ),
+    )
+    assert run("build")[0] == 0
+    forwards = json.loads(project.file("out/router/port-forwards.json"))["port_forwards"]
+    assert [(f["port"], f["protocol"]) for f in forwards] == [(53, "udp")]
+
+
+@pytest.mark.parametrize(
+    ("declaration", "message"),
+    [
+        (
+            "Port('voice', 9987, 'UDP', public_reason='players')",
+            "Port 'voice': public_reason= says why a port is public; add public=True, or drop the reason",
+        ),
+        (
+            "Service('s', selector={'app': 'x'}, ports=[Port('voice', 9987, 'UDP', public=True)])",
+            "Service port 'voice' is public=True, but only a LoadBalancer's ports are forwarded "
+            "from the Internet; declare it public on the LoadBalancer(...) and drop public=True here",
+        ),
+        (
+            "Container('c', image='example.org/c:1.0.0', ports=[Port('voice', 9987, public=True)])",
+            "Container port 'voice' is public=True, but only a LoadBalancer's ports",
+        ),
+    ],
+)
+def test_public_means_a_load_balancer_port(declaration: str, message: str) -> None:
+    """A reason without public=True, or public=True where nothing is forwarded, is refused."""
+    from klaster_build import dsl
+    from klaster_build.errors import DeclarationError
+    from klaster_build.registry import session
+
+    with session(app="a"), pytest.raises(DeclarationError) as caught:
+        eval(declaration, vars(dsl))
+    assert str(caught.value).startswith(message)
+
+
+AMPLIFIER_PORTS = st.tuples(
+    st.sampled_from([19, 53, 123, 161, 389, 1900, 3702, 5353, 11211, 9987, 25565, 30033]),
+    st.sampled_from(["UDP", "TCP"]),
+    st.booleans(),  # public
+    st.booleans(),  # with a reason (when public)
+)
+
+
+@given(ports=st.lists(AMPLIFIER_PORTS, min_size=1, max_size=4, unique_by=lambda p: p[:2]))
+def test_forwards_are_exactly_the_public_ports(scratch: Path, ports) -> None:
+    """Port forwards list exactly the public ports; a public UDP amplifier without a reason
+    stops the build at its line."""
+    from klaster_build.records.workloads import UDP_AMPLIFIERS
+
+    root = scratch / "lb"
+    _project(root)
+    declared = []
+    for index, (number, protocol, public, reason) in enumerate(ports):
+        extra = ", public=True" if public else ""
+        extra += ", public_reason='rate limited'" if public and reason else ""
+        declared.append(f"Port('p{index}', {number}, {protocol!r}{extra})")
+    (root / "apps.d" / "game.py").write_text(LB_APP.replace("{ports}", ", ".join(declared)))
+    refused = any(
+        public and not reason and protocol == "UDP" and number in UDP_AMPLIFIERS
+        for number, protocol, public, reason in ports
+    )
+    if refused:
+        with pytest.raises(ProblemsFound) as caught:
+            engine.build(root)
+        assert [str(p.origin) for p in caught.value.problems] == ["apps.d/game.py:4"]
+        assert "is a UDP amplifier" in caught.value.problems[0].message
+        return
+    assert engine.build(root).status == 0
+    forwards_file = root / "out" / "router" / "port-forwards.json"
+    forwarded = (
+        [(f["port"], f["protocol"]) for f in json.loads(forwards_file.read_text())["port_forwards"]]
+        if forwards_file.exists()
+        else []
+    )
+    assert forwarded == [(n, p.lower()) for n, p, public, _ in ports if public]
+
+
+def test_the_repo_forwards_what_the_real_router_forwards() -> None:
+    """The committed out/ forwards TeamSpeak's two ports only: the cluster ports of the real
+    router's dst-nat rules (Lumpiasty/klaster ansible/roles/routeros/tasks/firewall.yml; gitea's
+    SSH comes from its chart, which klaster does not model: docs/differences.md)."""
+    from conftest import REPO
+
+    forwards = json.loads((REPO / "out" / "router" / "port-forwards.json").read_text())
+    assert [(f["service"], f["port"], f["protocol"]) for f in forwards["port_forwards"]] == [
+        ("teamspeak3", 9987, "udp"),
+        ("teamspeak3", 30033, "tcp"),
+    ]

@@ -25,13 +25,18 @@ from klaster_build.records.workloads import Workload
 from klaster_build.render_context import RenderContext
 
 
+def qualified_host(host: str | None, name: str, domain: str) -> str:
+    """A declared host (a full name, or a label under `domain`), else `<name>.<domain>`."""
+    if host is None:
+        return f"{name}.{domain}"
+    if "." in host:
+        return host
+    return f"{host}.{domain}"
+
+
 def host_name(claim: HostClaim, domain: str) -> str:
     """The full host a claim asks for."""
-    if claim.host is None:
-        return f"{claim.name}.{domain}"
-    if "." in claim.host:
-        return claim.host
-    return f"{claim.host}.{domain}"
+    return qualified_host(claim.host, claim.name, domain)
 
 
 def annotations_for(claim: HostClaim, cluster_issuer: str) -> dict[str, str]:
@@ -233,7 +238,7 @@ def exposure_steps(project: Project, graph: ProjectGraph) -> Iterator[OperatorSt
             claim.origin,
         )
     for lb in project.of_type(LoadBalancer):
-        host = lb.dns_name or f"{lb.name}.{domain}"
+        host = qualified_host(lb.dns_name, lb.name, domain)
         namespace = project.apps[lb.app].namespace_name
         yield OperatorStep(
             41,
@@ -243,7 +248,7 @@ def exposure_steps(project: Project, graph: ProjectGraph) -> Iterator[OperatorSt
             {"host": host},
             lb.origin,
         )
-        for port in lb.ports:
+        for port in lb.public_ports:
             yield OperatorStep(
                 50,
                 "port-forward",

@@ -221,7 +221,8 @@ def talos_outputs(ctx: RenderContext) -> Iterator[Output]:
 
 
 def port_forwards(ctx: RenderContext) -> Iterator[Output]:
-    """router/port-forwards.json: what the router's Ansible role (include_vars) must forward over IPv4."""
+    """router/port-forwards.json: the LoadBalancer ports declared public, which the router's
+    Ansible role (include_vars) must forward over IPv4."""
     entries = [
         {
             "name": f"{ctx.namespace(lb)}-{lb.name}-{port.name}",
@@ -232,7 +233,7 @@ def port_forwards(ctx: RenderContext) -> Iterator[Output]:
         }
         for lb in ctx.records()
         if isinstance(lb, LoadBalancer)
-        for port in lb.ports
+        for port in lb.public_ports
     ]
     if entries:
         text = json.dumps({"port_forwards": entries}, indent=2) + "\n"

@@ -132,10 +132,15 @@ class ChartIngress(HostClaim):
 class LoadBalancer(Record):
     """A LoadBalancer Service for non-HTTP traffic (Cilium LB, dual-stack, local traffic policy).
 
+    Its ports are for the LAN unless declared `Port(..., public=True)`: only public ports get
+    an IPv4 port forward on the router (out/router/port-forwards.json and `klaster todo`).
+    `dns_name` is a host under the cluster's domain (`frigate-rtc`) or a full name.
+
     Example:
         server = StatefulSet("teamspeak3", containers=[Container("teamspeak3", image="teamspeak:3.13.7",
                              ports=[Port("voice", 9987, "UDP"), Port("filetransfer", 30033)])])
-        LoadBalancer("teamspeak3", workload=server, ports=[Port("voice", 9987, "UDP"), Port("filetransfer", 30033)])
+        LoadBalancer("teamspeak3", workload=server,
+                     ports=[Port("voice", 9987, "UDP", public=True), Port("filetransfer", 30033, public=True)])
     """
 
     name: str = attrs.field(kw_only=False, validator=dns_label)
@@ -164,6 +169,11 @@ class LoadBalancer(Record):
         if self.workload is None and not self.selector:
             msg = f"LoadBalancer {self.name!r} needs a workload= or a selector="
             raise DeclarationError(msg)
+
+    @property
+    def public_ports(self) -> tuple[Port, ...]:
+        """The ports the router forwards from the Internet."""
+        return tuple(p for p in self.ports if p.public)
 
 
 @attrs.frozen(kw_only=True, eq=False)

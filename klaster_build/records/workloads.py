@@ -43,10 +43,41 @@ def _mapping(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         raise DeclarationError(msg)
 
 
+# UDP services that answer a small request with a much larger reply: open to the Internet,
+# requests with a spoofed source make them flood a third party (reflection DDoS). The list of
+# US-CERT alert TA14-017A "UDP-Based Amplification Attacks", with its later additions.
+UDP_AMPLIFIERS = {
+    17: "QOTD",
+    19: "CharGEN",
+    53: "DNS",
+    69: "TFTP",
+    111: "portmap",
+    123: "NTP",
+    137: "NetBIOS",
+    161: "SNMP",
+    389: "CLDAP",
+    520: "RIPv1",
+    1434: "MS SQL browser",
+    1900: "SSDP",
+    3283: "Apple Remote Desktop",
+    3702: "WS-Discovery",
+    5353: "mDNS",
+    5683: "CoAP",
+    10001: "Ubiquiti discovery",
+    11211: "memcached",
+    27015: "Steam query",
+    27960: "Quake",
+}
+
+
 @attrs.frozen
 class Port:
     """A named container or service port; `target` is the container port a Service port
     forwards to, when it differs.
+
+    On a LoadBalancer, a port is reachable from the LAN only unless `public=True`: then the
+    router forwards it from the Internet (out/router/port-forwards.json, `klaster todo`).
+    A UDP port that amplifies reflection attacks (DNS, NTP, SSDP...) needs `public_reason=`.
 
     Example:
         dns = Deployment("dns", containers=[Container("coredns", image="coredns/coredns:1.12.4",
@@ -58,6 +89,37 @@ class Port:
     number: int = attrs.field(validator=_port_number)
     protocol: str = attrs.field(default="TCP", validator=one_of({"TCP", "UDP", "SCTP"}))
     target: int | str | None = attrs.field(default=None, kw_only=True)
+    # On a LoadBalancer: forwarded from the Internet by the router (else LAN-only).
+    public: bool = attrs.field(default=False, kw_only=True, validator=instance_of(bool))
+    # Why a public UDP amplifier port (DNS, NTP, SSDP...) must be public, and how it is limited.
+    public_reason: str | None = attrs.field(
+        default=None, kw_only=True, validator=optional(text(500))
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self.public_reason is not None and not self.public:
+            msg = f"Port {self.name!r}: public_reason= says why a port is public; add public=True, or drop the reason"
+            raise DeclarationError(msg)
+        amplifier = UDP_AMPLIFIERS.get(self.number) if self.protocol == "UDP" else None
+        if self.public and amplifier and not self.public_reason:
+            msg = (
+                f"Port {self.name!r} ({self.number}/UDP, {amplifier}) is a UDP amplifier: from the "
+                "Internet, small requests with a forged source make it send much larger replies to "
+                "a victim (reflection DDoS); keep it LAN-only (drop public=True), or give "
+                "public_reason='<why it must be public and how replies are limited>'"
+            )
+            raise DeclarationError(msg)
+
+
+def _lan_ports(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    for port in value:
+        if isinstance(port, Port) and port.public:
+            msg = (
+                f"{type(inst).__name__} port {port.name!r} is public=True, but only a "
+                "LoadBalancer's ports are forwarded from the Internet; declare it public on the "
+                "LoadBalancer(...) and drop public=True here"
+            )
+            raise DeclarationError(msg)
 
 
 def _ports(value: Any) -> tuple[Port, ...]:
@@ -184,7 +246,7 @@ class Container:
     # Literal text, a reference (`svc.host`), or a secret's key (`secret.key("token")`, SecretKey)
     env: dict[str, Any] = attrs.field(factory=dict, validator=_env)
     # {"http": 8080}, or [Port(...)] for UDP and for a target port that differs
-    ports: tuple[Port, ...] = attrs.field(default=(), converter=_ports)
+    ports: tuple[Port, ...] = attrs.field(default=(), converter=_ports, validator=_lan_ports)
     mounts: dict[str, Any] = attrs.field(factory=dict, validator=_mounts)
     resources: dict[str, Any] = attrs.field(factory=dict, validator=_mapping)
     image_pull_policy: str | None = attrs.field(
@@ -297,7 +359,7 @@ class Service(Record):
     # Pods selected by label instead of `workload=` (e.g. the pods a Helm chart makes).
     selector: dict[str, str] = attrs.field(factory=dict, validator=_mapping)
     # {"http": 8080}, or [Port(...)] for UDP and for a target port that differs
-    ports: tuple[Port, ...] = attrs.field(default=(), converter=_ports)
+    ports: tuple[Port, ...] = attrs.field(default=(), converter=_ports, validator=_lan_ports)
     file: str = attrs.field(default="service.yaml", validator=output_file)
 
     @property
