@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from klaster_build import report
-from klaster_build.errors import ExitStatus
+from klaster_build.errors import ExitStatus, scoped
 
 
 def _write(text: str, output: Path | None) -> None:
@@ -25,7 +25,8 @@ def graph_command(root: Path, apps: list[str], fmt: str, output: Path | None) ->
     from klaster_build.serial import dumps
     from klaster_build.views import selected, to_data, to_dot, to_mermaid, to_tree
 
-    project, graph, problems = analyse(root)
+    project, graph, found = analyse(root)
+    problems = scoped(found, apps)  # other apps' warnings are not this graph's
     unknown = [a for a in apps if a not in project.apps]
     if unknown:
         report.console().print(

@@ -15,7 +15,7 @@ from klaster_build import output
 from klaster_build.checks import output_problems, run_checks, unknown_records
 from klaster_build.cluster import Cluster
 from klaster_build.emit import render, serialize
-from klaster_build.errors import ExitStatus, Problem, ProblemsFound
+from klaster_build.errors import ExitStatus, Problem, ProblemsFound, scoped
 from klaster_build.families import CATALOG
 from klaster_build.family import Catalog
 from klaster_build.graph import ProjectGraph, build_graph
@@ -141,7 +141,7 @@ def analyse(
     problems = list(graph.problems)
     if not any(p.is_error for p in problems):
         problems.extend(run_checks(project, graph, catalog))
-    return project, graph, problems
+    return project, graph, list(dict.fromkeys(problems))  # each problem once
 
 
 @attrs.frozen
@@ -233,7 +233,10 @@ def _build(
     fingerprint = input_fingerprint(root, cluster)
     if not only_apps and _out_is_current(root, out_dir, fingerprint):
         return BuildResult(ExitStatus.OK, None, {}, noop=True)
-    rendering = render_project(root, cluster, catalog)
+    try:
+        rendering = render_project(root, cluster, catalog)
+    except ProblemsFound as found:  # the errors, with the warnings of the apps asked for
+        raise ProblemsFound(scoped(found.problems, only_apps)) from None
     unknown = [a for a in only_apps or () if a not in rendering.project.apps]
     if unknown:
         listed = ", ".join(sorted(rendering.project.apps))
@@ -242,6 +245,7 @@ def _build(
             for a in unknown
         )
     files = rendering.files
+    warnings = scoped(rendering.warnings, only_apps)
     rel = out_dir.relative_to(root).as_posix()
     scope = [f"{rel}/apps/{app}/" for app in only_apps] if only_apps else None
     if scope is not None:  # other apps' directories stay as they are
@@ -264,7 +268,7 @@ def _build(
             ExitStatus.OK if current else ExitStatus.DRIFT,
             plan,
             files,
-            rendering.warnings,
+            warnings,
             output.unified_diff(plan, files),
             removals=removals,
         )
@@ -294,7 +298,7 @@ def _build(
         ExitStatus.OK,
         plan,
         files,
-        rendering.warnings,
+        warnings,
         output.unified_diff(edits, files) if plan.hand_edited else "",
         removals=removals,
         new_steps=new_steps,

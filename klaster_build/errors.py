@@ -36,6 +36,21 @@ class Problem:
         """Errors stop the build; warnings are only shown."""
         return self.severity == "error"
 
+    @property
+    def app(self) -> str | None:
+        """The app the problem is about (its subject's address starts with it); None when it
+        is about the cluster as a whole."""
+        return self.subject.split("/", 1)[0] if self.subject else None
+
+
+def scoped(problems: Iterable[Problem], apps: Iterable[str] | None) -> tuple[Problem, ...]:
+    """What a command run for `apps` shows: every error (it stops the build wherever it is),
+    and only the warnings of those apps and of the cluster as a whole. All when no apps."""
+    if not apps:
+        return tuple(problems)
+    wanted = set(apps)
+    return tuple(p for p in problems if p.is_error or p.app is None or p.app in wanted)
+
 
 class KlasterError(Exception):
     """Root of klaster's own errors."""

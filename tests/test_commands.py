@@ -272,3 +272,31 @@ def test_repo_graph_and_todo_in_a_subprocess() -> None:
     assert "Forward IPv4 UDP port 9987" in todo.stdout
     assert "\x1b[" not in todo.stdout + todo.stderr
     assert klaster_subprocess("--help", cwd=REPO).returncode == 0
+
+
+def test_warnings_show_where_they_belong(project: ProjectDir, run, no_color) -> None:
+    """A command run for some apps shows their warnings only (and every error); a full build
+    shows each warning once."""
+    for app in ("alpha", "beta"):
+        project.app(
+            app, f"from klaster_build.dsl import Postgres\nPostgres('{app}-db', tier='hdd')\n"
+        )
+    warning = "apps.d/{}.py:2: warning: database '{}-db' is on hdd"
+
+    code, _, err = run("build")
+    assert code == 0
+    for app in ("alpha", "beta"):
+        assert err.count(warning.format(app, app)) == 1
+
+    for command in (("build", "alpha"), ("graph", "alpha"), ("graph", "alpha", "--format", "json")):
+        code, out, err = run(*command)
+        assert code == 0, command
+        assert warning.format("alpha", "alpha") in err, command
+        assert "beta" not in err, command
+        assert "is on hdd" not in out.replace("alpha-db' is on hdd", ""), command
+
+    # Another app's error still stops a build of one app, and is shown.
+    project.app("beta", "from klaster_build.dsl import Volume\nVolume('x', tier='nvme')\n")
+    code, _, err = run("build", "alpha")
+    assert code == 2
+    assert "apps.d/beta.py:2: error: Volume tier 'nvme' is not a storage tier" in err
