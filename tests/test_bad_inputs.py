@@ -318,6 +318,41 @@ CASES: list[tuple[str, dict[str, str | bytes], str]] = [
         "apps.d/bad.py:2: error: Container 'image' must be at most 512 characters, got 100000",
     ),
     (
+        "unknown-secret-key",
+        {
+            "apps.d/bad.py": HEAD
+            + "s = VaultSecret('s', path='bad', keys=['token'])\n"
+            + "Deployment('d', containers=[Container('d', image='nginx:1.27.3', env={'T': s.key('tokn')})])\n"
+        },
+        "apps.d/bad.py:3: error: VaultSecret 's' has no key 'tokn'; it declares ['token']",
+    ),
+    (
+        "unknown-cluster-setting",
+        {"apps.d/bad.py": HEAD + "ConfigMap('c', data={'d': cluster.domian})\n"},
+        "apps.d/bad.py:2: error: cluster has no setting 'domian'",
+    ),
+    (
+        "public-udp-amplifier",
+        {
+            "apps.d/bad.py": HEAD
+            + "LoadBalancer('dns', selector={'app': 'dns'}, ports=[Port('dns', 53, 'UDP', public=True)])\n"
+        },
+        "apps.d/bad.py:2: error: Port 'dns' (53/UDP, DNS) is a UDP amplifier",
+    ),
+    (
+        "public-port-on-a-service",
+        {
+            "apps.d/bad.py": HEAD
+            + "Service('s', selector={'app': 's'}, ports=[Port('game', 27020, public=True)])\n"
+        },
+        "apps.d/bad.py:2: error: Service port 'game' is public=True, but only a LoadBalancer's ports",
+    ),
+    (
+        "oidc-template-reads-an-undeclared-key",
+        {"apps.d/bad.py": HEAD + "OIDC(templates={'ID': '{{ get .Secrets \"id\" }}'})\n"},
+        "apps.d/bad.py:2: error: VaultSecret 'bad-authentik' template 'ID' reads KV key 'id'",
+    ),
+    (
         "klasterfile-wrong-type",
         {"klasterfile.py": KLASTERFILE.replace('nodes=[Node(name="node1")]', 'nodes="node1"')},
         "klasterfile.py:3: error: Cluster 'nodes' must be a non-empty list of Node(...)",
