@@ -29,6 +29,7 @@ GROUPS = {
     "record": "Records (declare them in apps.d/*.py; each is a node of the graph)",
     "value": "Values (arguments of records, not records themselves)",
     "function": "Functions",
+    "object": "Objects (the klasterfile's settings, read by apps.d files as references)",
     "settings": "Cluster settings (klasterfile.py)",
 }
 # Members every record has (`kind`, `address`...): plumbing, not part of one record's API.
@@ -71,7 +72,7 @@ class Entry:
 
 def _group(target: Any) -> str:
     if not inspect.isclass(target):
-        return "function"
+        return "function" if callable(target) else "object"
     if issubclass(target, Record):
         return "record"
     if target.__module__ == Cluster.__module__:
@@ -160,11 +161,12 @@ def arguments(kind: type) -> list[Argument]:
 
 def members(kind: type) -> list[Member]:
     """What a DSL object offers besides its arguments: fields it makes, properties, methods."""
-    field_names = {f.name for f in attrs.fields(kind)}
+    fields = attrs.fields(kind) if attrs.has(kind) else ()
+    field_names = {f.name for f in fields}
     notes = _field_notes(kind)
     found = [
         Member(field.name, str(field.type), notes.get(field.name, ""))
-        for field in attrs.fields(kind)
+        for field in fields
         if not field.init and _is_public(field)
     ]
     seen = set(field_names)
@@ -268,6 +270,7 @@ _WHAT = {
     "record": "a record (declare it in apps.d/*.py)",
     "value": "a value (an argument of records)",
     "function": "a function",
+    "object": "an object apps.d files read",
     "settings": "a cluster setting (klasterfile.py)",
 }
 
@@ -293,6 +296,9 @@ def describe(entry: Entry) -> str:
     if entry.group == "function":
         lines.append(f"  {entry.name}{_signature(target)}")
     lines += ["", _prose(target)]
+    if entry.group == "object":
+        lines += ["", "What it offers (attributes, properties and methods):"]
+        lines += _table([(f".{m.name}", m.type, "", m.summary) for m in members(type(target))])
     if inspect.isclass(target):
         rows = []
         for argument in arguments(target):

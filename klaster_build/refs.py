@@ -136,7 +136,7 @@ class ClusterSettings:
     """`cluster` in apps.d files: the klasterfile's settings an app may use, as references.
 
     Example:
-        env={"PUBLIC_URL": f"https://{cluster.host('photos')}", "OIDC_ISSUER": cluster.authentik_url}
+        ConfigMap("urls", data={"public_url": f"https://{cluster.host('photos')}", "domain": cluster.domain})
     """
 
     @property

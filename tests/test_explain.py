@@ -90,8 +90,11 @@ def test_every_export_is_explained(name: str, run) -> None:
                 assert f"default {field.default!r}" in line
         for member in _public_members(target):
             assert re.search(rf"^  \.{member}\b", out, re.MULTILINE), member
-    else:
+    elif callable(target):
         assert f"{name}(" in out.splitlines()[1]
+    else:  # an object (`cluster`): what it offers
+        for member in _public_members(type(target)):
+            assert re.search(rf"^  \.{member}\b", out, re.MULTILINE), member
     shown = example(target)
     if shown is not None:
         assert "Example:\n" in out and shown.splitlines()[0] in out
@@ -206,7 +209,8 @@ def test_missing_and_surplus_arguments_name_them(tmp_path: Path) -> None:
     )
     assert _problem(tmp_path, HEAD + 'Port("dns", 53, "UDP", 5353)\n').startswith(
         "apps.d/x.py:2: error: Port takes 3 unnamed arguments ('name', 'number', 'protocol'), "
-        "got 4; name the others (its arguments: name, number, protocol, target;"
+        "got 4; name the others (its arguments: name, number, protocol, target, public, "
+        "public_reason;"
     )
     assert _problem(tmp_path, HEAD + 'Volume("a", name="b")\n') == (
         "apps.d/x.py:2: error: Volume got 'name' twice, unnamed and by name; give it once"

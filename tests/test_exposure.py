@@ -426,14 +426,11 @@ def test_public_udp_amplifier_needs_a_reason(project: ProjectDir, run, no_color)
             "Service port 'voice' is public=True, but only a LoadBalancer's ports are forwarded "
             "from the Internet; declare it public on the LoadBalancer(...) and drop public=True here",
         ),
-        (
-            "Container('c', image='example.org/c:1.0.0', ports=[Port('voice', 9987, public=True)])",
-            "Container port 'voice' is public=True, but only a LoadBalancer's ports",
-        ),
     ],
 )
 def test_public_means_a_load_balancer_port(declaration: str, message: str) -> None:
-    """A reason without public=True, or public=True where nothing is forwarded, is refused."""
+    """A reason without public=True, or public=True on a ClusterIP Service, is refused (a
+    container may share the LoadBalancer's list of ports)."""
     from klaster_build import dsl
     from klaster_build.errors import DeclarationError
     from klaster_build.registry import session

@@ -112,6 +112,7 @@ class Port:
 
 
 def _lan_ports(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """A ClusterIP Service is never reached from outside: public=True there is a mistake."""
     for port in value:
         if isinstance(port, Port) and port.public:
             msg = (
@@ -245,8 +246,9 @@ class Container:
     command: tuple[Any, ...] = attrs.field(default=(), converter=to_tuple)
     # Literal text, a reference (`svc.host`), or a secret's key (`secret.key("token")`, SecretKey)
     env: dict[str, Any] = attrs.field(factory=dict, validator=_env)
-    # {"http": 8080}, or [Port(...)] for UDP and for a target port that differs
-    ports: tuple[Port, ...] = attrs.field(default=(), converter=_ports, validator=_lan_ports)
+    # {"http": 8080}, or [Port(...)] for UDP and for a target port that differs (a list shared
+    # with the LoadBalancer may carry its public=True)
+    ports: tuple[Port, ...] = attrs.field(default=(), converter=_ports)
     mounts: dict[str, Any] = attrs.field(factory=dict, validator=_mounts)
     resources: dict[str, Any] = attrs.field(factory=dict, validator=_mapping)
     image_pull_policy: str | None = attrs.field(
