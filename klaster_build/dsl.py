@@ -27,6 +27,7 @@ from klaster_build.records.exposure import (
 from klaster_build.records.helm import GitRepository, HelmRelease, HelmRepository
 from klaster_build.records.infra import InfraComponent, InfraConfig
 from klaster_build.records.manifest import Manifest
+from klaster_build.records.retirement import RetiredApp, RetiredVolume
 from klaster_build.records.storage import Postgres, Volume
 from klaster_build.records.vault import (
     OIDC,
@@ -124,6 +125,8 @@ __all__ = [
     "Postgres",
     "PrivilegedNamespace",
     "Renovate",
+    "RetiredApp",
+    "RetiredVolume",
     "SecretKey",
     "Service",
     "StatefulSet",

@@ -17,10 +17,10 @@ from klaster_build.cluster import Cluster
 from klaster_build.emit import render, serialize
 from klaster_build.errors import ExitStatus, Problem, ProblemsFound, scoped
 from klaster_build.families import CATALOG
-from klaster_build.family import Catalog
+from klaster_build.family import Catalog, Documents, Removal
 from klaster_build.graph import ProjectGraph, build_graph
 from klaster_build.loader import load_cluster, load_project
-from klaster_build.operator import OperatorStep, collect_removals, collect_steps
+from klaster_build.operator import OperatorStep, collect_steps
 from klaster_build.origin import Origin
 from klaster_build.project import APPS_DIR, KLASTERFILE, Project
 
@@ -41,14 +41,13 @@ class BuildResult:
     warnings: tuple[Problem, ...] = ()
     diff: str = ""
     noop: bool = False  # answered from the input fingerprint without rendering
-    removals: tuple[OperatorStep, ...] = ()  # e.g. volumes dropped whose data stays on disk
     new_steps: tuple[OperatorStep, ...] = ()  # operator steps the previous out/ did not need
 
 
-def _documents(contents: dict[str, bytes]) -> dict[str, list[dict[str, object]]]:
+def _documents(contents: dict[str, bytes]) -> Documents:
     """YAML documents of the given files (others skipped), for comparing old and new trees."""
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    parsed: dict[str, list[dict[str, object]]] = {}
+    parsed: Documents = {}
     for path, content in contents.items():
         if path.endswith(".yaml"):
             try:
@@ -60,16 +59,24 @@ def _documents(contents: dict[str, bytes]) -> dict[str, list[dict[str, object]]]
     return parsed
 
 
-def removals_of(
-    plan: output.Plan, files: dict[str, bytes], catalog: Catalog = CATALOG
-) -> tuple[OperatorStep, ...]:
-    """Operator steps for documents the changed files had and the new ones do not."""
-    changed = set(plan.write) | set(plan.delete)
-    previous = _documents({p: c for p, c in plan.current.items() if p in changed})
-    if not previous:
-        return ()
-    current = _documents({p: files[p] for p in plan.write})
-    return tuple(collect_removals(previous, current, catalog))
+def refuse_removals(
+    project: Project,
+    plan: output.Plan,
+    manifest: output.Manifest,
+    steps: Sequence[OperatorStep],
+    catalog: Catalog = CATALOG,
+) -> None:
+    """Raise ProblemsFound when the build would drop what apps.d must retire first (an LV whose
+    data would be destroyed, a removed app's leftovers); the families' removal checks say what."""
+    changed = [*plan.write, *plan.delete]
+    removal = Removal(
+        _documents({p: plan.current[p] for p in changed if p in plan.current}),
+        frozenset(plan.delete),
+        frozenset(manifest.steps) - {step.key for step in steps},
+    )
+    problems = [p for check in catalog.removals for p in check(project, removal)]
+    if problems:
+        raise ProblemsFound(problems)
 
 
 def input_fingerprint(root: Path, cluster: Cluster) -> str:
@@ -259,7 +266,7 @@ def _build(
     plan = output.plan(root, files, manifest, scope)
     known_steps = set(manifest.steps)
     new_steps = tuple(step for step in rendering.steps if step.key not in known_steps)
-    removals = removals_of(plan, files, catalog)
+    refuse_removals(rendering.project, plan, manifest, rendering.steps, catalog)
     if check:
         current = plan.is_noop and not plan.foreign and not plan.hand_edited
         if current and not only_apps:
@@ -270,7 +277,6 @@ def _build(
             files,
             warnings,
             output.unified_diff(plan, files),
-            removals=removals,
         )
     if plan.foreign:
         listed = "\n  ".join(plan.foreign)
@@ -300,6 +306,5 @@ def _build(
         files,
         warnings,
         output.unified_diff(edits, files) if plan.hand_edited else "",
-        removals=removals,
         new_steps=new_steps,
     )

@@ -1,7 +1,7 @@
 """The families klaster builds with: an explicit tuple (no discovery, nothing registered on
 import). A record type is known to klaster when one of these families lists it."""
 
-from klaster_build.emit import core, exposure, infra, renovate, storage, vault
+from klaster_build.emit import core, exposure, infra, renovate, retirement, storage, vault
 from klaster_build.family import Catalog, Family
 
 FAMILIES: tuple[Family, ...] = (
@@ -11,5 +11,6 @@ FAMILIES: tuple[Family, ...] = (
     vault.FAMILY,
     infra.FAMILY,
     renovate.FAMILY,
+    retirement.FAMILY,
 )
 CATALOG = Catalog(FAMILIES)

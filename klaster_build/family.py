@@ -24,7 +24,19 @@ Emitter = Callable[[Any, "RenderContext"], Iterable["Output"]]
 Check = Callable[["Project", "ProjectGraph"], Iterable["Problem"]]
 StepSource = Callable[["Project", "ProjectGraph"], Iterable["OperatorStep"]]
 Documents = dict[str, list[dict[str, Any]]]
-RemovalSource = Callable[[Documents, Documents], Iterable["OperatorStep"]]
+
+
+@attrs.frozen
+class Removal:
+    """What a build takes away from out/, for the checks that refuse to lose something."""
+
+    documents: Documents  # YAML documents of the files it rewrites or deletes, as out/ has them
+    deleted: frozenset[str]  # the files it deletes (project-relative paths)
+    dropped_steps: frozenset[str]  # keys of operator steps out/ needed and the build does not
+
+
+# Problems with dropping what `Removal` lists (data, leftovers the user must retire first).
+RemovalCheck = Callable[["Project", Removal], Iterable["Problem"]]
 # Families that own files outside app directories (infra/, renovate.json...) turn the outputs of
 # the whole cluster into those files.
 Indexer = Callable[[dict[str, list["Output"]], "RenderContext"], Iterable["Output"]]
@@ -42,7 +54,7 @@ class Family:
     references: Mapping[tuple[type, str], Resolver] = attrs.field(factory=dict)
     checks: tuple[Check, ...] = ()
     steps: tuple[StepSource, ...] = ()
-    removals: tuple[RemovalSource, ...] = ()
+    removals: tuple[RemovalCheck, ...] = ()
     indexers: tuple[Indexer, ...] = ()
 
 
@@ -100,8 +112,8 @@ class Catalog:
         return tuple(s for f in self.families for s in f.steps)
 
     @property
-    def removals(self) -> tuple[RemovalSource, ...]:
-        """Every family's removal-step sources."""
+    def removals(self) -> tuple[RemovalCheck, ...]:
+        """Every family's checks of what a build drops."""
         return tuple(r for f in self.families for r in f.removals)
 
     @property

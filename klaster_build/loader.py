@@ -21,6 +21,7 @@ from klaster_build.origin import Origin, set_display_root
 from klaster_build.project import APPS_DIR, KLASTERFILE, Project
 from klaster_build.records.app import App
 from klaster_build.records.base import Record
+from klaster_build.records.retirement import RETIREMENT_RECORDS
 from klaster_build.registry import Registry, session
 from klaster_build.validators import name_problem
 
@@ -237,8 +238,13 @@ def load_app(path: Path) -> LoadedApp:
     if declared:
         app_record = declared[0]
     else:
+        # A file of retirement records only (RetiredVolume, RetiredApp) is no app: no
+        # directory, no namespace, like an infra file.
+        retiring = bool(file_registry.records) and all(
+            isinstance(r, RETIREMENT_RECORDS) for r in file_registry.records
+        )
         with session(Registry(), app=app):
-            app_record = App(origin=Origin(display, 1), app=app)
+            app_record = App(origin=Origin(display, 1), app=app, infra=retiring)
     problems.extend(_foreign_records(file_registry.records, app, display))
     problems.extend(
         Problem(c.origin, f"Cluster(...) belongs in {KLASTERFILE}, not in an apps.d file")

@@ -14,7 +14,7 @@ import attrs
 from klaster_build.origin import Origin
 
 if TYPE_CHECKING:
-    from klaster_build.family import Catalog, Documents
+    from klaster_build.family import Catalog
     from klaster_build.graph import ProjectGraph
     from klaster_build.project import Project
 
@@ -24,7 +24,9 @@ class OperatorStep:
     """One manual step. `key` identifies it across builds (to tell new steps from known ones)."""
 
     order: int  # groups steps: lower runs first (e.g. create secrets before syncing OpenBao)
-    category: str  # "secret", "authentik", "dns", "port-forward", "openbao-sync", "talos", "volume"
+    category: (
+        str  # "secret", "authentik", "dns", "port-forward", "openbao-sync", "talos", "retired"
+    )
     key: str
     summary: str  # one line, imperative: "Create secret/kaneo in OpenBao with keys auth_secret"
     details: dict[str, object] = attrs.field(factory=dict, order=False, eq=False)
@@ -44,10 +46,3 @@ def collect_steps(project: Project, graph: ProjectGraph, catalog: Catalog) -> li
         for step in source(project, graph):
             steps.setdefault(step.key, step)
     return sorted(steps.values())
-
-
-def collect_removals(
-    previous: Documents, current: Documents, catalog: Catalog
-) -> list[OperatorStep]:
-    """Steps for what the committed out/ had and a build drops (e.g. volumes whose data stays)."""
-    return sorted(step for source in catalog.removals for step in source(previous, current))

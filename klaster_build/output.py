@@ -279,7 +279,8 @@ def _stage(out_dir: Path, staging: Path, writes: dict[str, bytes], deletes: set[
         target.write_bytes(content)
     for name in deletes:
         folder = (staging / name).parent
-        while folder != staging and not any(folder.iterdir()):
+        # A folder all of whose files go is removed with the first of them seen empty.
+        while folder != staging and folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
             folder = folder.parent
 

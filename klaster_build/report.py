@@ -55,9 +55,6 @@ def print_build(result: BuildResult, *, check: bool) -> None:
     """The summary after `build` or `build --check`."""
     out = console()
     print_problems(result.warnings)
-    for step in result.removals:
-        out.print("[bold red]DATA[/bold red]: ", end="", markup=True)
-        out.print(step.summary, markup=False)
     if result.noop:
         out.print("klaster: out/ is up to date (inputs unchanged)", markup=False)
         return

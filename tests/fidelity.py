@@ -97,6 +97,25 @@ def vault_files(root: Path, prefix: str) -> dict[Key, Any]:
     return found
 
 
+NEVER_PRUNED_KINDS = ("LVMVolume", "PersistentVolume")
+
+
+def without_prune_guard(document: dict[str, Any]) -> dict[str, Any]:
+    """The document without the `kustomize.toolkit.fluxcd.io/prune: disabled` klaster puts on
+    every LVMVolume and PV (docs/data-safety.md); the real files predate it."""
+    meta = dict(document.get("metadata") or {})
+    annotations = {
+        k: v
+        for k, v in (meta.get("annotations") or {}).items()
+        if k != "kustomize.toolkit.fluxcd.io/prune"
+    }
+    if annotations:
+        meta["annotations"] = annotations
+    else:
+        meta.pop("annotations", None)
+    return {**document, "metadata": meta}
+
+
 def compare(generated_root: Path) -> dict[Key, str]:
     """Key -> 'same' | 'different' | 'missing' (real, not generated) | 'extra' (generated only)."""
     real = k8s_documents(REFERENCE, reference_files())
@@ -107,7 +126,10 @@ def compare(generated_root: Path) -> dict[Key, str]:
         if "/vault/" not in f"/{p.relative_to(generated_root).as_posix()}"
         and "configs/" not in p.relative_to(generated_root).as_posix().split("apps/")[-1][:8]
     ]
-    generated = k8s_documents(generated_root, generated_files)
+    generated = {
+        key: without_prune_guard(doc) if key[0] in NEVER_PRUNED_KINDS else doc
+        for key, doc in k8s_documents(generated_root, generated_files).items()
+    }
     generated.update(vault_files(generated_root, "vault"))
     result: dict[Key, str] = {}
     for key in sorted(set(real) | set(generated)):

@@ -32,7 +32,8 @@ def _docs(project: ProjectDir, path: str) -> list[dict]:
 
 
 def test_postgres_matches_the_real_kaneo_files(project: ProjectDir, run) -> None:
-    """Postgres("kaneo-db", size="10Gi") renders the real LVMVolume, PV and CNPG Cluster."""
+    """Postgres("kaneo-db", size="10Gi") renders the real LVMVolume, PV and CNPG Cluster, plus
+    Flux's never-prune annotation on the LVMVolume and PV (docs/data-safety.md)."""
     project.app("kaneo", KANEO_DB)
     assert run("build")[0] == 0
     lv, pv = _docs(project, "out/apps/kaneo/postgres-volume.yaml")
@@ -41,6 +42,7 @@ def test_postgres_matches_the_real_kaneo_files(project: ProjectDir, run) -> None
         "apiVersion": "local.openebs.io/v1alpha1",
         "kind": "LVMVolume",
         "metadata": {
+            "annotations": {"kustomize.toolkit.fluxcd.io/prune": "disabled"},
             "labels": {"kubernetes.io/nodename": "node1"},
             "name": "kaneo-db-1",
             "namespace": "openebs",
@@ -54,7 +56,10 @@ def test_postgres_matches_the_real_kaneo_files(project: ProjectDir, run) -> None
             "volGroup": "vg-ssd",
         },
     }
-    assert pv["metadata"] == {"name": "kaneo-db-1"}
+    assert pv["metadata"] == {
+        "name": "kaneo-db-1",
+        "annotations": {"kustomize.toolkit.fluxcd.io/prune": "disabled"},
+    }
     assert pv["spec"]["csi"] == {
         "driver": "local.csi.openebs.io",
         "fsType": "btrfs",
@@ -81,7 +86,8 @@ def test_postgres_matches_the_real_kaneo_files(project: ProjectDir, run) -> None
 
 @pytest.mark.skipif(not REAL.is_dir(), reason="../shared/reference is not beside the checkout")
 def test_volume_adopting_a_legacy_lv_equals_the_real_immich_file(project: ProjectDir, run) -> None:
-    """An explicit name and claim name reproduce immich-library.yaml document for document."""
+    """An explicit name and claim name reproduce immich-library.yaml document for document, but
+    for the never-prune annotation klaster adds to the LVMVolume and PV."""
     (project.root / "klasterfile.py").write_text(
         KLASTERFILE.replace('"node1"', '"anapistula-delrosalae"')
         .replace("vg-hdd", "openebs-hdd")
@@ -98,7 +104,12 @@ def test_volume_adopting_a_legacy_lv_equals_the_real_immich_file(project: Projec
     )
     assert run("build")[0] == 0
     real = list(yaml.safe_load_all((REAL / "immich" / "immich-library.yaml").read_text()))
-    assert _docs(project, "out/apps/immich/library-volume.yaml") == [d for d in real if d]
+    ours = _docs(project, "out/apps/immich/library-volume.yaml")
+    for document in ours:
+        if document["kind"] in ("LVMVolume", "PersistentVolume"):
+            annotations = document["metadata"].pop("annotations")
+            assert annotations == {"kustomize.toolkit.fluxcd.io/prune": "disabled"}
+    assert ours == [d for d in real if d]
     (deployment,) = _docs(project, "out/apps/immich/deployment.yaml")
     assert deployment["spec"]["strategy"] == {"type": "Recreate"}
     assert deployment["spec"]["template"]["spec"]["volumes"] == [
@@ -221,22 +232,6 @@ def test_bundled_storage_is_refused_unless_allowed(project: ProjectDir, run, no_
         "gitea", source.replace("{allow}", ", bundled_storage_reason='migrating off mayastor'")
     )
     assert run("build")[0] == 0
-
-
-def test_removing_a_volume_says_the_data_stays(project: ProjectDir, run, no_color) -> None:
-    """Deleting a Volume line prints the LV, its size, that data stays and how to remove it."""
-    path = project.app(
-        "a",
-        "from klaster_build.dsl import Volume\nv = Volume('data', size='5Gi')\nfrom klaster_build.dsl import ConfigMap\nConfigMap('c', data={'claim': v.claim})\n",
-    )
-    assert run("build")[0] == 0
-    path.write_text("from klaster_build.dsl import ConfigMap\nConfigMap('c', data={})\n")
-    code, _, err = run("build", "--check")
-    assert code == 1
-    assert "DATA: LV vg-hdd/a-data-lvmhdd (5Gi) is no longer declared" in err
-    code, _, err = run("build")
-    assert code == 0
-    assert "lvremove vg-hdd/a-data-lvmhdd" in err
 
 
 def _corrupt_project(

@@ -1,4 +1,4 @@
-"""Storage documents, their invariants and the operator steps for volumes that go away."""
+"""Storage documents and their invariants."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from klaster_build.emit.outputs import Output, app_path, metadata
 from klaster_build.errors import Problem
 from klaster_build.family import Family
 from klaster_build.graph import ProjectGraph
-from klaster_build.operator import OperatorStep
 from klaster_build.project import Project
 from klaster_build.quantity import parse_quantity
 from klaster_build.records.helm import HelmRelease
@@ -27,6 +26,10 @@ from klaster_build.values import resolve
 
 CSI_DRIVER = "local.csi.openebs.io"
 LVM_NAMESPACE = "openebs"
+# Flux never prunes an object carrying this (docs/upstream.md): a deleted LVMVolume makes the
+# OpenEBS node agent lvremove its LV, so only the operator deletes one (klaster todo).
+PRUNE_ANNOTATION = "kustomize.toolkit.fluxcd.io/prune"
+NEVER_PRUNED = {PRUNE_ANNOTATION: "disabled"}
 
 
 def emit_lvm_volume(lv: LVMVolume, ctx: RenderContext) -> Iterator[Output]:
@@ -40,6 +43,7 @@ def emit_lvm_volume(lv: LVMVolume, ctx: RenderContext) -> Iterator[Output]:
             "apiVersion": "local.openebs.io/v1alpha1",
             "kind": "LVMVolume",
             "metadata": {
+                "annotations": dict(NEVER_PRUNED),
                 "labels": {"kubernetes.io/nodename": node},
                 "name": lv.name,
                 "namespace": LVM_NAMESPACE,
@@ -57,14 +61,15 @@ def emit_lvm_volume(lv: LVMVolume, ctx: RenderContext) -> Iterator[Output]:
 
 
 def emit_persistent_volume(pv: PersistentVolume, ctx: RenderContext) -> Iterator[Output]:
-    """The PV that binds the LV by volumeHandle; Retain so data outlives the claim."""
+    """The PV that binds the LV by volumeHandle; Retain so data outlives the claim, never pruned
+    so it outlives its app's removal."""
     yield Output(
         app_path(pv, pv.file),
         pv,
         document={
             "kind": "PersistentVolume",
             "apiVersion": "v1",
-            "metadata": {"name": pv.name},
+            "metadata": {"name": pv.name, "annotations": dict(NEVER_PRUNED)},
             "spec": {
                 "capacity": {"storage": pv.size},
                 "accessModes": ["ReadWriteOnce"],
@@ -269,38 +274,6 @@ def check_bundled_storage(project: Project, graph: ProjectGraph) -> Iterator[Pro
             )
 
 
-def removed_volumes(
-    previous: dict[str, list[dict[str, Any]]], current: dict[str, list[dict[str, Any]]]
-) -> list[OperatorStep]:
-    """LVs the committed out/ had and the new build drops: their data stays on disk."""
-
-    def lvs(docs: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
-        return {
-            d["metadata"]["name"]: d
-            for documents in docs.values()
-            for d in documents
-            if isinstance(d, dict) and d.get("kind") == "LVMVolume"
-        }
-
-    before, after = lvs(previous), lvs(current)
-    steps = []
-    for name in sorted(set(before) - set(after)):
-        spec = before[name].get("spec", {})
-        vg = spec.get("volGroup", "?")
-        steps.append(
-            OperatorStep(
-                90,
-                "volume",
-                f"volume:{name}",
-                f"LV {vg}/{name} ({spec.get('capacity', '?')}) is no longer declared: Flux deletes the LVMVolume and PV "
-                f"objects but the data stays on disk (Retain). Back it up, then free it with `lvremove {vg}/{name}`; "
-                "or restore the declaration to keep it.",
-                {"name": name, "volume_group": vg, "capacity": spec.get("capacity")},
-            )
-        )
-    return steps
-
-
 FAMILY = Family(
     "storage",
     references={
@@ -332,5 +305,4 @@ FAMILY = Family(
         check_storage_use,
         check_bundled_storage,
     ),
-    removals=(removed_volumes,),
 )

@@ -1,0 +1,75 @@
+"""Retirement: the user's explicit word that something out/ had is meant to go.
+
+A build that would drop an LV (its data) or a removed app's leftovers outside the cluster
+(OpenBao paths, Authentik application, DNS names, port forwards) is refused until one of these
+records says so; `klaster todo` then lists the manual clean-up for as long as the record stays.
+They may be declared in any apps.d file; a file that declares only these is no app (no
+directory, no namespace). See docs/data-safety.md.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import attrs
+
+from klaster_build.errors import DeclarationError
+from klaster_build.records.base import Record
+from klaster_build.records.vault import kv_path
+from klaster_build.validators import dns_label, dns_subdomain, each, text, to_tuple
+
+# What the refusal's ready-to-paste declaration says until the user writes the real reason.
+REASON_PLACEHOLDER = "<why>"
+_PORT_FORWARD = re.compile(r"^[a-z0-9-]+/[a-z0-9-]+/(TCP|UDP|SCTP)/[0-9]{1,5}$")
+
+
+def _reason(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    text(500)(inst, attribute, value)
+    if not value.strip() or value == REASON_PLACEHOLDER:
+        msg = f"{type(inst).__name__} 'reason' must say in words why it goes (e.g. 'replaced by kaneo-db-2'), got {value!r}"
+        raise DeclarationError(msg)
+
+
+def _port_forward(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, str) or not _PORT_FORWARD.match(value):
+        msg = f"{type(inst).__name__} 'port_forwards' items are 'namespace/service/TCP/port', got {value!r}"
+        raise DeclarationError(msg)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class RetiredVolume(Record):
+    """An LV that apps.d no longer declares, retired on purpose (its data is to be deleted).
+
+    Example:
+        RetiredVolume("kaneo-db-1", reason="replaced by kaneo-db-2")
+    """
+
+    name: str = attrs.field(kw_only=False, validator=dns_subdomain)  # the LV (LVMVolume, PV)
+    reason: str = attrs.field(validator=_reason)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class RetiredApp(Record):
+    """A removed app and what it left outside the cluster, each a step in `klaster todo`.
+
+    Example:
+        RetiredApp("kaneo", reason="moved to vikunja", vault_paths=["kaneo", "authentik/kaneo"],
+                   oidc=["kaneo"], hosts=["kaneo.example.org"])
+    """
+
+    name: str = attrs.field(kw_only=False, validator=dns_label)  # the app (its apps.d file stem)
+    reason: str = attrs.field(validator=_reason)
+    vault_paths: tuple[str, ...] = attrs.field(
+        default=(), converter=to_tuple, validator=each(kv_path)
+    )
+    oidc: tuple[str, ...] = attrs.field(default=(), converter=to_tuple, validator=each(dns_label))
+    hosts: tuple[str, ...] = attrs.field(
+        default=(), converter=to_tuple, validator=each(dns_subdomain)
+    )
+    port_forwards: tuple[str, ...] = attrs.field(
+        default=(), converter=to_tuple, validator=each(_port_forward)
+    )
+
+
+RETIREMENT_RECORDS = (RetiredVolume, RetiredApp)
