@@ -131,10 +131,11 @@ def test_the_pasted_declarations_build_and_todo_lists_the_clean_up(
         "`kubectl -n openebs delete lvmvolume kaneo-db-1` (the OpenEBS node agent then wipes "
         "and lvremoves it) and `kubectl delete pv kaneo-db-1`; then delete the RetiredVolume",
         "Delete secret/authentik/kaneo from OpenBao once nothing needs its values (`bao kv "
-        "metadata delete secret/authentik/kaneo` removes every version; RetiredApp 'kaneo' at "
-        "apps.d/retired.py:4)",
+        "metadata delete -mount=secret authentik/kaneo` removes every version; RetiredApp "
+        "'kaneo' at apps.d/retired.py:4)",
         "Delete secret/kaneo from OpenBao once nothing needs its values (`bao kv metadata "
-        "delete secret/kaneo` removes every version; RetiredApp 'kaneo' at apps.d/retired.py:4)",
+        "delete -mount=secret kaneo` removes every version; RetiredApp 'kaneo' at "
+        "apps.d/retired.py:4)",
         "Delete the Authentik application 'kaneo' and its OAuth2/OpenID provider (RetiredApp "
         "'kaneo' at apps.d/retired.py:4)",
         "Delete the DNS name kaneo-voice.example.org (RetiredApp 'kaneo' at apps.d/retired.py:4)",

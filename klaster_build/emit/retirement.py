@@ -294,7 +294,7 @@ def retirement_steps(project: Project, graph: ProjectGraph) -> Iterator[Operator
                 "retired",
                 f"retired-secret:{path}",
                 f"Delete {kv}/{path} from OpenBao once nothing needs its values "
-                f"(`bao kv metadata delete {kv}/{path}` removes every version; {where})",
+                f"(`bao kv metadata delete -mount={kv} {path}` removes every version; {where})",
                 {"mount": kv, "path": path},
                 app.origin,
             )
