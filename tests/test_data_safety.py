@@ -256,8 +256,7 @@ def test_retiring_a_declared_app_or_a_needed_leftover_is_an_error(
         "declares; remove the RetiredApp, or delete that file (or keep only retirement records "
         "in it) if the app is to go",
     ]
-    code, _, err = run("todo")
-    assert code == 2
+    assert run("todo")[0] == 2
 
 
 def test_the_reason_must_be_written(project: ProjectDir, run, no_color) -> None:

@@ -22,7 +22,6 @@ from klaster_build.operator import OperatorStep
 from klaster_build.origin import Origin
 from klaster_build.project import APPS_DIR, Project
 from klaster_build.records.app import App
-from klaster_build.records.base import Record
 from klaster_build.records.retirement import (
     REASON_PLACEHOLDER,
     RETIREMENT_RECORDS,
@@ -207,26 +206,11 @@ def _needed(project: Project, graph: ProjectGraph) -> dict[str, OperatorStep]:
     }
 
 
-def _duplicates(records: Iterable[Record]) -> Iterator[Problem]:
-    seen: dict[str, Record] = {}
-    for record in records:
-        other = seen.setdefault(record.record_name, record)
-        if other is not record:
-            yield Problem(
-                record.origin,
-                f"{record.kind} {record.record_name!r} is already declared at {other.origin}; keep one",
-                subject=record.address,
-            )
-
-
 def check_retirements(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """Retire only what is gone: no LV, app or leftover that apps.d still declares."""
-    volumes = project.of_type(RetiredVolume)
     apps = project.of_type(RetiredApp)
-    yield from _duplicates(volumes)
-    yield from _duplicates(apps)
     lvs = {lv.name: lv for lv in project.of_type(LVMVolume)}
-    for retired in volumes:
+    for retired in project.of_type(RetiredVolume):
         lv = lvs.get(retired.name)
         if lv is not None:
             yield Problem(
