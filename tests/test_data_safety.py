@@ -33,7 +33,7 @@ app = Deployment("kaneo", containers=[Container(
 )])
 web = Service("kaneo", workload=app, ports={"http": 80})
 Ingress("kaneo", backend=web, port="http")
-LoadBalancer("kaneo-voice", workload=app, ports=[Port("voice", 9987, "UDP")])
+LoadBalancer("kaneo-voice", workload=app, ports=[Port("voice", 9987, "UDP", public=True)])
 """
 OTHER = "from klaster_build.dsl import ConfigMap\n\nConfigMap('settings', data={'a': 'b'})\n"
 VOLUME_APP = """\

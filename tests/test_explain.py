@@ -119,7 +119,7 @@ def test_unknown_name_exits_2_with_close_matches(run, no_color) -> None:
     assert (code, out) == (2, "")
     assert (
         err
-        == "klaster: the DSL has no 'Volum'; did you mean Volume? ('klaster explain' lists every name)\n"
+        == "klaster: the DSL has no 'Volum'; did you mean RetiredVolume or Volume? ('klaster explain' lists every name)\n"
     )
     assert "SecretKey" in run("explain", "Secret")[2]
     assert run("explain", "postgres")[1] == run("explain", "Postgres")[1]

@@ -42,11 +42,11 @@ class RetiredVolume(Record):
     """An LV that apps.d no longer declares, retired on purpose (its data is to be deleted).
 
     Example:
-        RetiredVolume("kaneo-db-1", reason="replaced by kaneo-db-2")
+        RetiredVolume("wiki-data-lvmhdd", reason="the wiki moved to gitea")
     """
 
     name: str = attrs.field(kw_only=False, validator=dns_subdomain)  # the LV (LVMVolume, PV)
-    reason: str = attrs.field(validator=_reason)
+    reason: str = attrs.field(validator=_reason)  # why it goes, in words
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -54,19 +54,23 @@ class RetiredApp(Record):
     """A removed app and what it left outside the cluster, each a step in `klaster todo`.
 
     Example:
-        RetiredApp("kaneo", reason="moved to vikunja", vault_paths=["kaneo", "authentik/kaneo"],
-                   oidc=["kaneo"], hosts=["kaneo.example.org"])
+        RetiredApp("wiki", reason="moved to gitea", vault_paths=["wiki", "authentik/wiki"],
+                   oidc=["wiki"], hosts=["wiki.example.org"])
     """
 
     name: str = attrs.field(kw_only=False, validator=dns_label)  # the app (its apps.d file stem)
-    reason: str = attrs.field(validator=_reason)
+    reason: str = attrs.field(validator=_reason)  # why it goes, in words
+    # KV paths (under the klasterfile's mount) to delete from OpenBao
     vault_paths: tuple[str, ...] = attrs.field(
         default=(), converter=to_tuple, validator=each(kv_path)
     )
+    # Authentik application slugs to delete
     oidc: tuple[str, ...] = attrs.field(default=(), converter=to_tuple, validator=each(dns_label))
+    # DNS names to delete
     hosts: tuple[str, ...] = attrs.field(
         default=(), converter=to_tuple, validator=each(dns_subdomain)
     )
+    # router port forwards to remove, as 'namespace/service/PROTOCOL/port'
     port_forwards: tuple[str, ...] = attrs.field(
         default=(), converter=to_tuple, validator=each(_port_forward)
     )
