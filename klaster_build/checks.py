@@ -3,10 +3,13 @@ must follow. Checks return problems; they never raise."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from klaster_build.emit.outputs import Declared, Output, identity
 from klaster_build.errors import Problem
+from klaster_build.names import api_group, name_problems, pod_template_labels
 
 if TYPE_CHECKING:
     from klaster_build.family import Catalog
@@ -32,10 +35,95 @@ def run_checks(project: Project, graph: ProjectGraph, catalog: Catalog) -> list[
     return sorted(problem for check in catalog.checks for problem in check(project, graph))
 
 
+# API groups of objects that make no pods, or only pods whose labels their own document holds.
+# Anything else (a HelmRelease, an operator's resource) may make pods klaster cannot see.
+_KNOWN_POD_GROUPS = frozenset(
+    {
+        "",
+        "apps",
+        "batch",
+        "policy",
+        "autoscaling",
+        "networking.k8s.io",
+        "rbac.authorization.k8s.io",
+        "storage.k8s.io",
+        "cert-manager.io",
+        "local.openebs.io",
+        "secrets.hashicorp.com",
+        "source.toolkit.fluxcd.io",
+    }
+)
+# Labels controllers add to the pods they make (pod-template-hash, the StatefulSet pod name...):
+# a selector may use them, and no document holds them.
+_CONTROLLER_LABELS = frozenset(
+    {
+        "pod-template-hash",
+        "controller-revision-hash",
+        "statefulset.kubernetes.io/pod-name",
+        "apps.kubernetes.io/pod-index",
+        "job-name",
+        "controller-uid",
+        "batch.kubernetes.io/job-name",
+        "batch.kubernetes.io/controller-uid",
+        "batch.kubernetes.io/job-completion-index",
+    }
+)
+
+
+def _spelled(labels: dict[str, Any]) -> str:
+    return ", ".join(f"{key}={value}" for key, value in labels.items()) or "(none)"
+
+
+def unmatched_selectors(by_path: dict[str, list[Output]]) -> Iterator[Problem]:
+    """A Service whose selector matches no pod of its namespace (a typo, or the wrong workload's
+    labels) would route nowhere. Namespaces where something klaster cannot see may make pods
+    (a Helm chart, an operator) are left alone."""
+    pods: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = defaultdict(list)
+    unseen: set[str] = set()
+    services: list[tuple[str, dict[str, Any], Output]] = []
+    for outputs in by_path.values():
+        for output in outputs:
+            document = output.document
+            if not isinstance(document, dict) or not isinstance(document.get("metadata"), dict):
+                continue
+            namespace = str(document["metadata"].get("namespace", ""))
+            labels = pod_template_labels(document)
+            if labels is not None:
+                pods[namespace].append((labels, document))
+            elif api_group(document) not in _KNOWN_POD_GROUPS:
+                unseen.add(namespace)
+            elif document.get("kind") == "Service" and api_group(document) == "":
+                services.append((namespace, document, output))
+    for namespace, service, output in services:
+        selector = (service.get("spec") or {}).get("selector")
+        if not isinstance(selector, dict) or namespace in unseen:
+            continue
+        wanted = {k: v for k, v in selector.items() if k not in _CONTROLLER_LABELS}
+        if not wanted or any(
+            all(labels.get(k) == v for k, v in wanted.items()) for labels, _ in pods[namespace]
+        ):
+            continue
+        present = "; ".join(
+            f"{_spelled(labels)} ({workload['kind']} {workload['metadata'].get('name')})"
+            for labels, workload in pods[namespace]
+        )
+        yield Problem(
+            output.record.origin,
+            f"Service {service['metadata'].get('name')!r} selects pods labelled {_spelled(wanted)}, "
+            f"but no pod in namespace {namespace!r} has those labels; "
+            + (
+                f"its pods are labelled {present}: select one of them, or give workload="
+                if present
+                else "the namespace has no pods: declare the workload, or give workload="
+            ),
+        )
+
+
 def output_problems(by_path: dict[str, list[Output]]) -> list[Problem]:
     """What is wrong with the rendered outputs as a whole: two records generating the same
-    (kind, namespace, name), or one whole file written by two records."""
-    problems: list[Problem] = []
+    (kind, namespace, name), one whole file written by two records, a name Kubernetes (or the
+    operator that reads it) refuses, or a Service selecting no pod."""
+    problems: list[Problem] = [*name_problems(by_path), *unmatched_selectors(by_path)]
     seen: dict[tuple[str, str, str], Declared] = {}
     for path, outputs in by_path.items():
         if len(outputs) > 1 and any(o.text is not None for o in outputs):

@@ -24,7 +24,7 @@ _DURATION = r"^[0-9]+(ms|s|m|h)([0-9]+(ms|s|m|h))*$"
 
 
 def _duration(inst: object, attribute: attrs.Attribute[str], value: object) -> None:
-    if not isinstance(value, str) or not re.match(_DURATION, value):
+    if not isinstance(value, str) or not re.fullmatch(_DURATION, value):
         msg = (
             f"{type(inst).__name__} {attribute.name!r} must be a Go duration such as '30m' or "
             f"'24h', got {value!r}"

@@ -25,10 +25,10 @@ _QUANTITY = re.compile(r"^(?P<number>[0-9]+(\.[0-9]+)?)(?P<suffix>Ki|Mi|Gi|Ti|Pi
 
 def parse_quantity(text: str) -> Decimal:
     """The number of bytes `text` stands for; ValueError with a hint when it is not a quantity."""
-    match = _QUANTITY.match(text) if isinstance(text, str) else None
+    match = _QUANTITY.fullmatch(text) if isinstance(text, str) else None
     if match is None:
         msg = f"{text!r} is not a Kubernetes quantity; write e.g. '10Gi' (binary) or '500M'"
-        if isinstance(text, str) and re.match(r"^[0-9.]+[KMGTPE]B$", text):
+        if isinstance(text, str) and re.fullmatch(r"^[0-9.]+[KMGTPE]B$", text):
             msg += f" (for {text} write {text[:-1]}i)"
         raise ValueError(msg)
     try:

@@ -9,6 +9,7 @@ from pathlib import Path
 import attrs
 
 from klaster_build.errors import KlasterError
+from klaster_build.names import CNPG_CLUSTER, RFC1035_LABEL, NameRule
 from klaster_build.validators import name_problem
 
 
@@ -31,7 +32,7 @@ app = Deployment(
         )
     ],
 )
-service = Service("$name", workload=app, ports={{"http": {port}}})
+service = Service("$service", workload=app, ports={{"http": {port}}})
 # HTTPS at $name.<domain> through the ingress controller, with a cert-manager certificate.
 Ingress("$name", backend=service, port="http")
 '''
@@ -58,8 +59,8 @@ DATABASE = _served(
     "Container, Deployment, Ingress, Postgres, Service, Volume",
     """
     # A CloudNativePG database on its own LVM volume (ssd); CloudNativePG writes the credentials
-    # to the Secret $name-db-app (keys uri, host, user, password, dbname...).
-    db = Postgres("$name-db", size="1Gi")
+    # to the Secret $db-app (keys uri, host, user, password, dbname...).
+    db = Postgres("$db", size="1Gi")
     data = Volume("data", size="1Gi", tier="hdd")
     # The app's image: replace nginx with yours, pinned to a full version (Renovate updates it).
     """,
@@ -133,6 +134,14 @@ class Chart:
 EXAMPLE_CHART = Chart("https://stefanprodan.github.io/podinfo", "podinfo", "6.9.1")
 
 
+def _fitted(name: str, rule: NameRule, prefix: str) -> str:
+    """`name` when `rule` takes it, else `<prefix>-<name>` cut to the rule's length: an app name
+    may start with a digit, a Service's or a database's may not."""
+    if rule.problem(name) is None:
+        return name
+    return f"{prefix}-{name}"[: rule.max_length].rstrip("-")
+
+
 class ScaffoldError(KlasterError, ValueError):
     """The app cannot be created (bad name, file exists); the message says why."""
 
@@ -156,6 +165,8 @@ def new_app(root: Path, name: str, template: str = "web", chart: Chart | None = 
     chart = chart or EXAMPLE_CHART
     text = string.Template(TEMPLATES[template]).substitute(
         name=name,
+        service=_fitted(name, RFC1035_LABEL, "web"),
+        db=_fitted(f"{name}-db", CNPG_CLUSTER, "db"),
         url=chart.url,
         chart=chart.name,
         version=chart.version,

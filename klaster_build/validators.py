@@ -9,13 +9,10 @@ from typing import Any
 import attrs
 
 from klaster_build.errors import DeclarationError
+from klaster_build.names import DNS_LABEL, DNS_SUBDOMAIN, PORT_NAME
 from klaster_build.quantity import parse_quantity
 
 Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
-
-# DNS-1123 label (namespaces, services, most names) and subdomain (dots allowed).
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
 def _fail(inst: Any, attribute: attrs.Attribute[Any], message: str) -> None:
@@ -27,12 +24,12 @@ def name_problem(value: object, *, max_length: int = 63, dots: bool = False) -> 
     """Why `value` is not a valid Kubernetes name, or None when it is."""
     if not isinstance(value, str):
         return f"must be a string, got {type(value).__name__} {value!r}"
-    pattern = _DNS_SUBDOMAIN if dots else _DNS_LABEL
+    pattern = (DNS_SUBDOMAIN if dots else DNS_LABEL).pattern
     if not value:
         return "must not be empty"
     if len(value) > max_length:
         return f"must be at most {max_length} characters, got {len(value)} ({value[:20]!r}...)"
-    if not pattern.match(value):
+    if not pattern.fullmatch(value):
         allowed = (
             "lower-case letters, digits, '-' and '.'"
             if dots
@@ -41,7 +38,7 @@ def name_problem(value: object, *, max_length: int = 63, dots: bool = False) -> 
         suggestion = re.sub(r"[^a-z0-9.-]" if dots else r"[^a-z0-9-]", "-", value.lower()).strip(
             "-."
         )
-        hint = f"; e.g. {suggestion!r}" if suggestion and pattern.match(suggestion) else ""
+        hint = f"; e.g. {suggestion!r}" if suggestion and pattern.fullmatch(suggestion) else ""
         return (
             f"must be a DNS-1123 name ({allowed}, starting and ending with a letter or digit), "
             f"got {value!r}{hint}"
@@ -61,6 +58,13 @@ def dns_subdomain(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> Non
     problem = name_problem(value, max_length=253, dots=True)
     if problem:
         _fail(inst, attribute, problem)
+
+
+def port_name(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """An IANA service name (a container port's name): at most 15 characters, one letter."""
+    problem = PORT_NAME.problem(value)
+    if problem:
+        _fail(inst, attribute, f"{value!r} {problem}" if isinstance(value, str) else problem)
 
 
 # attrs' own combinators: `optional(v)` skips None, `each(v)` checks every item of an iterable.

@@ -88,7 +88,7 @@ def pin_problem(
 ) -> str | None:
     """Why `value` is not a pinned version, with what to write instead; None when it is pinned."""
     if digest is not None:
-        if _DIGEST.match("@" + digest):
+        if _DIGEST.fullmatch("@" + digest):
             return None
         return f"{what} digest {digest!r} is not a sha256 digest (@sha256:<64 hex digits>)"
     if not value:
@@ -97,7 +97,7 @@ def pin_problem(
         return f"{what} {value!r} is a floating tag that never changes name; pin a full version such as {example!r}, or a digest as the last resort"
     if renovate is not None and renovate.versioning:
         return None  # the package declares its own scheme; its tags are complete in it
-    if _SLIDING.match(value) or not re.search(r"\d", value):
+    if _SLIDING.fullmatch(value) or not re.search(r"\d", value):
         return f"{what} {value!r} slides to newer releases; pin a full version such as {example!r}, or a digest as the last resort"
     return None
 

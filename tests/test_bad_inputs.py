@@ -78,6 +78,75 @@ CASES: list[tuple[str, dict[str, str | bytes], str]] = [
         "apps.d/bad.py:2: error: Service 'name' must be at most 63 characters",
     ),
     (
+        "name-trailing-newline",
+        {"apps.d/bad.py": HEAD + "ConfigMap('web\\n', data={})\n"},
+        "apps.d/bad.py:2: error: ConfigMap 'name' must be a DNS-1123 name (lower-case letters, digits and '-', starting and ending with a letter or digit), got 'web\\n'; e.g. 'web'",
+    ),
+    (
+        "file-name-trailing-newline",
+        {"apps.d/bad.py": HEAD + "ConfigMap('c', data={}, file='c.yaml\\n')\n"},
+        "apps.d/bad.py:2: error: ConfigMap 'file' must be a file name such as 'release.yaml'",
+    ),
+    (
+        "quantity-trailing-newline",
+        {"apps.d/bad.py": HEAD + "Volume('data', size='1Gi\\n')\n"},
+        "apps.d/bad.py:2: error: Volume 'size' must be a quantity: '1Gi\\n' is not a Kubernetes quantity",
+    ),
+    (
+        "kv-path-trailing-newline",
+        {"apps.d/bad.py": HEAD + "VaultSecret('s', path='kaneo\\n', keys=['k'])\n"},
+        "apps.d/bad.py:2: error: VaultSecret 'path' must be a KV path such as 'kaneo'",
+    ),
+    (
+        "service-name-starts-with-digit",
+        {"apps.d/bad.py": HEAD + "Service('1abc', ports={'http': 80})\n"},
+        "apps.d/bad.py:2: error: Service name '1abc' must be an RFC 1035 label (lower-case letters, digits and '-', starting with a letter and ending with a letter or digit); start it with a letter",
+    ),
+    (
+        "port-name-over-15-characters",
+        {"apps.d/bad.py": HEAD + "Service('s', ports={'prometheus-metrics': 9090})\n"},
+        "apps.d/bad.py:2: error: Port 'name' 'prometheus-metrics' is 18 characters; an IANA service name has at most 15: shorten it by 3",
+    ),
+    (
+        "port-name-without-letter",
+        {"apps.d/bad.py": HEAD + "Service('s', ports={'8080': 8080})\n"},
+        "apps.d/bad.py:2: error: Port 'name' '8080' must be an IANA service name (lower-case letters, digits and '-', at least one letter, no '-' at either end or twice in a row)",
+    ),
+    (
+        "lv-name-of-253-characters",
+        {"apps.d/bad.py": HEAD + f"Volume('data', lv_name='{'v' * 253}')\n"},
+        "apps.d/bad.py:2: error: LVMVolume (local.openebs.io) name 'vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv...' (the LV name) makes the device-mapper name <volume group>-<LV name>, every '-' doubled, 261 characters; device-mapper takes at most 127: shorten the LV name by 134",
+    ),
+    (
+        "postgres-name-of-63-characters",
+        {"apps.d/bad.py": HEAD + f"Postgres('{'p' * 63}')\n"},
+        "apps.d/bad.py:2: error: Cluster (postgresql.cnpg.io) name 'pppppppppppppppppppppppppppppppp...' is 63 characters; a CloudNativePG cluster name has at most 50: shorten it by 13",
+    ),
+    (
+        "service-selects-no-pod",
+        {
+            "apps.d/bad.py": HEAD
+            + "App(namespace='web')\nService('web-any', selector={'app': 'wbe'}, ports={'http': 80})\n"
+        },
+        "apps.d/bad.py:3: error: Service 'web-any' selects pods labelled app=wbe, but no pod in namespace 'web' has those labels; its pods are labelled app=web (Deployment web): select one of them, or give workload=",
+    ),
+    (
+        "manifest-cluster-scoped-kind-with-namespace",
+        {
+            "apps.d/bad.py": HEAD
+            + "Manifest(body={'apiVersion': 'v1', 'kind': 'Namespace', 'metadata': {'name': 'x', 'namespace': 'bad'}})\n"
+        },
+        "apps.d/bad.py:2: error: Manifest: Namespace is cluster-scoped and has no namespace; remove metadata.namespace",
+    ),
+    (
+        "manifest-cluster-scoped-kind-declared-namespaced",
+        {
+            "apps.d/bad.py": HEAD
+            + "Manifest(body={'apiVersion': 'rbac.authorization.k8s.io/v1', 'kind': 'ClusterRole', 'metadata': {'name': 'x'}}, cluster_scoped=False)\n"
+        },
+        "apps.d/bad.py:2: error: Manifest: ClusterRole is cluster-scoped; remove cluster_scoped=False",
+    ),
+    (
         "file-name-escape",
         {"apps.d/bad.py": HEAD + "ConfigMap('c', data={}, file='../../etc/x.yaml')\n"},
         "apps.d/bad.py:2: error: ConfigMap 'file' must be a file name",
@@ -228,6 +297,23 @@ CASES: list[tuple[str, dict[str, str | bytes], str]] = [
         "ingress-host-taken",
         {"apps.d/bad.py": HEAD + "ChartIngress('web')\nChartIngress('other', host='web')\n"},
         "apps.d/bad.py:3: error: host 'web.example.org' is already served by bad/ChartIngress/web",
+    ),
+    (
+        "ingress-host-in-two-spellings",
+        {
+            "apps.d/meridian.py": HEAD + "ChartIngress('meridian')\n",
+            "apps.d/zz.py": HEAD + "ChartIngress('m', host='meridian.example.org')\n",
+        },
+        "apps.d/zz.py:2: error: host 'meridian.example.org' is already served by meridian/ChartIngress/meridian (apps.d/meridian.py:2); pick another host",
+    ),
+    (
+        "load-balancer-dns-name-of-an-ingress",
+        {
+            "apps.d/meridian.py": HEAD + "ChartIngress('meridian')\n",
+            "apps.d/zz.py": HEAD
+            + "LoadBalancer('voice', selector={'app': 'x'}, ports=[Port('voice', 9987, 'UDP')], dns_name='meridian')\n",
+        },
+        "apps.d/zz.py:2: error: host 'meridian.example.org' is already served by meridian/ChartIngress/meridian (apps.d/meridian.py:2); pick another host",
     ),
     (
         "ingress-host-outside-domain",

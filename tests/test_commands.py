@@ -217,6 +217,26 @@ def test_build_summary_lists_only_new_operator_steps(project: ProjectDir, run, n
     assert "new operator step" not in err
 
 
+def test_a_path_two_apps_read_is_one_step_new_again_when_a_key_is_added(
+    project: ProjectDir, run, no_color
+) -> None:
+    """Apps sharing a KV path get one step listing every key; a key added later is a new step."""
+    project.app(
+        "a",
+        "from klaster_build.dsl import VaultSecret\nVaultSecret('s', path='shared', keys=['token'])\n",
+    )
+    assert run("build")[0] == 0
+    project.app(
+        "b",
+        "from klaster_build.dsl import VaultSecret\nVaultSecret('s', path='shared', keys=['url'])\n",
+    )
+    code, _, err = run("build")
+    assert code == 0
+    assert "NEW [secret] Create secret/shared in OpenBao with keys token, url (read by a, b)" in err
+    code, out, _ = run("todo")
+    assert out.count("Create secret/shared in OpenBao") == 1
+
+
 def test_build_summary_caps_a_long_list_of_new_steps(project: ProjectDir, run, no_color) -> None:
     """A first build of a big cluster names the first steps and points to `klaster todo`."""
     from klaster_build.report import NEW_STEPS_SHOWN

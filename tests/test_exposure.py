@@ -173,7 +173,11 @@ def test_load_balancer_equals_the_real_teamspeak_service(project: ProjectDir, ru
 
 def test_http_through_a_load_balancer_points_to_ingress(project: ProjectDir, run, no_color) -> None:
     """An HTTP port on a LoadBalancer is an error naming Ingress, unless allowed with a reason."""
-    source = "from klaster_build.dsl import LoadBalancer, Port\n\nLoadBalancer('web', selector={'app': 'web'}, ports=[Port('http', 80)]{allow})\n"
+    source = (
+        "from klaster_build.dsl import Container, Deployment, LoadBalancer, Port\n"
+        "Deployment('web', containers=[Container('web', image='nginx:1.27.3')])\n"
+        "LoadBalancer('web', selector={'app': 'web'}, ports=[Port('http', 80)]{allow})\n"
+    )
     project.app("web", source.replace("{allow}", ""))
     code, _, err = run("build")
     assert code == 2
@@ -326,7 +330,7 @@ def test_exposure_properties(scratch: Path, apps) -> None:
                 expect_errors.add("is already served by")
         if ports:
             lines.append(
-                f"LoadBalancer('lb', workload=d, ports=[{', '.join(f'Port({n!r}, {p}, {pr!r})' for n, p, pr in ports)}])"
+                f"LoadBalancer('{name}-lb', workload=d, ports=[{', '.join(f'Port({n!r}, {p}, {pr!r})' for n, p, pr in ports)}])"
             )
             if any(n in ("http", "web") for n, _, _ in ports):
                 expect_errors.add("looks like HTTP")

@@ -150,6 +150,33 @@ def test_oidc_discovery_url_and_client_env(project: ProjectDir, run) -> None:
     )  # the app's path; the slug is Authentik's
 
 
+def test_oidc_without_a_name_is_the_apps_authentik_application(project: ProjectDir, run) -> None:
+    """`OIDC()` takes the app name as its slug: in `sso.name`, the discovery URL and the step."""
+    project.app(
+        "wiki",
+        """\
+        from klaster_build.dsl import OIDC, Container, Deployment
+
+        sso = OIDC()
+        authority = f"https://auth.example.org/application/o/{sso.name}/"
+        Deployment("wiki", containers=[Container("wiki", image="ghcr.io/requarks/wiki:2.5.307",
+                   env={"SSO_AUTHORITY": authority, "OIDC_DISCOVERY_URL": sso.discovery_url})])
+        """,
+    )
+    code, _, err = run("build")
+    assert code == 0, err
+    (deployment,) = _docs(project, "out/apps/wiki/deployment.yaml")
+    env = {
+        e["name"]: e["value"]
+        for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert env == {
+        "SSO_AUTHORITY": "https://auth.example.org/application/o/wiki/",
+        "OIDC_DISCOVERY_URL": "https://auth.example.org/application/o/wiki/.well-known/openid-configuration",
+    }
+    assert "Create the Authentik OAuth2/OIDC application 'wiki'" in err
+
+
 def test_plaintext_credentials_are_refused(project: ProjectDir, run, no_color) -> None:
     """A literal password in env or Helm values is an error that points to VaultSecret."""
     project.app(

@@ -6,7 +6,7 @@ import re
 
 import pytest
 import yaml
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from klaster_build.emit.yaml import dump_document
@@ -38,6 +38,7 @@ documents = st.recursive(
 
 
 @given(documents)
+@example({"data": {"key\n": "a trailing newline is no plain scalar"}})
 def test_pyyaml_reads_back_what_was_written(document: dict[str, object]) -> None:
     assert yaml.safe_load(dump_document(document)) == document
 

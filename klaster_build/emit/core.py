@@ -45,7 +45,7 @@ def emit_manifest(record: Manifest, ctx: RenderContext) -> Iterator[Output]:
     """The body as given, placed in the app's namespace unless cluster-scoped or set."""
     body = resolve(record.body, ctx)
     meta = body["metadata"]
-    if not record.cluster_scoped and "namespace" not in meta:
+    if record.namespaced and "namespace" not in meta:
         body["metadata"] = {"name": meta["name"], "namespace": ctx.namespace(record)} | {
             k: v for k, v in meta.items() if k != "name"
         }

@@ -118,10 +118,16 @@ def emit_load_balancer(lb: LoadBalancer, ctx: RenderContext) -> Iterator[Output]
 
 
 def check_unique_hosts(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
-    """No two Ingresses (raw or chart) share a host."""
-    seen: dict[str, HostClaim] = {}
-    for claim in project.of_type(HostClaim):
-        host = host_name(claim, project.cluster.domain)
+    """No two Ingresses (raw or chart) or LoadBalancers claim one DNS name, however spelt."""
+    domain = project.cluster.domain
+    claims: list[tuple[str, HostClaim | LoadBalancer]] = [
+        (host_name(claim, domain), claim) for claim in project.of_type(HostClaim)
+    ]
+    claims += [
+        (qualified_host(lb.dns_name, lb.name, domain), lb) for lb in project.of_type(LoadBalancer)
+    ]
+    seen: dict[str, HostClaim | LoadBalancer] = {}
+    for host, claim in claims:
         other = seen.setdefault(host, claim)
         if other is not claim:
             yield Problem(

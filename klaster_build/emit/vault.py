@@ -287,22 +287,31 @@ def check_plaintext_credentials(project: Project, graph: ProjectGraph) -> Iterat
 
 
 def vault_steps(project: Project, graph: ProjectGraph) -> Iterator[OperatorStep]:
-    """Secrets to create in OpenBao, Authentik applications, and the OpenBao sync."""
+    """Secrets to create in OpenBao, Authentik applications, and the OpenBao sync.
+
+    A KV path read by several secrets (apps sharing one API key) is one step listing every key
+    any of them reads; the guideline names paths by what they hold (`ollama`, read by the llama
+    app), so sharing one is allowed. The step is new again whenever that list of keys grows.
+    """
     kv = project.cluster.vault.kv_mount
     paths: dict[str, set[str]] = defaultdict(set)
+    reading_apps: dict[str, set[str]] = defaultdict(set)
     origins: dict[str, Any] = {}
     for secret in project.of_type(VaultStaticSecret):
         keys = set(secret.keys) or {f"(the keys {secret.name} needs)"}
         paths[secret.path] |= keys
+        reading_apps[secret.path].add(secret.app)
         origins.setdefault(secret.path, secret.origin)
     for path in sorted(paths):
         listed = sorted(paths[path])
+        apps = sorted(reading_apps[path])
+        shared = f" (read by {', '.join(apps)})" if len(apps) > 1 else ""
         yield OperatorStep(
             10,
             "secret",
-            f"secret:{path}",
-            f"Create {kv}/{path} in OpenBao with keys {', '.join(listed)}",
-            {"mount": kv, "path": path, "keys": listed},
+            state_key(f"secret:{path}", listed),
+            f"Create {kv}/{path} in OpenBao with keys {', '.join(listed)}{shared}",
+            {"mount": kv, "path": path, "keys": listed, "apps": apps},
             origins[path],
         )
     for oidc in project.of_type(OIDC):
@@ -310,9 +319,9 @@ def vault_steps(project: Project, graph: ProjectGraph) -> Iterator[OperatorStep]
         yield OperatorStep(
             20,
             "authentik",
-            f"authentik:{oidc.app_slug}",
-            f"Create the Authentik OAuth2/OIDC application {oidc.app_slug!r} (redirect host {host}) and store its client_id and client_secret at {kv}/authentik/{oidc.app}",
-            {"slug": oidc.app_slug, "redirect_host": host},
+            f"authentik:{oidc.name}",
+            f"Create the Authentik OAuth2/OIDC application {oidc.name!r} (redirect host {host}) and store its client_id and client_secret at {kv}/authentik/{oidc.app}",
+            {"slug": oidc.name, "redirect_host": host},
             oidc.origin,
         )
     readers = secrets_by_policy(project.records)
@@ -353,7 +362,7 @@ def _authentik_endpoint(path: str) -> Resolver:
 
     def resolve(oidc: OIDC, ctx: RenderContext) -> str:
         base = ctx.cluster.authentik_url.rstrip("/")
-        return f"{base}/application/o/{path.format(slug=oidc.app_slug)}"
+        return f"{base}/application/o/{path.format(slug=oidc.name)}"
 
     return resolve
 

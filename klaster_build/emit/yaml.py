@@ -43,9 +43,9 @@ _NUMBERISH = re.compile(
 def _scalar(text: str) -> str:
     if (
         text
-        and _PLAIN.match(text)
-        and not _SPECIAL_WORDS.match(text)
-        and not _NUMBERISH.match(text)
+        and _PLAIN.fullmatch(text)
+        and not _SPECIAL_WORDS.fullmatch(text)
+        and not _NUMBERISH.fullmatch(text)
         and not text.endswith((" ", ":"))
         and ": " not in text
         and " #" not in text

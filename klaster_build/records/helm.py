@@ -19,7 +19,7 @@ _CHART_DIR = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
 
 def url(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """An http(s) or oci URL."""
-    if not isinstance(value, str) or not _URL.match(value) or len(value) > 2048:
+    if not isinstance(value, str) or not _URL.fullmatch(value) or len(value) > 2048:
         msg = (
             f"{type(inst).__name__} {attribute.name!r} must be an https:// or oci:// URL, "
             f"got {value!r}"
@@ -28,7 +28,7 @@ def url(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
 
 
 def _chart_dir(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not isinstance(value, str) or not _CHART_DIR.match(value) or ".." in value.split("/"):
+    if not isinstance(value, str) or not _CHART_DIR.fullmatch(value) or ".." in value.split("/"):
         msg = (
             f"{type(inst).__name__} {attribute.name!r} must be a directory inside the git "
             f"repository such as 'charts/kaneo', got {value!r}"

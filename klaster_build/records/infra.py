@@ -19,7 +19,7 @@ _INFRA_FILE = re.compile(r"^[a-z0-9][a-z0-9.-]*\.yaml$")
 
 
 def _infra_file(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not isinstance(value, str) or not _INFRA_FILE.match(value) or ".." in value:
+    if not isinstance(value, str) or not _INFRA_FILE.fullmatch(value) or ".." in value:
         msg = f"{type(inst).__name__} {attribute.name!r} must be a file name such as 'bgp.yaml', got {value!r}"
         raise DeclarationError(msg)
 

@@ -8,15 +8,16 @@ from typing import Any
 import attrs
 
 from klaster_build.errors import DeclarationError
+from klaster_build.names import api_group
 from klaster_build.records.base import Record
-from klaster_build.validators import name_problem
+from klaster_build.validators import instance_of, name_problem, optional
 
 FILE_NAME = r"^[a-z0-9][a-z0-9-]*\.yaml$"
 
 
 def output_file(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """A plain file name inside the app directory, like `release.yaml` (never a path)."""
-    if not isinstance(value, str) or not re.match(FILE_NAME, value) or len(value) > 64:
+    if not isinstance(value, str) or not re.fullmatch(FILE_NAME, value) or len(value) > 64:
         msg = (
             f"{type(inst).__name__} {attribute.name!r} must be a file name such as 'release.yaml' "
             f"(lower-case letters, digits and '-', ending in .yaml), got {value!r}"
@@ -41,10 +42,43 @@ def _body(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         raise DeclarationError(msg)
 
 
+# Kinds that live outside namespaces, by (API group, kind): Kubernetes' own (`kubectl
+# api-resources --namespaced=false`) and those of the cluster's operators.
+CLUSTER_SCOPED = frozenset(
+    {
+        ("", "Namespace"),
+        ("", "Node"),
+        ("", "PersistentVolume"),
+        ("rbac.authorization.k8s.io", "ClusterRole"),
+        ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+        ("storage.k8s.io", "StorageClass"),
+        ("storage.k8s.io", "CSIDriver"),
+        ("storage.k8s.io", "CSINode"),
+        ("storage.k8s.io", "VolumeAttachment"),
+        ("storage.k8s.io", "VolumeAttributesClass"),
+        ("apiextensions.k8s.io", "CustomResourceDefinition"),
+        ("apiregistration.k8s.io", "APIService"),
+        ("scheduling.k8s.io", "PriorityClass"),
+        ("networking.k8s.io", "IngressClass"),
+        ("node.k8s.io", "RuntimeClass"),
+        ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+        ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
+        ("certificates.k8s.io", "CertificateSigningRequest"),
+        ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
+        ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
+        ("cert-manager.io", "ClusterIssuer"),
+        ("cilium.io", "CiliumClusterwideNetworkPolicy"),
+        ("cilium.io", "CiliumLoadBalancerIPPool"),
+    }
+)
+
+
 @attrs.frozen(kw_only=True, eq=False)
 class Manifest(Record):
-    """A raw document for a kind klaster does not model; put in the app's namespace unless
-    `cluster_scoped` or the body names a namespace.
+    """A raw document for a kind klaster does not model; put in the app's namespace unless the
+    kind is cluster-scoped or the body names a namespace.
 
     Example:
         Manifest(body={"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "web"},
@@ -52,13 +86,32 @@ class Manifest(Record):
         Manifest(body={"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
                        "metadata": {"name": "node-reader"},
                        "rules": [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list"]}]},
-                 cluster_scoped=True, file="rbac.yaml")
+                 file="rbac.yaml")
     """
 
     body: dict[str, Any] = attrs.field(validator=_body)
     file: str = attrs.field(default="manifests.yaml", validator=output_file)
-    # True for cluster-wide kinds (ClusterRole, StorageClass...): no namespace is added.
-    cluster_scoped: bool = False
+    # True for a cluster-wide kind klaster does not know (a custom resource): no namespace is
+    # added. Kubernetes' own cluster-wide kinds (ClusterRole, StorageClass...) need no flag.
+    cluster_scoped: bool | None = attrs.field(default=None, validator=optional(instance_of(bool)))
+
+    def __attrs_post_init__(self) -> None:
+        kind = self.body["kind"]
+        known = (api_group(self.body), kind) in CLUSTER_SCOPED
+        if known and self.cluster_scoped is False:
+            msg = f"Manifest: {kind} is cluster-scoped; remove cluster_scoped=False"
+            raise DeclarationError(msg)
+        if (known or self.cluster_scoped) and "namespace" in self.body["metadata"]:
+            msg = f"Manifest: {kind} is cluster-scoped and has no namespace; remove metadata.namespace"
+            raise DeclarationError(msg)
+        super().__attrs_post_init__()
+
+    @property
+    def namespaced(self) -> bool:
+        """Whether the document lives in a namespace (the app's, unless the body names one)."""
+        if self.cluster_scoped is not None:
+            return not self.cluster_scoped
+        return (api_group(self.body), self.body["kind"]) not in CLUSTER_SCOPED
 
     @property
     def record_name(self) -> str:

@@ -27,14 +27,14 @@ CAPABILITIES = frozenset({"create", "read", "update", "patch", "delete", "list",
 
 def kv_path(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """A KV path such as `kaneo` or `authentik/kaneo` (no leading slash, no `..`)."""
-    if not isinstance(value, str) or not _KV_PATH.match(value) or ".." in value.split("/"):
+    if not isinstance(value, str) or not _KV_PATH.fullmatch(value) or ".." in value.split("/"):
         msg = f"{type(inst).__name__} {attribute.name!r} must be a KV path such as 'kaneo' or 'authentik/kaneo', got {value!r}"
         raise DeclarationError(msg)
 
 
 def _keys(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     for key in value:
-        if not isinstance(key, str) or not re.match(r"^[A-Za-z0-9_.-]+$", key):
+        if not isinstance(key, str) or not re.fullmatch(r"^[A-Za-z0-9_.-]+$", key):
             msg = f"{type(inst).__name__} key {key!r} must be a secret key name such as 'api_token'"
             raise DeclarationError(msg)
 
@@ -102,7 +102,7 @@ class VaultPolicy(Record):
             msg = "VaultPolicy 'paths' must map an OpenBao path to a list of capabilities"
             raise DeclarationError(msg)
         for path, capabilities in value.items():
-            if not isinstance(path, str) or not re.match(r"^[A-Za-z0-9_.+*/-]+$", path):
+            if not isinstance(path, str) or not re.fullmatch(r"^[A-Za-z0-9_.+*/-]+$", path):
                 msg = f"VaultPolicy path {path!r} is not an OpenBao path"
                 raise DeclarationError(msg)
             unknown = set(capabilities) - CAPABILITIES
@@ -313,7 +313,12 @@ class OIDC(Record):
         # in chart values: {"oidc": {"existingSecret": sso.secret}}, {"valueFrom": sso.client_id}
     """
 
-    name: str | None = attrs.field(default=None, kw_only=False, validator=optional(dns_label))
+    # The Authentik application slug; the app name unless the application already has another.
+    name: str = attrs.field(
+        default=attrs.Factory(lambda self: self.app, takes_self=True),
+        kw_only=False,
+        validator=dns_label,
+    )
     redirect_host: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
     templates: dict[str, str] = attrs.field(factory=dict, validator=_templates)
     access: VaultAccess | None = None
@@ -334,15 +339,6 @@ class OIDC(Record):
             app=self.app,
         )
         object.__setattr__(self, "vault_secret", secret)
-
-    @property
-    def app_slug(self) -> str:
-        """The Authentik application slug (the app name unless declared)."""
-        return self.name or self.app
-
-    @property
-    def record_name(self) -> str:
-        return self.app_slug
 
     @property
     def secret(self) -> VaultStaticSecret:
@@ -414,7 +410,7 @@ class VaultFile(Record):
 
     @path.validator
     def _check_path(self, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if not isinstance(value, str) or not _VAULT_FILE.match(value):
+        if not isinstance(value, str) or not _VAULT_FILE.fullmatch(value):
             msg = f"VaultFile 'path' must be a relative path under vault/ such as 'approles/ci.yaml' or 'policy/x.hcl', got {value!r}"
             raise DeclarationError(msg)
         if (self.data is None) == (self.text is None):

@@ -18,6 +18,7 @@ from klaster_build.validators import (
     non_negative_int,
     one_of,
     optional,
+    port_name,
     quantity,
     text,
     to_tuple,
@@ -85,7 +86,8 @@ class Port:
         Service("dns", workload=dns, ports=[Port("dns", 53, "UDP"), Port("http", 80, target=9153)])
     """
 
-    name: str = attrs.field(validator=dns_label)
+    # An IANA service name (at most 15 characters), as Kubernetes requires of container ports.
+    name: str = attrs.field(validator=port_name)
     number: int = attrs.field(validator=_port_number)
     protocol: str = attrs.field(default="TCP", validator=one_of({"TCP", "UDP", "SCTP"}))
     target: int | str | None = attrs.field(default=None, kw_only=True)
@@ -172,7 +174,7 @@ _ENV_VALUE = (str, int, float, bool, SecretKey, Ref, Record, AddressRef, Cluster
 def _env(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     _mapping(inst, attribute, value)
     for key, item in value.items():
-        if not isinstance(key, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_.-]*$", key):
+        if not isinstance(key, str) or not re.fullmatch(r"^[A-Za-z_][A-Za-z0-9_.-]*$", key):
             msg = f"{type(inst).__name__} env name {key!r} is not a valid variable name"
             raise DeclarationError(msg)
         if not isinstance(item, _ENV_VALUE):
@@ -210,7 +212,7 @@ class HostDevice:
 
     @path.validator
     def _check_path(self, attribute: attrs.Attribute[Any], value: str) -> None:
-        if not re.match(r"^/dev/[A-Za-z0-9_./-]+$", value) or ".." in value.split("/"):
+        if not re.fullmatch(r"^/dev/[A-Za-z0-9_./-]+$", value) or ".." in value.split("/"):
             msg = f"HostDevice 'path' must be a device under /dev such as '/dev/dri', got {value!r}"
             raise DeclarationError(msg)
 
@@ -348,8 +350,9 @@ class Service(Record):
     a Helm chart makes).
 
     Example:
-        app = Deployment("crawl4ai", containers=[Container("crawl4ai", image="unclecode/crawl4ai:0.7.4",
-                         ports={"http": 11235})])
+        app = Deployment("crawl4ai", labels={"app.kubernetes.io/name": "crawl4ai"},
+                         containers=[Container("crawl4ai", image="unclecode/crawl4ai:0.7.4",
+                                               ports={"http": 11235})])
         Service("crawl4ai", workload=app, ports=[Port("http", 11235)])
         Service("crawl4ai-any", selector={"app.kubernetes.io/name": "crawl4ai"}, ports={"http": 11235})
     """
@@ -399,7 +402,7 @@ def _files(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         msg = "ConfigFiles 'files' must name at least one file"
         raise DeclarationError(msg)
     for key, content in value.items():
-        if not isinstance(key, str) or not _CONFIG_KEY.match(key) or key in (".", ".."):
+        if not isinstance(key, str) or not _CONFIG_KEY.fullmatch(key) or key in (".", ".."):
             msg = f"ConfigFiles file name {key!r} must be a plain file name such as 'config.yaml'"
             raise DeclarationError(msg)
         if not isinstance(content, str):
