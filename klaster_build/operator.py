@@ -39,6 +39,13 @@ def state_key(name: str, state: object) -> str:
     return f"{name}:{hashlib.sha256(repr(state).encode()).hexdigest()[:12]}"
 
 
+def step_subject(key: str) -> tuple[str, str]:
+    """(category, what it acts on) of a step key `<category>:<what>`, without the state a
+    `state_key` appends (`secret:kaneo:1a2b3c4d5e6f` -> ("secret", "kaneo"))."""
+    category, _, rest = key.partition(":")
+    return category, rest.partition(":")[0]
+
+
 def collect_steps(project: Project, graph: ProjectGraph, catalog: Catalog) -> list[OperatorStep]:
     """Every family's steps, ordered, without duplicates."""
     steps: dict[str, OperatorStep] = {}

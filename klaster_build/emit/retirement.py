@@ -18,7 +18,7 @@ from klaster_build.emit.vault import vault_steps
 from klaster_build.errors import Problem
 from klaster_build.family import Family, Removal
 from klaster_build.graph import ProjectGraph
-from klaster_build.operator import OperatorStep
+from klaster_build.operator import OperatorStep, step_subject
 from klaster_build.origin import Origin
 from klaster_build.project import APPS_DIR, Project
 from klaster_build.records.app import App
@@ -154,7 +154,7 @@ def leftovers(
     documents (as out/ had them) account for, by RetiredApp field."""
     found: dict[str, list[str]] = {field: [] for field, _ in LEFTOVERS.values()}
     for key in sorted(dropped_steps):
-        category, _, subject = key.partition(":")
+        category, subject = step_subject(key)
         if category in LEFTOVERS and _accounted(category, subject, app, documents, domain):
             found[LEFTOVERS[category][0]].append(subject)
     return found
@@ -198,9 +198,9 @@ def refuse_unretired_apps(project: Project, removal: Removal) -> Iterator[Proble
 
 
 def _needed(project: Project, graph: ProjectGraph) -> dict[str, OperatorStep]:
-    """The steps outside the cluster that declared records still need, by key."""
+    """The steps outside the cluster that declared records still need, by `category:subject`."""
     return {
-        step.key: step
+        ":".join(step_subject(step.key)): step
         for step in [*vault_steps(project, graph), *exposure_steps(project, graph)]
         if step.category in LEFTOVERS
     }
