@@ -1,11 +1,10 @@
 """crawl4ai-proxy: adapts crawl4ai to the fit API; lives in crawl4ai's namespace."""
 
-from klaster_build.dsl import App, Container, Deployment, Service, ref
+from klaster_build.dsl import App, Container, Deployment, Probe, Service, ref
 
 App(namespace="crawl4ai")
 
 crawl4ai = ref("crawl4ai/Service/crawl4ai")
-probe = {"tcpSocket": {"port": "http"}, "timeoutSeconds": 2, "failureThreshold": 6}
 proxy = Deployment(
     "crawl4ai-proxy",
     containers=[
@@ -23,10 +22,12 @@ proxy = Deployment(
                 "requests": {"cpu": "25m", "memory": "32Mi"},
                 "limits": {"cpu": "200m", "memory": "128Mi"},
             },
-            extra={
-                "readinessProbe": {**probe, "initialDelaySeconds": 3, "periodSeconds": 10},
-                "livenessProbe": {**probe, "initialDelaySeconds": 10, "periodSeconds": 15},
-            },
+            readiness=Probe(
+                tcp=True, port="http", initial_delay=3, period=10, timeout=2, failure_threshold=6
+            ),
+            liveness=Probe(
+                tcp=True, port="http", initial_delay=10, period=15, timeout=2, failure_threshold=6
+            ),
         )
     ],
 )

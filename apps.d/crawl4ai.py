@@ -1,10 +1,9 @@
 """crawl4ai: web scraper used by other apps (openwebui research tools)."""
 
-from klaster_build.dsl import Container, Deployment, EmptyDir, Mount, Service, VaultSecret
+from klaster_build.dsl import Container, Deployment, EmptyDir, Mount, Probe, Service, VaultSecret
 
 api = VaultSecret("crawl4ai-secret", path="crawl4ai")
 
-probe = {"httpGet": {"path": "/health", "port": "http"}, "timeoutSeconds": 3, "failureThreshold": 6}
 crawler = Deployment(
     "crawl4ai",
     containers=[
@@ -20,10 +19,12 @@ crawler = Deployment(
                 "requests": {"cpu": "500m", "memory": "1Gi"},
                 "limits": {"cpu": "2", "memory": "4Gi"},
             },
-            extra={
-                "readinessProbe": {**probe, "initialDelaySeconds": 10, "periodSeconds": 10},
-                "livenessProbe": {**probe, "initialDelaySeconds": 30, "periodSeconds": 15},
-            },
+            readiness=Probe(
+                http_get="/health", port="http", initial_delay=10, period=10, timeout=3, failure_threshold=6
+            ),
+            liveness=Probe(
+                http_get="/health", port="http", initial_delay=30, period=15, timeout=3, failure_threshold=6
+            ),
         )
     ],
 )

@@ -15,7 +15,7 @@ from klaster_build.cluster import (
     VaultSettings,
 )
 from klaster_build.errors import DeclarationError
-from klaster_build.records.app import App
+from klaster_build.records.app import App, Namespace
 from klaster_build.records.exposure import (
     ChartIngress,
     ChartService,
@@ -26,7 +26,17 @@ from klaster_build.records.exposure import (
 )
 from klaster_build.records.helm import GitRepository, HelmRelease, HelmRepository
 from klaster_build.records.infra import InfraComponent, InfraConfig
+from klaster_build.records.jobs import CronJob, Job
 from klaster_build.records.manifest import Manifest
+from klaster_build.records.pods import PodSecurityContext, Probe, SecurityContext
+from klaster_build.records.rbac import (
+    ClusterRole,
+    ClusterRoleBinding,
+    Role,
+    RoleBinding,
+    Rule,
+    ServiceAccount,
+)
 from klaster_build.records.retirement import RetiredApp, RetiredVolume
 from klaster_build.records.storage import Postgres, Volume
 from klaster_build.records.vault import (
@@ -41,6 +51,7 @@ from klaster_build.records.workloads import (
     ConfigFiles,
     ConfigMap,
     Container,
+    DaemonSet,
     Deployment,
     EmptyDir,
     HostDevice,
@@ -103,9 +114,13 @@ __all__ = [
     "ChartIngress",
     "ChartService",
     "Cluster",
+    "ClusterRole",
+    "ClusterRoleBinding",
     "ConfigFiles",
     "ConfigMap",
     "Container",
+    "CronJob",
+    "DaemonSet",
     "Deployment",
     "EmptyDir",
     "GitRepository",
@@ -116,19 +131,28 @@ __all__ = [
     "InfraConfig",
     "Ingress",
     "Intervals",
+    "Job",
     "LoadBalancer",
     "Manifest",
     "Mount",
+    "Namespace",
     "Node",
     "Plain",
+    "PodSecurityContext",
     "Port",
     "Postgres",
     "PrivilegedNamespace",
+    "Probe",
     "Renovate",
     "RetiredApp",
     "RetiredVolume",
+    "Role",
+    "RoleBinding",
+    "Rule",
     "SecretKey",
+    "SecurityContext",
     "Service",
+    "ServiceAccount",
     "StatefulSet",
     "StorageTier",
     "TalosSettings",

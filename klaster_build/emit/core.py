@@ -8,14 +8,16 @@ from typing import Any
 from klaster_build.emit.outputs import Output, app_path, metadata
 from klaster_build.emit.volumes import is_claim, volume_source
 from klaster_build.family import Family
-from klaster_build.records.app import App
+from klaster_build.records.app import App, Namespace
 from klaster_build.records.base import Record
 from klaster_build.records.helm import GitRepository, HelmRelease, HelmRepository
 from klaster_build.records.manifest import Manifest
+from klaster_build.records.pods import PodSecurityContext, Probe, SecurityContext
 from klaster_build.records.workloads import (
     ConfigFiles,
     ConfigMap,
     Container,
+    DaemonSet,
     Deployment,
     EmptyDir,
     Mount,
@@ -39,6 +41,15 @@ def emit_app(app: App, ctx: RenderContext) -> Iterator[Output]:
                 "metadata": {"name": app.namespace_name},
             },
         )
+
+
+def emit_namespace(namespace: Namespace, ctx: RenderContext) -> Iterator[Output]:
+    """An extra namespace of the app, beside the app's own in namespace.yaml."""
+    yield Output(
+        app_path(namespace, namespace.file),
+        namespace,
+        document={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace.name}},
+    )
 
 
 def emit_manifest(record: Manifest, ctx: RenderContext) -> Iterator[Output]:
@@ -175,14 +186,69 @@ def container_spec(
         spec["volumeMounts"] = mounts
     if container.resources:
         spec["resources"] = resolve(container.resources, ctx)
+    for kind, probe in container.probes.items():
+        spec[f"{kind}Probe"] = probe_spec(probe)
+    security = security_context_spec(container.security_context)
     if container.privileged:
-        spec["securityContext"] = {"privileged": True}
+        security["privileged"] = True  # host devices need it
+    if security:
+        spec["securityContext"] = security
     spec.update(resolve(container.extra, ctx))
     return spec
 
 
+def probe_spec(probe: Probe) -> dict[str, Any]:
+    """A container probe: its action, then the timings that were given."""
+    spec: dict[str, Any]
+    if probe.http_get is not None:
+        spec = {"httpGet": {"path": probe.http_get, "port": probe.port}}
+    elif probe.tcp:
+        spec = {"tcpSocket": {"port": probe.port}}
+    else:
+        spec = {"exec": {"command": list(probe.exec)}}
+    timings = {
+        "initialDelaySeconds": probe.initial_delay,
+        "periodSeconds": probe.period,
+        "timeoutSeconds": probe.timeout,
+        "failureThreshold": probe.failure_threshold,
+    }
+    spec.update({key: value for key, value in timings.items() if value is not None})
+    return spec
+
+
+# Security context fields (pod and container alike) -> their Kubernetes names.
+_SECURITY_FIELDS = {
+    "run_as_user": "runAsUser",
+    "run_as_group": "runAsGroup",
+    "run_as_non_root": "runAsNonRoot",
+    "fs_group": "fsGroup",
+    "read_only_root_filesystem": "readOnlyRootFilesystem",
+    "privilege_escalation": "allowPrivilegeEscalation",
+    "privileged": "privileged",
+}
+
+
+def security_context_spec(
+    context: SecurityContext | PodSecurityContext | None,
+) -> dict[str, Any]:
+    """A pod or container `securityContext` with the fields that were given (empty for None)."""
+    if context is None:
+        return {}
+    spec = {
+        key: getattr(context, field)
+        for field, key in _SECURITY_FIELDS.items()
+        if getattr(context, field, None) is not None
+    }
+    if isinstance(context, SecurityContext):
+        capabilities = {"add": context.add_capabilities, "drop": context.drop_capabilities}
+        if any(capabilities.values()):
+            spec["capabilities"] = {k: list(v) for k, v in capabilities.items() if v}
+    return spec
+
+
 def pod_spec(workload: Workload, ctx: RenderContext) -> dict[str, Any]:
-    """The pod template spec: containers, derived volumes, service account, extras."""
+    """The pod spec of every workload kind: containers, derived volumes, service account,
+    host network, security context, extras."""
     volumes: dict[str, dict[str, Any]] = {}
     scratch: dict[int, str] = {}  # id of an EmptyDir -> its volume name
 
@@ -214,7 +280,12 @@ def pod_spec(workload: Workload, ctx: RenderContext) -> dict[str, Any]:
     containers = [render(c) for c in workload.containers]
     spec: dict[str, Any] = {}
     if workload.service_account is not None:
-        spec["serviceAccountName"] = resolve(workload.service_account, ctx)
+        spec["serviceAccountName"] = workload.service_account.name
+    if workload.host_network:
+        spec["hostNetwork"] = True
+    security = security_context_spec(workload.security_context)
+    if security:
+        spec["securityContext"] = security
     if init:
         spec["initContainers"] = init
     spec["containers"] = containers
@@ -232,22 +303,22 @@ def _mounts_claim(workload: Workload) -> bool:
     )
 
 
-def _workload_output(
-    workload: Workload, kind: str, head: dict[str, Any], ctx: RenderContext
-) -> Output:
-    """The apps/v1 document shared by Deployment and StatefulSet; `head` holds their own fields."""
-    spec: dict[str, Any] = {"replicas": workload.replicas, **head}
-    spec["selector"] = {"matchLabels": workload.selector_labels}
-    spec["template"] = {
-        "metadata": {"labels": workload.selector_labels},
-        "spec": pod_spec(workload, ctx),
-    }
+def pod_template(workload: Workload, ctx: RenderContext) -> dict[str, Any]:
+    """The pod template of every workload kind: its labels and `pod_spec`."""
+    return {"metadata": {"labels": workload.selector_labels}, "spec": pod_spec(workload, ctx)}
+
+
+def _apps_output(workload: Workload, head: dict[str, Any], ctx: RenderContext) -> Output:
+    """The apps/v1 document of a Deployment, StatefulSet or DaemonSet; `head` holds its own
+    fields."""
+    spec: dict[str, Any] = {**head, "selector": {"matchLabels": workload.selector_labels}}
+    spec["template"] = pod_template(workload, ctx)
     return Output(
         app_path(workload, workload.file),  # type: ignore[attr-defined]
         workload,
         document={
             "apiVersion": "apps/v1",
-            "kind": kind,
+            "kind": workload.kind,
             "metadata": metadata(workload.name, ctx.namespace(workload)),
             "spec": spec,
         },
@@ -256,21 +327,26 @@ def _workload_output(
 
 def emit_deployment(deployment: Deployment, ctx: RenderContext) -> Iterator[Output]:
     """apps/v1 Deployment."""
-    # RWO claims and host devices cannot be held by two pods at once during a rollout.
-    exclusive = _mounts_claim(deployment) or deployment.privileged
+    # RWO claims, host devices and host ports cannot be held by two pods at once during a rollout.
+    exclusive = _mounts_claim(deployment) or deployment.privileged or deployment.host_network
     strategy = deployment.strategy or ("Recreate" if exclusive else None)
-    head = {"strategy": {"type": strategy}} if strategy else {}
-    yield _workload_output(deployment, "Deployment", head, ctx)
+    head: dict[str, Any] = {"replicas": deployment.replicas}
+    if strategy:
+        head["strategy"] = {"type": strategy}
+    yield _apps_output(deployment, head, ctx)
 
 
 def emit_statefulset(statefulset: StatefulSet, ctx: RenderContext) -> Iterator[Output]:
     """apps/v1 StatefulSet."""
-    head = (
-        {"serviceName": resolve(statefulset.service, ctx)}
-        if statefulset.service is not None
-        else {}
-    )
-    yield _workload_output(statefulset, "StatefulSet", head, ctx)
+    head: dict[str, Any] = {"replicas": statefulset.replicas}
+    if statefulset.service is not None:
+        head["serviceName"] = resolve(statefulset.service, ctx)
+    yield _apps_output(statefulset, head, ctx)
+
+
+def emit_daemonset(daemonset: DaemonSet, ctx: RenderContext) -> Iterator[Output]:
+    """apps/v1 DaemonSet: one pod per node."""
+    yield _apps_output(daemonset, {}, ctx)
 
 
 def service_ports(service: Service) -> list[dict[str, Any]]:
@@ -347,24 +423,28 @@ FAMILY = Family(
     },
     records=(
         App,
+        Namespace,
         Manifest,
         HelmRepository,
         GitRepository,
         HelmRelease,
         Deployment,
         StatefulSet,
+        DaemonSet,
         Service,
         ConfigMap,
         ConfigFiles,
     ),
     emitters={
         App: emit_app,
+        Namespace: emit_namespace,
         Manifest: emit_manifest,
         HelmRepository: emit_helm_repository,
         GitRepository: emit_git_repository,
         HelmRelease: emit_helm_release,
         Deployment: emit_deployment,
         StatefulSet: emit_statefulset,
+        DaemonSet: emit_daemonset,
         Service: emit_service,
         ConfigMap: emit_configmap,
         ConfigFiles: emit_config_files,

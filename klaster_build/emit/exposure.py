@@ -20,6 +20,7 @@ from klaster_build.records.exposure import (
     LoadBalancer,
     PrivilegedNamespace,
     looks_like_http,
+    needs_exemption,
 )
 from klaster_build.records.workloads import Workload
 from klaster_build.render_context import RenderContext
@@ -169,9 +170,7 @@ def privileged_namespaces(project: Project) -> dict[str, list[Any]]:
     """Namespace -> the records that make it need a PodSecurity exemption."""
     found: dict[str, list[Any]] = {}
     for record in project.records:
-        if (isinstance(record, Workload) and record.privileged) or isinstance(
-            record, PrivilegedNamespace
-        ):
+        if needs_exemption(record):
             found.setdefault(project.apps[record.app].namespace_name, []).append(record)
     return dict(sorted(found.items()))
 

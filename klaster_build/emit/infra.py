@@ -11,9 +11,8 @@ from typing import Any
 from klaster_build.emit.exposure import exemption_patch
 from klaster_build.emit.outputs import KUSTOMIZATION, Output, metadata
 from klaster_build.family import Family
-from klaster_build.records.exposure import LoadBalancer, PrivilegedNamespace
+from klaster_build.records.exposure import LoadBalancer, needs_exemption
 from klaster_build.records.infra import InfraComponent, InfraConfig
-from klaster_build.records.workloads import Workload
 from klaster_build.render_context import RenderContext
 from klaster_build.values import resolve
 
@@ -177,9 +176,7 @@ def flux_entry(by_path: dict[str, list[Output]], ctx: RenderContext) -> Iterator
 def _privileged(ctx: RenderContext) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for record in ctx.records():
-        if (isinstance(record, Workload) and record.privileged) or isinstance(
-            record, PrivilegedNamespace
-        ):
+        if needs_exemption(record):
             found.setdefault(ctx.namespace(record), record)
     return dict(sorted(found.items()))
 

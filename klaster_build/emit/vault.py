@@ -18,7 +18,6 @@ from klaster_build.records.helm import HelmRelease
 from klaster_build.records.vault import (
     AUTHENTIK_ENDPOINTS,
     OIDC,
-    ServiceAccount,
     VaultAccess,
     VaultAuth,
     VaultFile,
@@ -63,19 +62,6 @@ def _index(ctx: RenderContext) -> dict[VaultPolicy, list[VaultStaticSecret]]:
         ctx.memo["vault_readers"] = secrets_by_policy(ctx.records())
     index: dict[VaultPolicy, list[VaultStaticSecret]] = ctx.memo["vault_readers"]
     return index
-
-
-def emit_service_account(account: ServiceAccount, ctx: RenderContext) -> Iterator[Output]:
-    """v1 ServiceAccount."""
-    yield Output(
-        app_path(account, account.file),
-        account,
-        document={
-            "apiVersion": "v1",
-            "kind": "ServiceAccount",
-            "metadata": metadata(account.name, ctx.namespace(account)),
-        },
-    )
 
 
 def emit_vault_auth(auth: VaultAuth, ctx: RenderContext) -> Iterator[Output]:
@@ -374,7 +360,6 @@ FAMILY = Family(
         (VaultSecret, "secret_name"): lambda secret, _ctx: secret.secret.secret_name,
     },
     records=(
-        ServiceAccount,
         VaultPolicy,
         VaultRole,
         VaultAuth,
@@ -385,7 +370,6 @@ FAMILY = Family(
         VaultFile,
     ),
     emitters={
-        ServiceAccount: emit_service_account,
         VaultAuth: emit_vault_auth,
         VaultStaticSecret: emit_static_secret,
         VaultRole: emit_vault_role,

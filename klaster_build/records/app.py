@@ -5,6 +5,7 @@ from __future__ import annotations
 import attrs
 
 from klaster_build.records.base import Record
+from klaster_build.records.manifest import output_file
 from klaster_build.validators import dns_label, instance_of, optional
 
 
@@ -28,3 +29,17 @@ class App(Record):
     def namespace_name(self) -> str:
         """The namespace the app's records live in: its own name unless declared."""
         return self.namespace or self.app
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class Namespace(Record):
+    """An extra namespace the app owns besides its own, written to its `namespace.yaml` (e.g.
+    where a CI runner starts build pods, kept apart from the runner itself). Roles and
+    RoleBindings take it as `namespace=`.
+
+    Example:
+        Namespace("sandbox-jobs")
+    """
+
+    name: str = attrs.field(kw_only=False, validator=dns_label)
+    file: str = attrs.field(default="namespace.yaml", validator=output_file)

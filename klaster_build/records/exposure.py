@@ -9,7 +9,17 @@ import attrs
 from klaster_build.errors import DeclarationError
 from klaster_build.records.base import Record
 from klaster_build.records.manifest import output_file
-from klaster_build.records.workloads import Port, Service, Workload, _ports
+from klaster_build.records.workloads import (
+    SERVED,
+    SERVED_WHAT,
+    DaemonSet,
+    Deployment,
+    Port,
+    Service,
+    StatefulSet,
+    Workload,
+    _ports,
+)
 from klaster_build.refs import Ref
 from klaster_build.validators import dns_label, dns_subdomain, instance_of, one_of, optional, text
 
@@ -144,8 +154,8 @@ class LoadBalancer(Record):
     """
 
     name: str = attrs.field(kw_only=False, validator=dns_label)
-    workload: Workload | None = attrs.field(
-        default=None, validator=optional(instance_of(Workload, what="a Deployment or StatefulSet"))
+    workload: Deployment | StatefulSet | DaemonSet | None = attrs.field(
+        default=None, validator=optional(instance_of(*SERVED, what=SERVED_WHAT))
     )
     # Pods selected by label instead of `workload=` (e.g. the pods a Helm chart makes).
     selector: dict[str, str] = attrs.field(factory=dict)
@@ -179,7 +189,8 @@ class LoadBalancer(Record):
 @attrs.frozen(kw_only=True, eq=False)
 class PrivilegedNamespace(Record):
     """A PodSecurity exemption for the app's namespace when privileged pods come from a chart
-    (workloads with `devices=` get theirs automatically). The reason is required.
+    (workloads with `devices=`, `host_network=True` or a privileged SecurityContext get theirs
+    automatically). The reason is required.
 
     Example:
         PrivilegedNamespace(reason="the chart's GPU/hardware-decoding pods need privileged access")
@@ -190,6 +201,13 @@ class PrivilegedNamespace(Record):
     @property
     def record_name(self) -> str:
         return self.app
+
+
+def needs_exemption(record: Record) -> bool:
+    """Whether the record makes its app's namespace need the PodSecurity exemption."""
+    return isinstance(record, PrivilegedNamespace) or (
+        isinstance(record, Workload) and bool(record.exemption_reasons)
+    )
 
 
 def ingress_values(

@@ -16,6 +16,7 @@ from klaster_build import registry
 from klaster_build.errors import DeclarationError
 from klaster_build.records.base import Record
 from klaster_build.records.manifest import output_file
+from klaster_build.records.rbac import ServiceAccount
 from klaster_build.refs import Ref
 from klaster_build.validators import dns_label, dns_subdomain, optional, text, to_tuple
 from klaster_build.values import SecretKey
@@ -69,12 +70,9 @@ def _check_template_keys(name: str, keys: tuple[str, ...], templates: dict[str, 
                 raise DeclarationError(msg)
 
 
-@attrs.frozen(kw_only=True, eq=False)
-class ServiceAccount(Record):
-    """The Kubernetes ServiceAccount the Vault Secrets Operator logs in as."""
-
-    name: str = attrs.field(kw_only=False, validator=dns_subdomain)
-    file: str = attrs.field(default="secret.yaml", validator=output_file)
+def _account_name_or_record(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, ServiceAccount):
+        dns_subdomain(inst, attribute, value)
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -139,12 +137,17 @@ class VaultAuth(Record):
 class VaultAccess(Record):
     """The app's access chain; implicit (default names) unless declared to adopt real names.
 
+    `service_account=` names the account the chain makes, or is a `ServiceAccount` record the
+    app declares itself (e.g. the one its pods run as).
+
     Example:
         access = VaultAccess(service_account="llama-proxy", auth="llama", role="llama-proxy", policy="ollama")
         VaultSecret("llama-api-key", path="ollama", keys=["API_KEY"], access=access)
     """
 
-    service_account: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
+    service_account: str | ServiceAccount | None = attrs.field(
+        default=None, validator=optional(_account_name_or_record)
+    )
     auth: str | None = attrs.field(default=None, validator=optional(dns_label))
     role: str | None = attrs.field(default=None, validator=optional(dns_label))
     policy: str | None = attrs.field(default=None, validator=optional(dns_label))
@@ -164,8 +167,12 @@ class VaultAccess(Record):
             raise DeclarationError(msg)
         super().__attrs_post_init__()
         common: dict[str, Any] = {"origin": self.origin, "app": self.app}
-        account = ServiceAccount(
-            self.service_account or f"{self.app}-secret", file=self.file, **common
+        account = (
+            self.service_account
+            if isinstance(self.service_account, ServiceAccount)
+            else ServiceAccount(
+                self.service_account or f"{self.app}-secret", file=self.file, **common
+            )
         )
         policy = VaultPolicy(self.policy or self.app, **common)
         role = VaultRole(

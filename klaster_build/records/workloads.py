@@ -10,6 +10,15 @@ import attrs
 from klaster_build.errors import DeclarationError
 from klaster_build.records.base import Record
 from klaster_build.records.manifest import output_file
+from klaster_build.records.pods import (
+    MODELED_CONTAINER_KEYS,
+    MODELED_POD_KEYS,
+    PodSecurityContext,
+    Probe,
+    SecurityContext,
+    no_modeled_keys,
+)
+from klaster_build.records.rbac import ServiceAccount
 from klaster_build.refs import AddressRef, ClusterRef, Ref
 from klaster_build.validators import (
     dns_label,
@@ -256,7 +265,25 @@ class Container:
     image_pull_policy: str | None = attrs.field(
         default=None, validator=optional(one_of({"IfNotPresent", "Always", "Never"}))
     )
-    extra: dict[str, Any] = attrs.field(factory=dict, validator=_mapping)
+    # Restart the container when this check fails.
+    liveness: Probe | None = attrs.field(
+        default=None, validator=optional(instance_of(Probe, what="Probe(...)"))
+    )
+    # Send Service traffic only while this check passes.
+    readiness: Probe | None = attrs.field(
+        default=None, validator=optional(instance_of(Probe, what="Probe(...)"))
+    )
+    # Hold the other checks back until this one has passed once (slow starters).
+    startup: Probe | None = attrs.field(
+        default=None, validator=optional(instance_of(Probe, what="Probe(...)"))
+    )
+    security_context: SecurityContext | None = attrs.field(
+        default=None, validator=optional(instance_of(SecurityContext, what="SecurityContext(...)"))
+    )
+    # Container fields klaster does not model, merged as given.
+    extra: dict[str, Any] = attrs.field(
+        factory=dict, validator=no_modeled_keys(MODELED_CONTAINER_KEYS)
+    )
     # Host devices make the container privileged (the guideline's GPU pattern); the namespace
     # gets a Talos PodSecurity exemption.
     devices: tuple[HostDevice, ...] = attrs.field(
@@ -266,10 +293,34 @@ class Container:
     )
     renovate: Renovate | None = attrs.field(default=None, validator=optional(instance_of(Renovate)))
 
+    def __attrs_post_init__(self) -> None:
+        names = [p.name for p in self.ports]
+        for kind, probe in self.probes.items():
+            if isinstance(probe.port, str) and probe.port not in names:
+                msg = (
+                    f"Container {self.name!r} {kind} probe uses port {probe.port!r}, which the "
+                    f"container does not declare; its ports: {names} (or give a number)"
+                )
+                raise DeclarationError(msg)
+        if self.devices and self.security_context and self.security_context.privileged is False:
+            msg = (
+                f"Container {self.name!r}: host devices need a privileged container; drop "
+                "privileged=False or devices="
+            )
+            raise DeclarationError(msg)
+
+    @property
+    def probes(self) -> dict[str, Probe]:
+        """The declared probes by kind, in the real repo's order (readiness, liveness, startup)."""
+        declared = {"readiness": self.readiness, "liveness": self.liveness, "startup": self.startup}
+        return {kind: probe for kind, probe in declared.items() if probe is not None}
+
     @property
     def privileged(self) -> bool:
-        """True when the container runs privileged (it uses host devices)."""
-        return bool(self.devices)
+        """True when the container runs privileged (it uses host devices, or says so)."""
+        return bool(self.devices) or bool(
+            self.security_context and self.security_context.privileged
+        )
 
 
 def _containers(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -285,11 +336,11 @@ def _containers(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
 
 @attrs.frozen(kw_only=True, eq=False)
 class Workload(Record):
-    """Common shape of Deployment and StatefulSet."""
+    """Common shape of the records that run pods: Deployment, StatefulSet, DaemonSet, Job and
+    CronJob. Their pod template is rendered by one function (`emit.core.pod_spec`)."""
 
     name: str = attrs.field(kw_only=False, validator=dns_label)
     containers: tuple[Container, ...] = attrs.field(converter=to_tuple, validator=_containers)
-    replicas: int = attrs.field(default=1, validator=non_negative_int)
     init_containers: tuple[Container, ...] = attrs.field(
         default=(),
         converter=to_tuple,
@@ -297,15 +348,42 @@ class Workload(Record):
     )
     # The pods' labels and selector; `app: <name>` when empty.
     labels: dict[str, str] = attrs.field(factory=dict, validator=_mapping)
-    # The ServiceAccount the pods run as (a record, or its name); the namespace's default if None.
-    service_account: Any = None
-    # Pod spec fields klaster does not model (hostNetwork, securityContext...), merged as given.
-    pod_extra: dict[str, Any] = attrs.field(factory=dict, validator=_mapping)
+    # The ServiceAccount the pods run as; the namespace's `default` account if None.
+    service_account: ServiceAccount | None = attrs.field(
+        default=None,
+        validator=optional(instance_of(ServiceAccount, what="a ServiceAccount record")),
+    )
+    # The pods use the node's network stack; the namespace gets its PodSecurity exemption.
+    host_network: bool = attrs.field(default=False, validator=instance_of(bool))
+    security_context: PodSecurityContext | None = attrs.field(
+        default=None,
+        validator=optional(instance_of(PodSecurityContext, what="PodSecurityContext(...)")),
+    )
+    # Pod spec fields klaster does not model (nodeSelector, tolerations...), merged as given.
+    pod_extra: dict[str, Any] = attrs.field(
+        factory=dict, validator=no_modeled_keys(MODELED_POD_KEYS)
+    )
 
     @property
     def privileged(self) -> bool:
         """True when any container is privileged."""
-        return any(c.privileged for c in self.containers)
+        return any(c.privileged for c in (*self.init_containers, *self.containers))
+
+    @property
+    def exemption_reasons(self) -> tuple[str, ...]:
+        """Why the pods break the baseline Pod Security Standard Talos enforces (privileged
+        containers, which host devices make; the host network; capabilities baseline does not
+        allow), so that their namespace needs the PodSecurity exemption. Empty when they do not."""
+        reasons = []
+        for container in (*self.init_containers, *self.containers):
+            if container.privileged:
+                reasons.append(f"container {container.name!r} is privileged")
+            extra = container.security_context.beyond_baseline if container.security_context else ()
+            if extra:
+                reasons.append(f"container {container.name!r} adds {', '.join(extra)}")
+        if self.host_network:
+            reasons.append("the pods use the host network")
+        return tuple(reasons)
 
     @property
     def selector_labels(self) -> dict[str, str]:
@@ -314,7 +392,14 @@ class Workload(Record):
 
 
 @attrs.frozen(kw_only=True, eq=False)
-class Deployment(Workload):
+class Replicated(Workload):
+    """A workload that keeps `replicas` pods running (Deployment, StatefulSet)."""
+
+    replicas: int = attrs.field(default=1, validator=non_negative_int)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class Deployment(Replicated):
     """A raw Deployment. `strategy` defaults to Recreate when a claim is mounted (RWO volumes).
 
     Example:
@@ -329,7 +414,7 @@ class Deployment(Workload):
 
 
 @attrs.frozen(kw_only=True, eq=False)
-class StatefulSet(Workload):
+class StatefulSet(Replicated):
     """A raw StatefulSet; `service` is its governing Service (a record or its name).
 
     Example:
@@ -340,6 +425,25 @@ class StatefulSet(Workload):
 
     service: Any = None
     file: str = attrs.field(default="statefulset.yaml", validator=output_file)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class DaemonSet(Workload):
+    """One pod on every node (node agents, exporters).
+
+    Example:
+        DaemonSet("node-exporter", containers=[Container(
+            "node-exporter", image="quay.io/prometheus/node-exporter:v1.9.1",
+            args=["--path.rootfs=/host"], ports={"metrics": 9100},
+            readiness=Probe(http_get="/", port="metrics"))])
+    """
+
+    file: str = attrs.field(default="daemonset.yaml", validator=output_file)
+
+
+# The workloads a Service or LoadBalancer can put in front of (their pods keep running).
+SERVED = (Deployment, StatefulSet, DaemonSet)
+SERVED_WHAT = "a Deployment, StatefulSet or DaemonSet"
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -358,8 +462,8 @@ class Service(Record):
     """
 
     name: str = attrs.field(kw_only=False, validator=dns_label)
-    workload: Workload | None = attrs.field(
-        default=None, validator=optional(instance_of(Workload, what="a Deployment or StatefulSet"))
+    workload: Deployment | StatefulSet | DaemonSet | None = attrs.field(
+        default=None, validator=optional(instance_of(*SERVED, what=SERVED_WHAT))
     )
     # Pods selected by label instead of `workload=` (e.g. the pods a Helm chart makes).
     selector: dict[str, str] = attrs.field(factory=dict, validator=_mapping)
