@@ -52,9 +52,10 @@ def cron_field_problem(
 ) -> str | None:
     """Why one field of a schedule is wrong, or None when it is right."""
     for part in field.split(","):
-        if part in ("*", "?") or (
-            part.startswith(("*/", "?/")) and part[2:].isdigit() and int(part[2:]) > 0
-        ):
+        whole, _, step = part.partition("/")
+        if whole in ("*", "?") and (not step or step.isdigit()):
+            if step and int(step) == 0:
+                return f"the {name} field {field!r} has a step of 0"
             continue
         match = _RANGE.match(part)
         if match is None:
