@@ -26,9 +26,7 @@ CLASSES = [t for t in EXPORTS if inspect.isclass(t)]
 RECORDS = [t for t in CLASSES if issubclass(t, Record)]
 HEAD = "from klaster_build.dsl import *\n"
 # Types whose example cannot be written yet, with the reason.
-NO_EXAMPLE = {
-    dsl.VaultRole: "its service_accounts are ServiceAccount records, which the DSL does not export",
-}
+NO_EXAMPLE: dict[type, str] = {}
 
 
 def _user_arguments(kind: type) -> list[str]:

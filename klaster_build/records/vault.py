@@ -114,6 +114,11 @@ class VaultRole(Record):
     """A kubernetes auth role, `vault/kubernetes-auth-roles/<name>.yaml`.
 
     `VaultAccess` makes the app's role; declare one only for service accounts of your own.
+
+    Example:
+        reader = VaultPolicy("backup-reader", paths={"secret/data/backup": ["read"]},
+                             reason="the backup job's restic password")
+        VaultRole("backup-reader", service_accounts=[ServiceAccount("backup-job")], policies=[reader])
     """
 
     name: str = attrs.field(kw_only=False, validator=dns_label)
