@@ -109,6 +109,19 @@ def no_color(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
+def one_located_error(
+    project: ProjectDir, run: Callable[..., tuple[int, str, str]], source: str
+) -> str:
+    """Build apps.d/x.py holding `source`: it must fail with exit 2, no traceback and nothing
+    written. Returns what the build printed on stderr."""
+    project.app("x", source)
+    code, out, err = run("build")
+    assert code == 2, err
+    assert "Traceback" not in err + out
+    assert not project.out.exists()
+    return err
+
+
 def klaster_subprocess(
     *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
 ):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ProjectDir
+from conftest import ProjectDir, one_located_error
 from hypothesis import given
 from hypothesis import strategies as st
 from test_exposure import _with_talos
@@ -300,7 +300,5 @@ def test_wrong_workload_arguments(
     project: ProjectDir, run, no_color, source: str, expected: str
 ) -> None:
     """Arguments a kind does not have, or values it cannot take, are one located error."""
-    project.app("x", f"from klaster_build.dsl import *\n{source}\n")
-    code, _, err = run("build")
-    assert code == 2
+    err = one_located_error(project, run, f"from klaster_build.dsl import *\n{source}\n")
     assert err.startswith(f"apps.d/x.py:2: error: {expected}"), err

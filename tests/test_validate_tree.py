@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
+from test_rbac import GARM
 
 VALIDATE = REPO.parent / "shared" / "tools" / "validate-tree"
 # Findings validate-tree reports because it has no schema for these files (its README says so:
@@ -24,6 +25,17 @@ NOT_COVERED = {
 }
 
 
+def _validate(tree: Path) -> subprocess.CompletedProcess[str]:
+    """validate-tree's run over a generated tree (Renovate's extraction left out)."""
+    return subprocess.run(
+        [sys.executable, str(VALIDATE), "--no-renovate-extract", str(tree)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+
 needs_validate_tree = pytest.mark.skipif(
     not (VALIDATE.parent / ".venv" / "bin" / "python").exists(),
     reason="validate-tree is not installed beside the checkout: run tests/install-tools "
@@ -34,13 +46,7 @@ needs_validate_tree = pytest.mark.skipif(
 @needs_validate_tree
 def test_committed_out_passes_third_party_validators() -> None:
     """yamllint, kubectl kustomize, upstream schemas with CEL, bao policy parsing, Talos patches."""
-    result = subprocess.run(
-        [sys.executable, str(VALIDATE), "--no-renovate-extract", str(REPO / "out")],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    result = _validate(REPO / "out")
     errors = [line for line in result.stdout.splitlines() if line.startswith("ERROR")]
     unexpected = [
         line
@@ -56,23 +62,14 @@ def test_committed_out_passes_third_party_validators() -> None:
 
 # Every record family the real out/ does not use yet, with every optional setting given once.
 TYPED_RECORDS = {
-    "garm": """\
-from klaster_build.dsl import *
-
-runners = Namespace("garm-runners")
-garm = ServiceAccount("garm")
-provider = Role("garm-provider-k8s", namespace=runners, rules=[Rule(
-    resources=["pods", "pods/log", "configmaps", "secrets", "events"],
-    verbs=["create", "delete", "get", "list", "patch", "update", "watch"])])
-RoleBinding("garm-provider-k8s", role=provider, subjects=[garm])
+    "garm": GARM
+    + """\
 nodes = ClusterRole("garm-nodes", rules=[Rule(resources=["nodes"], verbs=["get", "list"]),
     Rule(api_groups=["apps"], resources=["deployments"], verbs=["get"], resource_names=["garm"])])
 ClusterRoleBinding("garm-nodes", role=nodes, subjects=[garm])
 RoleBinding("garm-nodes-runners", role=nodes, subjects=[garm], namespace=runners)
-access = VaultAccess(service_account=garm, auth="garm", role="garm", policy="garm")
-config = VaultSecret("garm-config", path="garm", keys=["jwt_auth_secret"], access=access)
 data = Volume("data", size="1Gi", tier="hdd")
-web = Deployment("garm", service_account=garm,
+web = Deployment("garm-web", service_account=garm,
     security_context=PodSecurityContext(run_as_user=1000, run_as_group=1000, fs_group=1000,
                                         run_as_non_root=True),
     containers=[Container("garm", image="ghcr.io/cloudbase/garm:v0.1.6", ports={"http": 9997},
@@ -117,13 +114,7 @@ def test_typed_records_pass_third_party_validators(tmp_path: Path) -> None:
     for app, source in TYPED_RECORDS.items():
         (root / "apps.d" / f"{app}.py").write_text(source)
     assert main(["-C", str(root), "build"]) == 0
-    result = subprocess.run(
-        [sys.executable, str(VALIDATE), "--no-renovate-extract", str(root / "out")],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    result = _validate(root / "out")
     assert result.returncode == 0, result.stdout[-3000:]
     summary = re.search(r"validate-tree: (\d+) documents, (\d+) errors", result.stdout)
     assert summary and int(summary.group(1)) >= 30 and summary.group(2) == "0", result.stdout
@@ -137,13 +128,7 @@ def test_typed_records_pass_third_party_validators(tmp_path: Path) -> None:
     ]:
         path = root / "out" / relative
         path.write_text(path.read_text().replace(right, wrong, 1))
-    broken = subprocess.run(
-        [sys.executable, str(VALIDATE), "--no-renovate-extract", str(root / "out")],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    broken = _validate(root / "out")
     # "ERROR [schema] apps/garm/rbac.yaml#1 Role/...": the file of each finding.
     failing = {
         line.split()[2].split("#")[0]
