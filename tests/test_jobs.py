@@ -279,6 +279,10 @@ def test_cronjob_schedule_error_is_located(project: ProjectDir, run, no_color) -
             "Job has no argument 'replicas'",
         ),
         (
+            f"CronJob('{'c' * 53}', schedule='@daily', containers=[Container('c', image='x/y:1.0.0')])",
+            "CronJob 'name' is 53 characters; a CronJob's name has at most 52 (each Job it starts adds 11): shorten it by 1",
+        ),
+        (
             "Job('j', restart_policy='Always', containers=[Container('c', image='x/y:1.0.0')])",
             "Job 'restart_policy' must be one of ['Never', 'OnFailure'], got 'Always'",
         ),

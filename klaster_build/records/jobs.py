@@ -30,6 +30,7 @@ CRON_MACROS = frozenset(
 _CRON_EXAMPLE = (
     "'minute hour day-of-month month day-of-week', e.g. '0 3 * * *' (03:00 daily) or '@daily'"
 )
+CRONJOB_NAME_MAX = 52
 _RANGE = re.compile(r"^(?P<start>[^-/]+)(-(?P<end>[^-/]+))?(/(?P<step>[0-9]+))?$")
 
 
@@ -141,3 +142,16 @@ class CronJob(Batch):
         default="Forbid", validator=one_of({"Allow", "Forbid", "Replace"})
     )
     file: str = attrs.field(default="cronjob.yaml", validator=output_file)
+
+    def __attrs_post_init__(self) -> None:
+        # The controller names each Job `<name>-<11 characters>` within 63, so the API server
+        # refuses a longer name (kubernetes pkg/apis/batch/validation/validation.go,
+        # ValidateCronJobCreate: DNS1035LabelMaxLength-11).
+        if len(self.name) > CRONJOB_NAME_MAX:
+            msg = (
+                f"CronJob 'name' is {len(self.name)} characters; a CronJob's name has at most "
+                f"{CRONJOB_NAME_MAX} (each Job it starts adds 11): shorten it by "
+                f"{len(self.name) - CRONJOB_NAME_MAX}"
+            )
+            raise DeclarationError(msg)
+        super().__attrs_post_init__()
