@@ -8,6 +8,7 @@ import re
 import attrs
 
 from klaster_build import registry
+from klaster_build.data import check_fields
 from klaster_build.errors import DeclarationError
 from klaster_build.origin import Origin, capture_origin
 from klaster_build.validators import (
@@ -154,6 +155,7 @@ class Cluster:
     origin: Origin = attrs.field(factory=capture_origin, repr=False)
 
     def __attrs_post_init__(self) -> None:
+        check_fields(self)
         active = registry.active()
         if active is not None:
             active.clusters.append(self)

@@ -14,6 +14,7 @@ from klaster_build.cluster import (
     TalosSettings,
     VaultSettings,
 )
+from klaster_build.data import Plain, SecretKey
 from klaster_build.errors import DeclarationError
 from klaster_build.records.app import App, Namespace
 from klaster_build.records.exposure import (
@@ -61,7 +62,6 @@ from klaster_build.records.workloads import (
     StatefulSet,
 )
 from klaster_build.refs import cluster, ref
-from klaster_build.values import Plain, SecretKey
 from klaster_build.versions import Renovate
 
 MAX_READ_BYTES = 1 << 20

@@ -57,7 +57,12 @@ class KlasterError(Exception):
 
 
 class DeclarationError(KlasterError, ValueError):
-    """A record was declared with a value it cannot take (raised at construction)."""
+    """A record was declared with a value it cannot take (raised at construction); `keyword`:
+    the argument that holds it, when known (its line is shown)."""
+
+    def __init__(self, message: str, keyword: str | None = None) -> None:
+        super().__init__(message)
+        self.keyword = keyword
 
 
 class ProblemsFound(KlasterError):

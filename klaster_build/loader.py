@@ -57,7 +57,9 @@ def _user_line(
 
 
 def _describe(error: BaseException) -> Mistake:
-    if isinstance(error, DeclarationError | KlasterError):
+    if isinstance(error, DeclarationError):
+        return Mistake(str(error), error.keyword)
+    if isinstance(error, KlasterError):
         return Mistake(str(error))
     if isinstance(error, ModuleNotFoundError):
         return Mistake(

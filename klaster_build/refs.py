@@ -10,6 +10,8 @@ f-strings (see `Ref.__format__`); the graph finds them there and the renderer re
 from __future__ import annotations
 
 import itertools
+import re
+import secrets
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -22,8 +24,11 @@ if TYPE_CHECKING:
     from klaster_build.records.base import Record
 
 # f-strings call __format__ at declaration time; a reference formats as this marker, which the
-# graph walks and the renderer replaces. NUL never appears in YAML we write, so it cannot clash.
+# graph walks and the renderer replaces. Records refuse any other NUL (klaster_build.data), and
+# the run's random token keeps a NUL-number-NUL a user typed from passing for a marker.
 MARK = "\x00"
+_TOKEN = secrets.token_hex(4)
+MARKER = re.compile(f"{MARK}{_TOKEN}-([0-9]+){MARK}")
 _MARKED: dict[int, Ref | AddressRef | ClusterRef] = {}
 _counter = itertools.count(1)
 
@@ -32,7 +37,12 @@ def mark(reference: Ref | AddressRef | ClusterRef) -> str:
     """The placeholder that stands for `reference` inside a string."""
     key = next(_counter)
     _MARKED[key] = reference
-    return f"{MARK}{key}{MARK}"
+    return f"{MARK}{_TOKEN}-{key}{MARK}"
+
+
+def stray_nul(text: str) -> bool:
+    """True when `text` has a NUL that is not part of a marker `mark` made."""
+    return MARK in MARKER.sub(lambda m: "" if int(m[1]) in _MARKED else m[0], text)
 
 
 def unrendered(what: str) -> DeclarationError:

@@ -2,51 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from klaster_build.data import Plain, SecretKey
 from klaster_build.records.base import Record
-from klaster_build.refs import MARK, AddressRef, ClusterRef, Ref, marked
-from klaster_build.validators import text
+from klaster_build.refs import MARK, MARKER, AddressRef, ClusterRef, Ref, marked
 
 if TYPE_CHECKING:
     from klaster_build.render_context import RenderContext
 
 
-@attrs.frozen
-class Plain:
-    """A literal that looks like a credential but is deliberately public (`Plain("ignored")`):
-    env values whose name says PASSWORD, TOKEN, SECRET or KEY must otherwise come from a secret.
-
-    Example:
-        Deployment("vaultwarden", containers=[Container("vaultwarden", image="vaultwarden/server:1.34.3",
-                   env={"SHOW_PASSWORD_HINT": Plain("false", reason="a setting, not a password")})])
-    """
-
-    text: str
-    reason: str = ""
-
-
-@attrs.frozen
-class SecretKey:
-    """An env value read from a key of a Kubernetes Secret (`valueFrom.secretKeyRef`).
-
-    `VaultSecret.key(...)`, `OIDC.client_id` and `Postgres.secret_key(...)` make these for the
-    secrets klaster declares; write one yourself for a Secret made elsewhere. In Helm values it
-    renders as the `valueFrom` mapping itself: `{"name": "X", "valueFrom": secret.key("k")}`.
-
-    Example:
-        Deployment("backup", containers=[Container("restic", image="restic/restic:0.18.0",
-                   env={"RESTIC_PASSWORD": SecretKey("restic-repository", "password")})])
-    """
-
-    secret: Any  # a record or reference that renders to the Secret's name, or a plain name
-    key: str = attrs.field(validator=text(253))
-
-
-_MARKER = re.compile(f"{MARK}([0-9]+){MARK}")
 Reference = Record | Ref | AddressRef | ClusterRef
 
 
@@ -59,7 +26,7 @@ def references_in(value: Any) -> list[Reference]:
         kind = type(item)
         if kind is str:
             if MARK in item:
-                found.extend(marked(int(m[1])) for m in _MARKER.finditer(item))
+                found.extend(marked(int(m[1])) for m in MARKER.finditer(item))
         elif kind in _ATOMS:
             continue
         elif kind is dict:
@@ -72,7 +39,7 @@ def references_in(value: Any) -> list[Reference]:
         elif isinstance(item, dict):
             stack.extend(item.values())
             stack.extend(item)
-        elif isinstance(item, list | tuple | set | frozenset):
+        elif isinstance(item, list | tuple):
             stack.extend(item)
         elif attrs.has(kind):  # value objects inside records (Container, SecretKey...)
             stack.extend(getattr(item, name) for name in _field_names(kind))
@@ -113,7 +80,7 @@ def resolve(value: Any, ctx: RenderContext) -> Any:
     kind = type(value)  # exact-type fast paths first: this runs for every value of every record
     if kind is str:
         if MARK in value:
-            return _MARKER.sub(lambda m: str(resolve(marked(int(m[1])), ctx)), value)
+            return MARKER.sub(lambda m: str(resolve(marked(int(m[1])), ctx)), value)
         return value
     if kind in _ATOMS:
         return value
@@ -135,7 +102,7 @@ def resolve(value: Any, ctx: RenderContext) -> Any:
         return {"secretKeyRef": {"name": resolve(value.secret, ctx), "key": value.key}}
     if isinstance(value, str):
         if MARK in value:
-            return _MARKER.sub(lambda m: str(resolve(marked(int(m[1])), ctx)), value)
+            return MARKER.sub(lambda m: str(resolve(marked(int(m[1])), ctx)), value)
         return value
     if isinstance(value, dict):
         return {resolve(k, ctx): resolve(v, ctx) for k, v in value.items()}

@@ -13,6 +13,7 @@ web = Deployment("web", containers=[Container("web", image="nginx:1.27.3", ports
 Service("web", workload=web, ports={"http": 80})
 """
 HEAD = "from klaster_build.dsl import *\n"
+RELEASE = "r = HelmRepository('r', url='https://example.org/c')\n"
 
 # (case id, {relative path: content}, expected start of the first error line)
 CASES: list[tuple[str, dict[str, str | bytes], str]] = [
@@ -439,6 +440,116 @@ CASES: list[tuple[str, dict[str, str | bytes], str]] = [
         "apps.d/bad.py:2: error: VaultSecret 'bad-authentik' template 'ID' reads KV key 'id'",
     ),
     (
+        "values-set",
+        {
+            "apps.d/bad.py": HEAD
+            + RELEASE
+            + "HelmRelease('h', source=r, chart='h', version='1.0.0',\n    values={'ingress': {'hosts': [{'b', 'a'}]}})\n"
+        },
+        "apps.d/bad.py:4: error: HelmRelease values['ingress']['hosts'][0] is a set; YAML has no sets: write a list, ['a', 'b']",
+    ),
+    (
+        "values-int-key",
+        {
+            "apps.d/bad.py": HEAD
+            + RELEASE
+            + "HelmRelease('h', source=r, chart='h', version='1.0.0', values={'ports': {8080: 'http'}})\n"
+        },
+        "apps.d/bad.py:3: error: HelmRelease values['ports'] has the key 8080 (int); YAML keys here are text: write '8080'",
+    ),
+    (
+        "values-nan",
+        {
+            "apps.d/bad.py": HEAD
+            + RELEASE
+            + "HelmRelease('h', source=r, chart='h', version='1.0.0', values={'ratio': float('nan')})\n"
+        },
+        "apps.d/bad.py:3: error: HelmRelease values['ratio'] is nan, which Kubernetes cannot store (JSON has no NaN or infinity); write a finite number, or the text 'nan' if it is meant as text",
+    ),
+    (
+        "values-not-yaml",
+        {
+            "apps.d/bad.py": HEAD
+            + RELEASE
+            + "import datetime\nHelmRelease('h', source=r, chart='h', version='1.0.0', values={'since': datetime.date(2025, 1, 2)})\n"
+        },
+        "apps.d/bad.py:4: error: HelmRelease values['since'] is a value of type date (datetime.date(2025, 1, 2)), which is not YAML data; write a string, number, True/False, None, list or dict",
+    ),
+    (
+        "values-too-deep",
+        {
+            "apps.d/bad.py": HEAD
+            + RELEASE
+            + "deep = {}\nfor _ in range(100_000):\n    deep = {'a': deep}\nHelmRelease('h', source=r, chart='h', version='1.0.0', values=deep)\n"
+        },
+        "apps.d/bad.py:6: error: HelmRelease values['a']['a']['a']['a']...['a']['a'] nests deeper than 100 levels; no Kubernetes document is this deep: look for a loop that builds the value",
+    ),
+    (
+        "values-contain-themselves",
+        {
+            "apps.d/bad.py": HEAD
+            + RELEASE
+            + "v = {'sidecars': []}\nv['sidecars'].append(v)\nHelmRelease('h', source=r, chart='h', version='1.0.0', values=v)\n"
+        },
+        "apps.d/bad.py:5: error: HelmRelease values['sidecars'][0] contains itself (it is values); YAML cannot write a value inside itself: put a new dict or list there",
+    ),
+    (
+        "manifest-body-not-yaml",
+        {
+            "apps.d/bad.py": HEAD
+            + "Manifest(body={'apiVersion': 'v1', 'kind': 'Secret', 'metadata': {'name': 's'},\n               'data': {'key': b'c2VjcmV0'}})\n"
+        },
+        "apps.d/bad.py:2: error: Manifest body['data']['key'] is a value of type bytes (b'c2VjcmV0'), which is not YAML data",
+    ),
+    (
+        "env-infinite",
+        {
+            "apps.d/bad.py": HEAD
+            + "Deployment('d', containers=[Container('d', image='x/y:1.0.0', env={'RATE': float('inf')})])\n"
+        },
+        "apps.d/bad.py:2: error: Deployment containers[0].env['RATE'] is inf, which Kubernetes cannot store",
+    ),
+    (
+        "pod-extra-object-in-data",
+        {
+            "apps.d/bad.py": HEAD
+            + "Deployment('d', containers=[Container('d', image='x/y:1.0.0')],\n    pod_extra={'tolerations': [EmptyDir()]})\n"
+        },
+        "apps.d/bad.py:3: error: Deployment pod_extra['tolerations'][0] is a value of type EmptyDir (EmptyDir(medium=None, size=None)), which is not YAML data",
+    ),
+    (
+        "text-nul",
+        {"apps.d/bad.py": HEAD + "ConfigMap('c', data={'motd': 'hello\\x00world'})\n"},
+        "apps.d/bad.py:2: error: ConfigMap data['motd'] contains a NUL character (\\x00): 'hello\\x00world'; remove it (a reference goes into text whole, by an f-string: f'http://{svc.host}')",
+    ),
+    (
+        "text-lone-surrogate",
+        {"apps.d/bad.py": HEAD + "PrivilegedNamespace(reason='GPU \\ud83d')\n"},
+        "apps.d/bad.py:2: error: PrivilegedNamespace 'reason' contains a lone surrogate '\\ud83d' (half of a UTF-16 pair, not a character): 'GPU \\ud83d'; write the whole character, e.g. '\\U0001f600'",
+    ),
+    (
+        "marker-like-string",
+        {"apps.d/bad.py": HEAD + "ConfigMap('c', data={'u': 'http://\\x00123\\x00:80'})\n"},
+        "apps.d/bad.py:2: error: ConfigMap data['u'] contains a NUL character (\\x00): 'http://\\x00123\\x00:80'",
+    ),
+    (
+        "reference-cut-out-of-its-f-string",
+        {
+            "apps.d/bad.py": HEAD
+            + "s = Service('s', selector={'a': 'b'}, ports={'http': 80})\nConfigMap('c', data={'u': f'{s.host}'[:-1]})\n"
+        },
+        "apps.d/bad.py:3: error: ConfigMap data['u'] contains a NUL character (\\x00):",
+    ),
+    (
+        "klasterfile-nul",
+        {
+            "klasterfile.py": KLASTERFILE.replace(
+                '"https://auth.example.org"', '"https://auth.example.org\\x00"'
+            )
+        },
+        "klasterfile.py:14: error: Cluster 'authentik_url' contains a NUL character (\\x00)",
+    ),
+    (
         "klasterfile-wrong-type",
         {"klasterfile.py": KLASTERFILE.replace('nodes=[Node(name="node1")]', 'nodes="node1"')},
         "klasterfile.py:3: error: Cluster 'nodes' must be a non-empty list of Node(...)",
@@ -480,6 +591,10 @@ def test_bad_input_is_one_located_error_and_nothing_is_written(
     project: ProjectDir, run, no_color, case, files, expected
 ) -> None:
     """Exit 2, the exact location and message first, no traceback, out/ byte-identical."""
+    _assert_refused(project, run, files, expected)
+
+
+def _assert_refused(project: ProjectDir, run, files: dict[str, str | bytes], expected: str) -> None:
     project.app("web", GOOD)
     assert run("build")[0] == 0
     before = project.snapshot()

@@ -6,12 +6,13 @@ from __future__ import annotations
 import attrs
 
 from klaster_build import registry
+from klaster_build.data import Checked, check_fields
 from klaster_build.origin import Origin, capture_origin
 from klaster_build.refs import Ref, unrendered
 
 
 @attrs.frozen(kw_only=True, eq=False)
-class Record:
+class Record(Checked):
     """Something an apps.d file declares. Subclasses are frozen attrs classes with validators.
 
     Every record knows the file and line that declared it (`origin`) and the app it belongs to
@@ -22,6 +23,7 @@ class Record:
     app: str = attrs.field(factory=registry.current_app, repr=False)
 
     def __attrs_post_init__(self) -> None:
+        check_fields(self)
         active = registry.active()
         if active is not None:
             active.add(self)

@@ -6,6 +6,7 @@ from typing import Any
 
 import attrs
 
+from klaster_build.data import DATA
 from klaster_build.errors import DeclarationError
 from klaster_build.records.base import Record
 from klaster_build.records.manifest import output_file
@@ -72,7 +73,7 @@ class HostClaim(Record):
     host_reason: str | None = attrs.field(default=None, validator=optional(text(500)))
     streaming: bool = attrs.field(default=False, validator=instance_of(bool))
     upload_limit: str | None = attrs.field(default=None, validator=optional(text(16)))
-    annotations: dict[str, str] = attrs.field(factory=dict, validator=_annotations)
+    annotations: dict[str, str] = attrs.field(factory=dict, validator=_annotations, metadata=DATA)
 
     @property
     def fqdn(self) -> Ref:
@@ -158,7 +159,7 @@ class LoadBalancer(Record):
         default=None, validator=optional(instance_of(*SERVED, what=SERVED_WHAT))
     )
     # Pods selected by label instead of `workload=` (e.g. the pods a Helm chart makes).
-    selector: dict[str, str] = attrs.field(factory=dict)
+    selector: dict[str, str] = attrs.field(factory=dict, metadata=DATA)
     # {"http": 8080}, or [Port(...)] for UDP and for a target port that differs
     ports: tuple[Port, ...] = attrs.field(converter=_ports)
     traffic_policy: str = attrs.field(default="Local", validator=one_of({"Local", "Cluster"}))
@@ -166,7 +167,7 @@ class LoadBalancer(Record):
         default="PreferDualStack",
         validator=one_of({"PreferDualStack", "RequireDualStack", "SingleStack"}),
     )
-    annotations: dict[str, str] = attrs.field(factory=dict, validator=_annotations)
+    annotations: dict[str, str] = attrs.field(factory=dict, validator=_annotations, metadata=DATA)
     dns_name: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
     http_reason: str | None = attrs.field(default=None, validator=optional(text(500)))
     file: str = attrs.field(default="service.yaml", validator=output_file)

@@ -7,6 +7,7 @@ from typing import Any
 
 import attrs
 
+from klaster_build.data import DATA
 from klaster_build.errors import DeclarationError
 from klaster_build.records.base import Record
 from klaster_build.records.manifest import output_file
@@ -90,7 +91,7 @@ class HelmRelease(Record):
     source: HelmRepository | GitRepository = attrs.field()
     chart: str = attrs.field(validator=text(253))
     version: str | None = attrs.field(default=None)
-    values: dict[str, Any] = attrs.field(factory=dict, validator=_values)
+    values: dict[str, Any] = attrs.field(factory=dict, validator=_values, metadata=DATA)
     file: str = attrs.field(default="release.yaml", validator=output_file)
     # A reason to keep a chart's own persistence or database (the guideline forbids it otherwise).
     bundled_storage_reason: str | None = attrs.field(default=None, validator=optional(text(500)))

@@ -9,6 +9,7 @@ from typing import Any
 
 import attrs
 
+from klaster_build.data import DATA
 from klaster_build.errors import DeclarationError
 from klaster_build.records.base import Record
 from klaster_build.records.helm import url
@@ -42,7 +43,7 @@ class InfraComponent(Record):
     version: str = attrs.field(validator=text(128))
     repository: str | None = attrs.field(default=None, validator=optional(dns_label))
     release: str | None = attrs.field(default=None, validator=optional(dns_label))
-    values: dict[str, Any] = attrs.field(factory=dict, validator=instance_of(dict))
+    values: dict[str, Any] = attrs.field(factory=dict, validator=instance_of(dict), metadata=DATA)
     # False when the namespace belongs to another component or to Kubernetes (kube-system).
     create_namespace: bool = attrs.field(default=True, validator=instance_of(bool))
     repository_type: str | None = attrs.field(default=None)
@@ -68,7 +69,9 @@ class InfraConfig(Record):
 
     file: str = attrs.field(validator=_infra_file)
     documents: tuple[dict[str, Any], ...] = attrs.field(
-        converter=to_tuple, validator=each(instance_of(dict, what="a Kubernetes document (dict)"))
+        converter=to_tuple,
+        validator=each(instance_of(dict, what="a Kubernetes document (dict)")),
+        metadata=DATA,
     )
     # controllers/ for components installed from raw manifests (coredns), configs/ otherwise.
     directory: str = attrs.field(default="configs", validator=one_of({"configs", "controllers"}))

@@ -7,6 +7,7 @@ from typing import Any
 
 import attrs
 
+from klaster_build.data import DATA
 from klaster_build.errors import DeclarationError
 from klaster_build.names import api_group
 from klaster_build.records.base import Record
@@ -89,7 +90,7 @@ class Manifest(Record):
                  file="rbac.yaml")
     """
 
-    body: dict[str, Any] = attrs.field(validator=_body)
+    body: dict[str, Any] = attrs.field(validator=_body, metadata=DATA)
     file: str = attrs.field(default="manifests.yaml", validator=output_file)
     # True for a cluster-wide kind klaster does not know (a custom resource): no namespace is
     # added. Kubernetes' own cluster-wide kinds (ClusterRole, StorageClass...) need no flag.

@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 
+from klaster_build.data import DATA, SecretKey
 from klaster_build.errors import DeclarationError
 from klaster_build.records.base import Record
 from klaster_build.records.manifest import output_file
@@ -23,7 +24,6 @@ from klaster_build.validators import (
     quantity,
     text,
 )
-from klaster_build.values import SecretKey
 from klaster_build.versions import Renovate
 
 DEFAULT_SIZE = "1Gi"  # the guideline's "minimal prediction"
@@ -146,8 +146,8 @@ class PostgresCluster(Record):
     database: str | None = attrs.field(default=None, validator=optional(dns_label))
     owner: str | None = attrs.field(default=None, validator=optional(dns_label))
     file: str = attrs.field(default="postgres-cluster.yaml", validator=output_file)
-    bootstrap: dict[str, Any] | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict)
+    bootstrap: dict[str, Any] | None = attrs.field(default=None, metadata=DATA)
+    extra: dict[str, Any] = attrs.field(factory=dict, metadata=DATA)
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -171,9 +171,9 @@ class Postgres(Record):
     # Raw CNPG `bootstrap` (e.g. recovery after a migration) instead of initdb, and extra spec
     # fields klaster does not model (managed roles...).
     bootstrap: dict[str, Any] | None = attrs.field(
-        default=None, validator=optional(instance_of(dict))
+        default=None, validator=optional(instance_of(dict)), metadata=DATA
     )
-    extra: dict[str, Any] = attrs.field(factory=dict, validator=instance_of(dict))
+    extra: dict[str, Any] = attrs.field(factory=dict, validator=instance_of(dict), metadata=DATA)
     renovate: Renovate | None = attrs.field(default=None, validator=optional(instance_of(Renovate)))
     # The LVM volume on the node, and the PersistentVolume the database's claim binds to.
     lv: LVMVolume = attrs.field(init=False, metadata={"no_edges": True})

@@ -13,13 +13,13 @@ from typing import Any
 import attrs
 
 from klaster_build import registry
+from klaster_build.data import DATA, SecretKey
 from klaster_build.errors import DeclarationError
 from klaster_build.records.base import Record
 from klaster_build.records.manifest import output_file
 from klaster_build.records.rbac import ServiceAccount
 from klaster_build.refs import Ref
 from klaster_build.validators import dns_label, dns_subdomain, optional, text, to_tuple
-from klaster_build.values import SecretKey
 
 _KV_PATH = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
 _VAULT_FILE = re.compile(r"^[a-z0-9-]+(/[a-z0-9-]+)*\.(yaml|hcl)$")
@@ -417,7 +417,7 @@ class VaultFile(Record):
     """
 
     path: str = attrs.field()
-    data: Any = None
+    data: Any = attrs.field(default=None, metadata=DATA)
     text: str | None = attrs.field(default=None, validator=optional(text(65536)))
 
     @path.validator

@@ -7,6 +7,7 @@ from typing import Any
 
 import attrs
 
+from klaster_build.data import DATA, Plain, SecretKey
 from klaster_build.errors import DeclarationError
 from klaster_build.records.base import Record
 from klaster_build.records.manifest import output_file
@@ -32,7 +33,6 @@ from klaster_build.validators import (
     text,
     to_tuple,
 )
-from klaster_build.values import Plain, SecretKey
 from klaster_build.versions import Renovate
 
 _CONFIG_KEY = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -253,15 +253,15 @@ class Container:
 
     name: str = attrs.field(kw_only=False, validator=dns_label)
     image: str = attrs.field(validator=text(512))
-    args: tuple[Any, ...] = attrs.field(default=(), converter=to_tuple)
-    command: tuple[Any, ...] = attrs.field(default=(), converter=to_tuple)
+    args: tuple[Any, ...] = attrs.field(default=(), converter=to_tuple, metadata=DATA)
+    command: tuple[Any, ...] = attrs.field(default=(), converter=to_tuple, metadata=DATA)
     # Literal text, a reference (`svc.host`), or a secret's key (`secret.key("token")`, SecretKey)
     env: dict[str, Any] = attrs.field(factory=dict, validator=_env)
     # {"http": 8080}, or [Port(...)] for UDP and for a target port that differs (a list shared
     # with the LoadBalancer may carry its public=True)
     ports: tuple[Port, ...] = attrs.field(default=(), converter=_ports)
     mounts: dict[str, Any] = attrs.field(factory=dict, validator=_mounts)
-    resources: dict[str, Any] = attrs.field(factory=dict, validator=_mapping)
+    resources: dict[str, Any] = attrs.field(factory=dict, validator=_mapping, metadata=DATA)
     image_pull_policy: str | None = attrs.field(
         default=None, validator=optional(one_of({"IfNotPresent", "Always", "Never"}))
     )
@@ -282,7 +282,7 @@ class Container:
     )
     # Container fields klaster does not model, merged as given.
     extra: dict[str, Any] = attrs.field(
-        factory=dict, validator=no_modeled_keys(MODELED_CONTAINER_KEYS)
+        factory=dict, validator=no_modeled_keys(MODELED_CONTAINER_KEYS), metadata=DATA
     )
     # Host devices make the container privileged (the guideline's GPU pattern); the namespace
     # gets a Talos PodSecurity exemption.
@@ -347,7 +347,7 @@ class Workload(Record):
         validator=each(instance_of(Container, what="Container(...)")),
     )
     # The pods' labels and selector; `app: <name>` when empty.
-    labels: dict[str, str] = attrs.field(factory=dict, validator=_mapping)
+    labels: dict[str, str] = attrs.field(factory=dict, validator=_mapping, metadata=DATA)
     # The ServiceAccount the pods run as; the namespace's `default` account if None.
     service_account: ServiceAccount | None = attrs.field(
         default=None,
@@ -361,7 +361,7 @@ class Workload(Record):
     )
     # Pod spec fields klaster does not model (nodeSelector, tolerations...), merged as given.
     pod_extra: dict[str, Any] = attrs.field(
-        factory=dict, validator=no_modeled_keys(MODELED_POD_KEYS)
+        factory=dict, validator=no_modeled_keys(MODELED_POD_KEYS), metadata=DATA
     )
 
     @property
@@ -466,7 +466,7 @@ class Service(Record):
         default=None, validator=optional(instance_of(*SERVED, what=SERVED_WHAT))
     )
     # Pods selected by label instead of `workload=` (e.g. the pods a Helm chart makes).
-    selector: dict[str, str] = attrs.field(factory=dict, validator=_mapping)
+    selector: dict[str, str] = attrs.field(factory=dict, validator=_mapping, metadata=DATA)
     # {"http": 8080}, or [Port(...)] for UDP and for a target port that differs
     ports: tuple[Port, ...] = attrs.field(default=(), converter=_ports, validator=_lan_ports)
     file: str = attrs.field(default="service.yaml", validator=output_file)
@@ -496,7 +496,7 @@ class ConfigMap(Record):
     """
 
     name: str = attrs.field(kw_only=False, validator=dns_label)
-    data: dict[str, Any] = attrs.field(validator=_mapping)
+    data: dict[str, Any] = attrs.field(validator=_mapping, metadata=DATA)
     file: str = attrs.field(default="configmap.yaml", validator=output_file)
 
 
