@@ -23,6 +23,13 @@ from klaster_build.records.app import App
 from klaster_build.records.base import Record
 from klaster_build.records.retirement import RETIREMENT_RECORDS
 from klaster_build.registry import Registry, session
+from klaster_build.user_code import (
+    TIME_LIMIT_VARIABLE,
+    ProcessExit,
+    TimeLimitExceeded,
+    guarded,
+    time_limit,
+)
 from klaster_build.validators import name_problem
 
 # Files that bigger than this are refused before they are run (enormous inputs, by mistake).
@@ -65,6 +72,17 @@ def _describe(error: BaseException) -> Mistake:
         return Mistake(
             f"cannot import {error.name!r}: apps.d files import klaster_build.dsl and the standard "
             "library; install the module or remove the import"
+        )
+    if isinstance(error, TimeLimitExceeded):
+        return Mistake(
+            f"did not finish in {error.seconds:g} s; this line was running then: look for an "
+            f"endless loop (a slow file may take longer: set {TIME_LIMIT_VARIABLE}=SECONDS, 0 "
+            "for no limit)"
+        )
+    if isinstance(error, ProcessExit):
+        return Mistake(
+            f"os._exit({error.status!r}) would end klaster at once, with nothing written or "
+            "said; remove it (raise an exception to stop the build with a message)"
         )
     if isinstance(error, RecursionError):
         return Mistake(
@@ -115,8 +133,9 @@ def run_file(
     except ValueError as error:  # e.g. NUL bytes in the source
         return Problem(Origin(display, 1), f"cannot compile the file: {error}")
     namespace = {"__name__": f"klaster_apps.{path.stem}", "__file__": filename}
+    seconds = time_limit()
     try:
-        with session(registry, app=app):
+        with session(registry, app=app), guarded(seconds):
             exec(code, namespace)
     except KeyboardInterrupt:
         raise

@@ -613,3 +613,51 @@ def _assert_refused(project: ProjectDir, run, files: dict[str, str | bytes], exp
     assert project.snapshot() == before
     code, _, err = run("build", "--check")
     assert code == 2
+
+
+# User code that never ends, under a short limit (the default is 30 s).
+ENDLESS: list[tuple[str, dict[str, str | bytes], str]] = [
+    (
+        "endless-loop",
+        {"apps.d/bad.py": HEAD + "n = 0\nwhile True: n += 1\n"},
+        "apps.d/bad.py:3: error: did not finish in 0.3 s; this line was running then: look for an endless loop (a slow file may take longer: set KLASTER_LOAD_TIMEOUT=SECONDS, 0 for no limit)",
+    ),
+    (
+        "endless-loop-catching-exceptions",
+        {
+            "apps.d/bad.py": HEAD
+            + "import time\ndef wait():\n    while True:\n        try:\n            time.sleep(5)\n        except Exception:\n            pass\nwait()\n"
+        },
+        "apps.d/bad.py:6: error: did not finish in 0.3 s",
+    ),
+    (
+        "klasterfile-endless-loop",
+        {"klasterfile.py": KLASTERFILE + "while True: pass\n"},
+        "klasterfile.py:17: error: did not finish in 0.3 s",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "files", "expected"), ENDLESS, ids=[c[0] for c in ENDLESS])
+def test_user_code_that_never_ends_is_stopped_where_it_runs(
+    project: ProjectDir, run, no_color, monkeypatch, case, files, expected
+) -> None:
+    """$KLASTER_LOAD_TIMEOUT bounds each file; the error is at the line that was running."""
+    monkeypatch.setenv("KLASTER_LOAD_TIMEOUT", "0.3")
+    _assert_refused(project, run, files, expected)
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "nan", "inf"])
+def test_a_time_limit_that_is_no_number_of_seconds_is_refused(
+    project: ProjectDir, run, no_color, monkeypatch, value: str
+) -> None:
+    """A wrong $KLASTER_LOAD_TIMEOUT is said before any file runs (not blamed on a file)."""
+    project.app("web", GOOD)
+    monkeypatch.setenv("KLASTER_LOAD_TIMEOUT", value)
+    code, _, err = run("build")
+    assert code == 2
+    assert err == (
+        "klaster: error: KLASTER_LOAD_TIMEOUT must be a number of seconds (0: no limit), "
+        f"got {value!r}\n"
+    )
+    assert not project.out.exists()

@@ -1,0 +1,83 @@
+"""Running user code: os._exit is an error, the time limit leaves the process as it found it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+import pytest
+from conftest import ProjectDir, klaster_subprocess
+
+from klaster_build.user_code import guarded
+
+GOOD = """\
+from klaster_build.dsl import Container, Deployment, Service
+
+web = Deployment("web", containers=[Container("web", image="nginx:1.27.3", ports={"http": 80})])
+Service("web", workload=web, ports={"http": 80})
+"""
+
+
+@pytest.mark.parametrize(
+    ("source", "line", "call"),
+    [
+        ("import os\nos._exit(0)\n", 2, "os._exit(0)"),
+        ("import posix\n\nposix._exit(3)\n", 3, "os._exit(3)"),
+    ],
+)
+def test_os_exit_in_an_app_is_a_located_error(
+    project: ProjectDir, source: str, line: int, call: str
+) -> None:
+    """os._exit would end the build at once with its status and nothing said: a located error.
+    (A separate process: were the guard broken, it would end the test run with exit 0.)"""
+    project.app("web", GOOD)
+    project.app("bad", source)
+    result = klaster_subprocess("build", cwd=project.root)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == (
+        f"apps.d/bad.py:{line}: error: {call} would end klaster at once, with nothing written or "
+        "said; remove it (raise an exception to stop the build with a message)\n"
+        "klaster: 1 error; nothing was written\n"
+    )
+    assert not project.out.exists()
+
+
+def test_a_child_process_an_app_forks_still_ends_with_os_exit(project: ProjectDir) -> None:
+    """multiprocessing's children end with os._exit: in a child the real one runs."""
+    project.app(
+        "web",
+        GOOD
+        + "import os\nchild = os.fork()\nif child == 0:\n    os._exit(7)\n"
+        + "assert os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]) == 7\n",
+    )
+    result = klaster_subprocess("build", cwd=project.root)
+    assert result.returncode == 0, result.stderr
+    assert (project.out / "apps/web/deployment.yaml").is_file()
+
+
+def test_the_guard_puts_os_exit_back(project: ProjectDir, run) -> None:
+    """After loading, os._exit is the real one again."""
+    original = os._exit
+    project.app("web", GOOD)
+    assert run("build")[0] == 0
+    assert os._exit is original
+    assert sys.modules[os.name]._exit is original
+
+
+def test_the_time_limit_keeps_an_alarm_set_before_it() -> None:
+    """A caller's own alarm (a test runner's timeout) and handler survive a guarded run."""
+
+    def callers_handler(signum: int, frame: object) -> None:
+        raise AssertionError("the caller's alarm went off")
+
+    previous = signal.signal(signal.SIGALRM, callers_handler)
+    signal.setitimer(signal.ITIMER_REAL, 1000)
+    try:
+        with guarded(30):
+            assert signal.getitimer(signal.ITIMER_REAL)[0] <= 30
+        assert signal.getsignal(signal.SIGALRM) is callers_handler
+        assert 30 < signal.getitimer(signal.ITIMER_REAL)[0] <= 1000
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
