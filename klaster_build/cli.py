@@ -7,11 +7,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from klaster_build.errors import ExitStatus, KlasterError, ProblemsFound
+from klaster_build.errors import ExitStatus, KlasterError, ProblemsFound, WriteInterrupted
 from klaster_build.scaffold import TEMPLATES
 from klaster_build.views import FORMATS
 
-EXIT_CODES = "Exit codes: 0 ok, 1 out/ is stale (build --check), 2 invalid input, 3 internal error."
+EXIT_CODES = (
+    "Exit codes: 0 ok, 1 out/ is stale (build --check), 2 invalid input, 3 internal error, "
+    "130 interrupted (Ctrl-C)."
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -131,6 +134,20 @@ def _run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
+    try:
+        return _main(argv)
+    except WriteInterrupted:
+        print(
+            "klaster: interrupted while writing; out/ holds the old tree or the new one, whole, "
+            "never a mix (files outside it may be older): build again",
+            file=sys.stderr,
+        )
+    except KeyboardInterrupt:
+        print("klaster: interrupted; out/ was left as it was", file=sys.stderr)
+    return int(ExitStatus.INTERRUPTED)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     import gc
 
     # A build allocates tens of thousands of long-lived records and documents and few cycles:

@@ -15,7 +15,7 @@ from klaster_build import output
 from klaster_build.checks import output_problems, run_checks, unknown_records
 from klaster_build.cluster import Cluster
 from klaster_build.emit import render, serialize
-from klaster_build.errors import ExitStatus, Problem, ProblemsFound, scoped
+from klaster_build.errors import ExitStatus, Problem, ProblemsFound, WriteInterrupted, scoped
 from klaster_build.families import CATALOG
 from klaster_build.family import Catalog, Documents, Removal
 from klaster_build.graph import ProjectGraph, build_graph
@@ -290,16 +290,19 @@ def _build(
         write={p: plan.write[p] for p in plan.hand_edited if p in plan.write},
         delete=tuple(p for p in plan.delete if p in plan.hand_edited),
     )
-    output.apply(
-        root,
-        out_dir,
-        plan,
-        files,
-        manifest=manifest,
-        steps=tuple(step.key for step in rendering.steps),
-    )
-    if not only_apps:
-        _remember_current(root, out_dir, fingerprint)
+    try:
+        output.apply(
+            root,
+            out_dir,
+            plan,
+            files,
+            manifest=manifest,
+            steps=tuple(step.key for step in rendering.steps),
+        )
+        if not only_apps:
+            _remember_current(root, out_dir, fingerprint)
+    except KeyboardInterrupt as interrupt:
+        raise WriteInterrupted from interrupt
     return BuildResult(
         ExitStatus.OK,
         plan,

@@ -17,6 +17,7 @@ class ExitStatus(IntEnum):
     DRIFT = 1
     INVALID = 2
     INTERNAL = 3
+    INTERRUPTED = 130  # Ctrl-C: the shell's status of a command stopped by SIGINT (128 + 2)
 
 
 @attrs.frozen(order=True)
@@ -63,6 +64,10 @@ class DeclarationError(KlasterError, ValueError):
     def __init__(self, message: str, keyword: str | None = None) -> None:
         super().__init__(message)
         self.keyword = keyword
+
+
+class WriteInterrupted(KeyboardInterrupt):
+    """Ctrl-C while out/ was being replaced: it holds the old tree or the new one, whole."""
 
 
 class ProblemsFound(KlasterError):

@@ -1,14 +1,18 @@
-"""Running user code: os._exit is an error, the time limit leaves the process as it found it."""
+"""Running user code: os._exit is an error, Ctrl-C is one line and exit 130, the time limit
+leaves the process as it found it."""
 
 from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
+import time
 
 import pytest
-from conftest import ProjectDir, klaster_subprocess
+from conftest import REPO, ProjectDir, klaster_subprocess
 
+from klaster_build import engine, output
 from klaster_build.user_code import guarded
 
 GOOD = """\
@@ -81,3 +85,85 @@ def test_the_time_limit_keeps_an_alarm_set_before_it() -> None:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def test_ctrl_c_says_one_line_and_leaves_out_as_it_was(
+    project: ProjectDir, run, monkeypatch
+) -> None:
+    """KeyboardInterrupt before writing: exit 130, one line on stderr, out/ untouched."""
+    project.app("web", GOOD)
+    assert run("build")[0] == 0
+    before = project.snapshot()
+    project.app("web", GOOD.replace("nginx:1.27.3", "nginx:1.27.4"))
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine, "render_project", interrupted)
+    code, out, err = run("build")
+    assert code == 130
+    assert (out, err) == ("", "klaster: interrupted; out/ was left as it was\n")
+    assert project.snapshot() == before
+
+
+def test_ctrl_c_while_writing_says_out_is_whole(project: ProjectDir, run, monkeypatch) -> None:
+    """KeyboardInterrupt once out/ was swapped: the message says so, and out/ is the whole new
+    tree (renovate.json, outside out/, still old): the next build finishes."""
+    project.app("web", GOOD)
+    assert run("build")[0] == 0
+    project.app("web", GOOD.replace("nginx:1.27.3", "nginx:1.27.4"))
+    real_swap = output._swap_in
+
+    def swap_then_interrupt(*args: object, **kwargs: object) -> None:
+        real_swap(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(output, "_swap_in", swap_then_interrupt)
+    code, _, err = run("build")
+    assert code == 130
+    assert err == (
+        "klaster: interrupted while writing; out/ holds the old tree or the new one, whole, "
+        "never a mix (files outside it may be older): build again\n"
+    )
+    interrupted = project.snapshot()
+    monkeypatch.undo()
+    assert run("build")[0] == 0
+    assert project.snapshot() == interrupted
+    assert "nginx:1.27.4" in project.file("out/apps/web/deployment.yaml")
+
+
+def test_a_real_ctrl_c_in_an_endless_app_is_one_line_and_exit_130(project: ProjectDir) -> None:
+    """SIGINT to a build stuck in an app (no time limit): no traceback, exit 130."""
+    project.app("web", GOOD)
+    project.app(
+        "spin", "import pathlib\npathlib.Path('started').write_text('')\nwhile True: pass\n"
+    )
+    environment = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "NO_COLOR": "1",
+        "KLASTER_LOAD_TIMEOUT": "0",
+    }
+    build = subprocess.Popen(
+        [sys.executable, "-m", "klaster_build", "build"],
+        cwd=project.root,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60  # a wait for the start, not a measurement
+        while not (project.root / "started").exists():
+            assert build.poll() is None, build.communicate()
+            assert time.monotonic() < deadline, "the build never reached the app"
+            time.sleep(0.05)
+        build.send_signal(signal.SIGINT)
+        out, err = build.communicate(timeout=60)
+    finally:
+        if build.poll() is None:
+            build.kill()
+            build.wait()
+    assert build.returncode == 130, err
+    assert (out, err) == ("", "klaster: interrupted; out/ was left as it was\n")
+    assert not project.out.exists()
