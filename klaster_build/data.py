@@ -155,39 +155,8 @@ def _check(value: Any, data: bool, depth: int) -> None:
         return
     if kind in _LEAVES:
         return
-    if depth >= MAX_DEPTH and isinstance(value, dict | list | tuple):
-        msg = (
-            f"nests deeper than {MAX_DEPTH} levels; no Kubernetes document is this deep: look "
-            "for a loop that builds the value"
-        )
-        raise _Refused(msg)
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if isinstance(key, str):
-                if not _is_plain(key):
-                    _check_text(key)
-            else:
-                msg = (
-                    f"has the key {_short(key)} ({type(key).__name__}); YAML keys here are text: "
-                    f"write {str(key)!r}"
-                )
-                raise _Refused(msg)
-            if _is_plain(item):
-                continue
-            try:
-                _check(item, data, depth + 1)
-            except _Refused as refused:
-                refused.trail.append((f"[{key!r}]", value))
-                raise
-    elif isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            if _is_plain(item):
-                continue
-            try:
-                _check(item, data, depth + 1)
-            except _Refused as refused:
-                refused.trail.append((f"[{index}]", value))
-                raise
+    if isinstance(value, dict | list | tuple):
+        _check_items(value, data, depth)
     elif isinstance(value, str):
         _check_text(value)
     elif isinstance(value, float):
@@ -219,6 +188,36 @@ def _check(value: Any, data: bool, depth: int) -> None:
             "write a string, number, True/False, None, list or dict"
         )
         raise _Refused(msg)
+
+
+def _check_items(
+    value: dict[Any, Any] | list[Any] | tuple[Any, ...], data: bool, depth: int
+) -> None:
+    if depth >= MAX_DEPTH:
+        msg = (
+            f"nests deeper than {MAX_DEPTH} levels; no Kubernetes document is this deep: look "
+            "for a loop that builds the value"
+        )
+        raise _Refused(msg)
+    if isinstance(value, dict):
+        for key in value:
+            if not isinstance(key, str):
+                msg = (
+                    f"has the key {_short(key)} ({type(key).__name__}); YAML keys here are text: "
+                    f"write {str(key)!r}"
+                )
+                raise _Refused(msg)
+            if not _is_plain(key):
+                _check_text(key)
+    # (key, item) of a dict and (index, item) of a sequence: the subscript is the same f-string
+    for key, item in value.items() if isinstance(value, dict) else enumerate(value):
+        if _is_plain(item):
+            continue
+        try:
+            _check(item, data, depth + 1)
+        except _Refused as refused:
+            refused.trail.append((f"[{key!r}]", value))
+            raise
 
 
 def _check_text(text: str) -> None:
