@@ -73,8 +73,9 @@ def read_yaml(path: str) -> list[Any]:
 
     caller = Path(sys._getframe(1).f_code.co_filename).resolve().parent
     text = _read_from(caller, path)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C reader when PyYAML has it
     try:
-        return [d for d in yaml.safe_load_all(text) if d is not None]
+        return [d for d in yaml.load_all(text, Loader=loader) if d is not None]
     except yaml.YAMLError as error:
         msg = f"read_yaml({path!r}): not valid YAML: {error}"
         raise DeclarationError(msg) from error
