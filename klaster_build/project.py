@@ -27,7 +27,7 @@ class Project:
     apps: dict[str, App]
     records: tuple[Record, ...]
     # (declaration position, record) per exact type, made on first use: every check and
-    # emitter asks of_type, and scanning all records each time was a tenth of a one-app rebuild.
+    # emitter asks of_type; one index instead of a scan of every record per call.
     _by_type: dict[type, list[tuple[int, Record]]] = attrs.field(
         init=False, factory=dict, eq=False, repr=False
     )
@@ -36,10 +36,6 @@ class Project:
     def out_dir(self) -> Path:
         """Where the generated tree lives."""
         return self.root / self.cluster.out_dir
-
-    def records_of(self, app: str) -> list[Record]:
-        """The records an app's file declared."""
-        return [r for r in self.records if r.app == app]
 
     def of_type(self, kind: type[R]) -> list[R]:
         """The records of one type (or its subclasses), in declaration order."""
