@@ -16,6 +16,7 @@ from klaster_build.validators import (
     dns_subdomain,
     each,
     instance_of,
+    one_of,
     optional,
     text,
     to_tuple,
@@ -41,11 +42,16 @@ class StorageTier:
     storage_class: str = attrs.field(validator=dns_label)
 
 
+NODE_ROLES = ("controlplane", "worker")
+
+
 @attrs.frozen(kw_only=True)
 class Node:
-    """A Kubernetes node (Talos machine)."""
+    """A Kubernetes node (Talos machine): a control-plane node (which also runs pods, as the
+    guideline's single node does) or a worker."""
 
     name: str = attrs.field(validator=dns_label)
+    role: str = attrs.field(default="controlplane", validator=one_of(NODE_ROLES))
 
 
 @attrs.frozen(kw_only=True)
@@ -99,6 +105,14 @@ def _nodes(inst: object, attribute: attrs.Attribute[object], value: object) -> N
     if not isinstance(value, tuple) or not value or not all(isinstance(n, Node) for n in value):
         msg = f"Cluster 'nodes' must be a non-empty list of Node(...), got {value!r}"
         raise DeclarationError(msg)
+    names = [node.name for node in value]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        msg = f"Cluster 'nodes' names {twice} more than once; each Node is one machine"
+        raise DeclarationError(msg)
+    if all(node.role != "controlplane" for node in value):
+        msg = "Cluster 'nodes' has no Node(role='controlplane'); the API server needs one"
+        raise DeclarationError(msg)
 
 
 def _relative_dir(inst: object, attribute: attrs.Attribute[str], value: object) -> None:
@@ -121,7 +135,7 @@ class Cluster:
         Cluster(
             name="homelab",
             domain="example.org",
-            nodes=[Node(name="node1")],
+            nodes=[Node(name="node1"), Node(name="node2", role="worker")],
             storage={
                 "hdd": StorageTier(volume_group="vg-hdd", storage_class="hdd-lvmpv"),
                 "ssd": StorageTier(volume_group="vg-ssd", storage_class="ssd-lvmpv"),
@@ -165,6 +179,11 @@ class Cluster:
         if self.talos is None:
             return ()
         return (*self.talos.base_patches, *self.talos.node_patches.values())
+
+    @property
+    def node_names(self) -> tuple[str, ...]:
+        """The nodes' names, in klasterfile order (the first is where volumes go by default)."""
+        return tuple(node.name for node in self.nodes)
 
     def tier(self, name: str) -> StorageTier:
         """The settings of storage tier `name` (KeyError when the klasterfile lacks it)."""

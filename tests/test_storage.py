@@ -109,6 +109,22 @@ def test_volume_adopting_a_legacy_lv_equals_the_real_immich_file(project: Projec
         if document["kind"] in ("LVMVolume", "PersistentVolume"):
             annotations = document["metadata"].pop("annotations")
             assert annotations == {"kustomize.toolkit.fluxcd.io/prune": "disabled"}
+        if document["kind"] == "PersistentVolume":  # pinned to the LV's node (docs/differences.md)
+            assert document["spec"].pop("nodeAffinity") == {
+                "required": {
+                    "nodeSelectorTerms": [
+                        {
+                            "matchExpressions": [
+                                {
+                                    "key": "openebs.io/nodename",
+                                    "operator": "In",
+                                    "values": ["anapistula-delrosalae"],
+                                }
+                            ]
+                        }
+                    ]
+                }
+            }
     assert ours == [d for d in real if d]
     (deployment,) = _docs(project, "out/apps/immich/deployment.yaml")
     assert deployment["spec"]["strategy"] == {"type": "Recreate"}

@@ -13,6 +13,7 @@ from klaster_build.graph import ProjectGraph
 from klaster_build.project import Project
 from klaster_build.quantity import parse_quantity
 from klaster_build.records.helm import HelmRelease
+from klaster_build.records.workloads import Workload
 from klaster_build.records.storage import (
     LVMVolume,
     PersistentVolume,
@@ -25,6 +26,9 @@ from klaster_build.render_context import RenderContext
 from klaster_build.values import resolve
 
 CSI_DRIVER = "local.csi.openebs.io"
+# The node label lvm-localpv's CSI driver reports as its topology (`LVMTopologyKey`, set to the
+# node's name): the PVs it provisions itself are pinned with it, so ours are too.
+NODE_TOPOLOGY_KEY = "openebs.io/nodename"
 LVM_NAMESPACE = "openebs"
 # Flux never prunes an object carrying this (docs/upstream.md): a deleted LVMVolume makes the
 # OpenEBS node agent lvremove its LV, so only the operator deletes one (klaster todo).
@@ -33,8 +37,8 @@ NEVER_PRUNED = {PRUNE_ANNOTATION: "disabled"}
 
 
 def emit_lvm_volume(lv: LVMVolume, ctx: RenderContext) -> Iterator[Output]:
-    """local.openebs.io LVMVolume on the (single) node."""
-    node = ctx.cluster.nodes[0].name
+    """local.openebs.io LVMVolume on its node."""
+    node = lv.node_name(ctx.cluster.node_names)
     vg = ctx.cluster.tier(lv.tier).volume_group
     yield Output(
         app_path(lv, lv.file),
@@ -62,7 +66,30 @@ def emit_lvm_volume(lv: LVMVolume, ctx: RenderContext) -> Iterator[Output]:
 
 def emit_persistent_volume(pv: PersistentVolume, ctx: RenderContext) -> Iterator[Output]:
     """The PV that binds the LV by volumeHandle; Retain so data outlives the claim, never pruned
-    so it outlives its app's removal."""
+    so it outlives its app's removal; pinned to the LV's node, so no pod mounting it is
+    scheduled where the LV does not exist."""
+    node = pv.lv.node_name(ctx.cluster.node_names)
+    spec: dict[str, Any] = {
+        "capacity": {"storage": pv.size},
+        "accessModes": ["ReadWriteOnce"],
+        "persistentVolumeReclaimPolicy": "Retain",
+        "storageClassName": ctx.cluster.tier(pv.tier).storage_class,
+        "volumeMode": "Filesystem",
+        "csi": {"driver": CSI_DRIVER, "fsType": "btrfs", "volumeHandle": pv.lv.name},
+        "nodeAffinity": {
+            "required": {
+                "nodeSelectorTerms": [
+                    {
+                        "matchExpressions": [
+                            {"key": NODE_TOPOLOGY_KEY, "operator": "In", "values": [node]}
+                        ]
+                    }
+                ]
+            }
+        },
+    }
+    if pv.bound_claim is not None:
+        spec["claimRef"] = {"namespace": ctx.namespace(pv), "name": pv.bound_claim}
     yield Output(
         app_path(pv, pv.file),
         pv,
@@ -70,14 +97,7 @@ def emit_persistent_volume(pv: PersistentVolume, ctx: RenderContext) -> Iterator
             "kind": "PersistentVolume",
             "apiVersion": "v1",
             "metadata": {"name": pv.name, "annotations": dict(NEVER_PRUNED)},
-            "spec": {
-                "capacity": {"storage": pv.size},
-                "accessModes": ["ReadWriteOnce"],
-                "persistentVolumeReclaimPolicy": "Retain",
-                "storageClassName": ctx.cluster.tier(pv.tier).storage_class,
-                "volumeMode": "Filesystem",
-                "csi": {"driver": CSI_DRIVER, "fsType": "btrfs", "volumeHandle": pv.lv.name},
-            },
+            "spec": spec,
         },
     )
 
@@ -102,21 +122,22 @@ def emit_claim(claim: PersistentVolumeClaim, ctx: RenderContext) -> Iterator[Out
 
 
 def emit_postgres_cluster(cluster: PostgresCluster, ctx: RenderContext) -> Iterator[Output]:
-    """CloudNativePG Cluster: one instance per node, storage bound to our PV by volumeName."""
-    spec: dict[str, Any] = {"instances": len(ctx.cluster.nodes)}
+    """CloudNativePG Cluster: the declared instances, each claim bound to its own PV (one
+    instance: by the template's volumeName; more: by the claimRef of each PV)."""
+    spec: dict[str, Any] = {"instances": len(cluster.volumes)}
     if cluster.image:
         spec["imageName"] = cluster.image
     if cluster.bootstrap is not None:
         spec["bootstrap"] = resolve(cluster.bootstrap, ctx)
     elif cluster.database:
         spec["bootstrap"] = {"initdb": {"database": cluster.database, "owner": cluster.owner}}
-    spec["storage"] = {
-        "pvcTemplate": {
-            "storageClassName": ctx.cluster.tier(cluster.tier).storage_class,
-            "resources": {"requests": {"storage": cluster.size}},
-            "volumeName": cluster.volume.name,
-        }
+    template: dict[str, Any] = {
+        "storageClassName": ctx.cluster.tier(cluster.tier).storage_class,
+        "resources": {"requests": {"storage": cluster.size}},
     }
+    if len(cluster.volumes) == 1:
+        template["volumeName"] = cluster.volumes[0].name
+    spec["storage"] = {"pvcTemplate": template}
     spec.update(resolve(cluster.extra, ctx))
     yield Output(
         app_path(cluster, cluster.file),
@@ -142,6 +163,63 @@ def check_tiers(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
             )
 
 
+def _claims(
+    project: Project,
+) -> Iterator[tuple[PersistentVolumeClaim | PostgresCluster, PersistentVolume]]:
+    """Every claim on a PV: a PVC's, and each instance's of a database."""
+    for claim in project.of_type(PersistentVolumeClaim):
+        yield claim, claim.volume
+    for cluster in project.of_type(PostgresCluster):
+        for volume in cluster.volumes:
+            yield cluster, volume
+
+
+def check_nodes(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
+    """Volumes and database instances sit on klasterfile nodes, never more instances than
+    nodes, and a pod's claims all on one node (a pod runs on one node; a local LV is on one)."""
+    nodes = project.cluster.node_names
+    listed = list(nodes)
+    for volume in project.of_type(Volume):
+        if volume.node is not None and volume.node not in nodes:
+            yield Problem(
+                volume.origin,
+                f"Volume node {volume.node!r} is not a node of klasterfile.py; use one of {listed}",
+                subject=volume.address,
+            )
+    for db in project.of_type(Postgres):
+        if db.replicas > len(nodes):
+            yield Problem(
+                db.origin,
+                f"Postgres {db.name!r} has replicas={db.replicas} but klasterfile.py has "
+                f"{len(nodes)} node(s) {listed}; each instance needs a node (and disk) of its own: "
+                f"lower replicas= to at most {len(nodes)}, or add a Node to the klasterfile",
+                subject=db.address,
+            )
+        unknown = [node for node in db.nodes if node not in nodes]
+        if unknown:
+            yield Problem(
+                db.origin,
+                f"Postgres {db.name!r} nodes {unknown} are not nodes of klasterfile.py; use some of {listed}",
+                subject=db.address,
+            )
+    for workload in project.of_type(Workload):
+        claims = [c for c in graph.dependencies(workload) if isinstance(c, PersistentVolumeClaim)]
+        placed = {
+            claim.name: claim.volume.lv.node_name(nodes)
+            for claim in claims
+            if claim.volume.lv.node in (None, *nodes)
+        }
+        if len(set(placed.values())) > 1:
+            where = ", ".join(f"{claim} on {node}" for claim, node in sorted(placed.items()))
+            yield Problem(
+                workload.origin,
+                f"{type(workload).__name__} {workload.name!r} mounts claims on different nodes "
+                f"({where}); its pod runs on one node and a local LV exists only on its own, so "
+                "it would never start: put the volumes on one node (Volume(..., node=...))",
+                subject=workload.address,
+            )
+
+
 def check_volume_chain(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """LVMVolume name = PV name = volumeHandle, equal capacities, one tier along the chain."""
     for pv in project.of_type(PersistentVolume):
@@ -163,18 +241,18 @@ def check_volume_chain(project: Project, graph: ProjectGraph) -> Iterator[Proble
                 f"PersistentVolume {pv.name!r} uses the {pv.tier} storage class but its LV is in the {pv.lv.tier} volume group",
                 subject=pv.address,
             )
-    for claimer in project.of_type(PersistentVolumeClaim) + project.of_type(PostgresCluster):
+    for claimer, volume in _claims(project):
         what = type(claimer).__name__
-        if parse_quantity(claimer.size) != parse_quantity(claimer.volume.size):
+        if parse_quantity(claimer.size) != parse_quantity(volume.size):
             yield Problem(
                 claimer.origin,
-                f"{what} {claimer.name!r} requests {claimer.size} but PersistentVolume {claimer.volume.name!r} holds {claimer.volume.size}",
+                f"{what} {claimer.name!r} requests {claimer.size} but PersistentVolume {volume.name!r} holds {volume.size}",
                 subject=claimer.address,
             )
-        if claimer.tier != claimer.volume.tier:
+        if claimer.tier != volume.tier:
             yield Problem(
                 claimer.origin,
-                f"{what} {claimer.name!r} uses the {claimer.tier} storage class but PersistentVolume {claimer.volume.name!r} is {claimer.volume.tier}",
+                f"{what} {claimer.name!r} uses the {claimer.tier} storage class but PersistentVolume {volume.name!r} is {volume.tier}",
                 subject=claimer.address,
             )
 
@@ -182,8 +260,8 @@ def check_volume_chain(project: Project, graph: ProjectGraph) -> Iterator[Proble
 def check_single_claim(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """Each PV is claimed by exactly one PVC or CNPG cluster."""
     claims: dict[PersistentVolume, list[Any]] = defaultdict(list)
-    for claimer in project.of_type(PersistentVolumeClaim) + project.of_type(PostgresCluster):
-        claims[claimer.volume].append(claimer)
+    for claimer, volume in _claims(project):
+        claims[volume].append(claimer)
     for pv in project.of_type(PersistentVolume):
         holders = claims.get(pv, [])
         if len(holders) > 1:
@@ -299,6 +377,7 @@ FAMILY = Family(
     },
     checks=(
         check_tiers,
+        check_nodes,
         check_volume_chain,
         check_single_claim,
         check_unique_lv_names,

@@ -19,10 +19,14 @@ from klaster_build.refs import Ref
 from klaster_build.validators import (
     dns_label,
     dns_subdomain,
+    each,
     instance_of,
+    non_negative_int,
     optional,
+    positive_int,
     quantity,
     text,
+    to_tuple,
 )
 from klaster_build.versions import Renovate
 
@@ -58,6 +62,14 @@ class LVMVolume(Record):
     size: str = attrs.field(validator=quantity)
     tier: str = attrs.field(validator=_tier)
     file: str = attrs.field(validator=output_file)
+    node: str | None = attrs.field(default=None, validator=optional(dns_label))
+    # Without `node`: the klasterfile node at this index (a database's instance N goes on the
+    # N-th node; a volume on the first).
+    node_index: int = attrs.field(default=0, validator=non_negative_int)
+
+    def node_name(self, nodes: tuple[str, ...]) -> str:
+        """The node holding the LV, given the klasterfile's nodes (checks ensure it is one)."""
+        return self.node or nodes[self.node_index]
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -69,6 +81,9 @@ class PersistentVolume(Record):
     size: str = attrs.field(validator=quantity)
     tier: str = attrs.field(validator=_tier)
     file: str = attrs.field(validator=output_file)
+    # The claim (in the PV's app namespace) an operator will create and this PV is reserved
+    # for (`claimRef`): a database replica's, which CloudNativePG names `<cluster>-<serial>`.
+    bound_claim: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -104,6 +119,9 @@ class Volume(Record):
     lv_name: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
     claim_name: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
     file: str | None = attrs.field(default=None, validator=optional(output_file))
+    # The klasterfile node whose disk holds the LV (default: its first node); pods mounting
+    # the claim run there.
+    node: str | None = attrs.field(default=None, validator=optional(dns_label))
     # The LVM volume on the node, and the PersistentVolume bound to it.
     lv: LVMVolume = attrs.field(init=False, metadata={"no_edges": True})
     pv: PersistentVolume = attrs.field(init=False, metadata={"no_edges": True})
@@ -121,7 +139,7 @@ class Volume(Record):
             "tier": self.tier,
             "file": file,
         }
-        lv = LVMVolume(name, **common)
+        lv = LVMVolume(name, node=self.node, **common)
         pv = PersistentVolume(name, lv=lv, **common)
         object.__setattr__(self, "lv", lv)
         object.__setattr__(self, "pv", pv)
@@ -136,10 +154,10 @@ class Volume(Record):
 
 @attrs.frozen(kw_only=True, eq=False)
 class PostgresCluster(Record):
-    """The CloudNativePG `Cluster` document; its PVC is created by the operator, never by us."""
+    """The CloudNativePG `Cluster` document; its PVCs are created by the operator, never by us."""
 
     name: str = attrs.field(kw_only=False, validator=dns_label)
-    volume: PersistentVolume
+    volumes: tuple[PersistentVolume, ...]  # one per instance, instance 1 first
     size: str = attrs.field(validator=quantity)
     tier: str = attrs.field(validator=_tier)
     image: str | None = attrs.field(default=None, validator=optional(text(512)))
@@ -152,13 +170,16 @@ class PostgresCluster(Record):
 
 @attrs.frozen(kw_only=True, eq=False)
 class Postgres(Record):
-    """A Postgres database: LVMVolume + PV `<cluster>-1` (ssd by default) and a CNPG Cluster.
+    """A Postgres database: a CNPG Cluster with one LVMVolume + PV per instance (`<cluster>-1`,
+    `-2`...; ssd by default), each on its own node.
 
     Example:
         db = Postgres("kaneo-db", size="10Gi")
         Deployment("kaneo", containers=[Container("api", image="ghcr.io/usekaneo/api:2.6.1",
                    env={"DATABASE_URL": db.secret_key("uri"), "DB_HOST": db.host})])
         # in chart values: {"existingSecret": db.app_secret, "host": db.rw_service}
+        # two instances (a primary and a replica) on two klasterfile nodes:
+        Postgres("vikunja-db", size="5Gi", replicas=2, nodes=["node1", "node2"])
     """
 
     name: str = attrs.field(kw_only=False, validator=dns_label)
@@ -168,6 +189,10 @@ class Postgres(Record):
     database: str | None = attrs.field(default=None, validator=optional(dns_label))
     owner: str | None = attrs.field(default=None, validator=optional(dns_label))
     lv_name: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
+    # Instances (a primary and replicas), a declared choice: never more than the nodes.
+    replicas: int = attrs.field(default=1, validator=positive_int)
+    # The node of each instance, instance 1 first (default: the klasterfile's first nodes).
+    nodes: tuple[str, ...] = attrs.field(default=(), converter=to_tuple, validator=each(dns_label))
     # Raw CNPG `bootstrap` (e.g. recovery after a migration) instead of initdb, and extra spec
     # fields klaster does not model (managed roles...).
     bootstrap: dict[str, Any] | None = attrs.field(
@@ -175,9 +200,9 @@ class Postgres(Record):
     )
     extra: dict[str, Any] = attrs.field(factory=dict, validator=instance_of(dict), metadata=DATA)
     renovate: Renovate | None = attrs.field(default=None, validator=optional(instance_of(Renovate)))
-    # The LVM volume on the node, and the PersistentVolume the database's claim binds to.
-    lv: LVMVolume = attrs.field(init=False, metadata={"no_edges": True})
-    pv: PersistentVolume = attrs.field(init=False, metadata={"no_edges": True})
+    # Each instance's LVM volume and the PersistentVolume its claim binds to, instance 1 first.
+    lvs: tuple[LVMVolume, ...] = attrs.field(init=False, metadata={"no_edges": True})
+    pvs: tuple[PersistentVolume, ...] = attrs.field(init=False, metadata={"no_edges": True})
     # The CloudNativePG Cluster document.
     cluster: PostgresCluster = attrs.field(init=False)
 
@@ -186,27 +211,45 @@ class Postgres(Record):
         if (self.database is None) != (self.owner is None):
             msg = "Postgres 'database' and 'owner' go together (bootstrap.initdb needs both)"
             raise DeclarationError(msg)
-        name = self.lv_name or f"{self.name}-1"
+        if self.nodes and len(self.nodes) != self.replicas:
+            msg = (
+                f"Postgres 'nodes' names {len(self.nodes)} node(s) for {self.replicas} "
+                "replica(s); name one node per instance, or leave nodes= out"
+            )
+            raise DeclarationError(msg)
+        if len(set(self.nodes)) != len(self.nodes):
+            msg = f"Postgres 'nodes' {list(self.nodes)} repeats a node; each instance needs its own node (its own disk)"
+            raise DeclarationError(msg)
         common: dict[str, Any] = {
             "origin": self.origin,
             "app": self.app,
             "size": self.size,
             "tier": self.tier,
+            "file": "postgres-volume.yaml",
         }
-        lv = LVMVolume(name, file="postgres-volume.yaml", **common)
-        pv = PersistentVolume(name, lv=lv, file="postgres-volume.yaml", **common)
+        lvs, pvs = [], []
+        for index in range(self.replicas):
+            serial = index + 1  # CloudNativePG numbers instances (and their claims) from 1
+            name = self.lv_name if serial == 1 and self.lv_name else f"{self.name}-{serial}"
+            node = self.nodes[index] if self.nodes else None
+            lv = LVMVolume(name, node=node, node_index=index, **common)
+            # One instance: its claim names the PV (volumeName). More: each PV is reserved for
+            # the claim CloudNativePG will create for its instance.
+            bound = f"{self.name}-{serial}" if self.replicas > 1 else None
+            lvs.append(lv)
+            pvs.append(PersistentVolume(name, lv=lv, bound_claim=bound, **common))
         cluster = PostgresCluster(
             self.name,
-            volume=pv,
+            volumes=tuple(pvs),
             image=self.image,
             database=self.database,
             owner=self.owner,
             bootstrap=self.bootstrap,
             extra=self.extra,
-            **common,
+            **{k: v for k, v in common.items() if k != "file"},
         )
-        object.__setattr__(self, "lv", lv)
-        object.__setattr__(self, "pv", pv)
+        object.__setattr__(self, "lvs", tuple(lvs))
+        object.__setattr__(self, "pvs", tuple(pvs))
         object.__setattr__(self, "cluster", cluster)
 
     @property
