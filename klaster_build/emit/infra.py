@@ -193,20 +193,22 @@ def talos_outputs(ctx: RenderContext) -> Iterator[Output]:
     host = endpoint.split("://", 1)[-1].split(":", 1)[0].split("/", 1)[0]
     out_dir = ctx.cluster.out_dir
     app_patches = [f"{out_dir}/talos/patches/{ns}.patch" for ns in namespaces]
+    # Workers get the first base patch (the cluster-wide settings, as the real repo's worker.yaml
+    # does), never the exemptions: PodSecurity admission runs in the API server, which only
+    # control-plane nodes host, and it applies cluster-wide from there (docs/upstream.md, Nodes).
+    worker_patches = list(talos.base_patches[:1])
     lines = [".PHONY: gen-talos-config", "gen-talos-config:", f"\tmkdir -p {talos.generated_dir}"]
     for node in ctx.cluster.nodes:
-        patches = [*talos.base_patches, *app_patches]
+        controlplane = node.role == "controlplane"
+        patches = [*talos.base_patches, *app_patches] if controlplane else [*worker_patches]
         if node.name in talos.node_patches:
             patches.append(talos.node_patches[node.name])
         lines.append("\ttalosctl gen config \\")
         lines.append(f"\t\t--with-secrets {talos.secrets_file} \\")
         lines.extend(f"\t\t--config-patch @{patch} \\" for patch in patches)
-        lines.append(
-            f"\t\t--output-types controlplane -o {talos.generated_dir}/{node.name}.yaml \\"
-        )
+        lines.append(f"\t\t--output-types {node.role} -o {talos.generated_dir}/{node.name}.yaml \\")
         lines.append(f"\t\t{talos.cluster_name} {endpoint}")
-    first = talos.base_patches[0] if talos.base_patches else None
-    worker_patch = f" --config-patch @{first}" if first else ""
+    worker_patch = "".join(f" --config-patch @{patch}" for patch in worker_patches)
     lines.append(
         f"\ttalosctl gen config --with-secrets {talos.secrets_file}{worker_patch} --output-types worker -o {talos.generated_dir}/worker.yaml {talos.cluster_name} {endpoint}"
     )

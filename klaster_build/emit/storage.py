@@ -13,7 +13,6 @@ from klaster_build.graph import ProjectGraph
 from klaster_build.project import Project
 from klaster_build.quantity import parse_quantity
 from klaster_build.records.helm import HelmRelease
-from klaster_build.records.workloads import Workload
 from klaster_build.records.storage import (
     LVMVolume,
     PersistentVolume,
@@ -22,6 +21,7 @@ from klaster_build.records.storage import (
     PostgresCluster,
     Volume,
 )
+from klaster_build.records.workloads import Workload
 from klaster_build.render_context import RenderContext
 from klaster_build.values import resolve
 
