@@ -13,11 +13,11 @@ from klaster_build.dsl import (
 POSTGRES_VERSIONING = Renovate(versioning=r"regex:^(?<major>\d+)\.(?<minor>\d+)$")
 
 secret = VaultSecret("authentik-secret", path="authentik")
-# The database stays on hdd where its data lives (moving tiers means a new, empty LV).
 db = Postgres(
     "authentik-postgresql-cluster-lvmhdd",
     size="10Gi",
     tier="hdd",
+    tier_reason="its data lives on this hdd LV in the real cluster; moving tiers is a data move",
     image="ghcr.io/cloudnative-pg/postgresql:17.4",
     database="authentik",
     owner="authentik",

@@ -26,6 +26,7 @@ db = Postgres(
     "gitea-postgresql-cluster-lvmhdd",
     size="20Gi",
     tier="hdd",
+    tier_reason="its data lives on this hdd LV in the real cluster; moving tiers is a data move",
     image="ghcr.io/cloudnative-pg/postgresql:17.4",
     renovate=Renovate(versioning=r"regex:^(?<major>\d+)\.(?<minor>\d+)$"),
     # The data was migrated by hand; recovery keeps CNPG from bootstrapping it again.

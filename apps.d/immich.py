@@ -39,6 +39,7 @@ db = Postgres(
     "immich-db-lvmhdd",
     size="10Gi",
     tier="hdd",
+    tier_reason="its data lives on this hdd LV in the real cluster; moving tiers is a data move",
     image="ghcr.io/tensorchord/cloudnative-vectorchord:14-0.4.3",
     # The data was migrated by hand; recovery keeps CNPG from bootstrapping it again.
     bootstrap={"recovery": {"backup": {"name": "backup-migration"}}},

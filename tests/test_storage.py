@@ -220,6 +220,17 @@ def test_warnings_for_unused_claims_and_hdd_databases(project: ProjectDir, run, 
         "apps.d/a.py:3: warning: database 'db' is on hdd; the guideline puts databases on ssd"
         in err
     )
+    assert 'say why it stays: Postgres(..., tier_reason="...")' in err
+    # Acknowledged in words, the deviation stops being repeated on every build.
+    project.app(
+        "a",
+        "from klaster_build.dsl import Postgres, Volume\n"
+        "Volume('cache')\n"
+        "Postgres('db', tier='hdd', tier_reason='the data already lives on hdd')\n",
+    )
+    code, _, err = run("build")
+    assert code == 0
+    assert "database" not in err and "claim 'a-cache-lvmhdd'" in err
 
 
 def test_bundled_storage_is_refused_unless_allowed(project: ProjectDir, run, no_color) -> None:

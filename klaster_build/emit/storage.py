@@ -295,7 +295,7 @@ def check_unique_lv_names(project: Project, graph: ProjectGraph) -> Iterator[Pro
 
 
 def check_storage_use(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
-    """Warn about claims nothing uses and databases on hdd."""
+    """Warn about claims nothing uses and databases off ssd without a `tier_reason=`."""
     for claim in project.of_type(PersistentVolumeClaim):
         users = [d for d in graph.dependents(claim) if not isinstance(d, Volume)]
         owner = next((d for d in graph.dependents(claim) if isinstance(d, Volume)), None)
@@ -307,10 +307,10 @@ def check_storage_use(project: Project, graph: ProjectGraph) -> Iterator[Problem
                 subject=claim.address,
             )
     for db in project.of_type(Postgres):
-        if db.tier != "ssd" and "ssd" in project.cluster.storage:
+        if db.tier != "ssd" and "ssd" in project.cluster.storage and not db.tier_reason:
             yield Problem(
                 db.origin,
-                f"database {db.name!r} is on {db.tier}; the guideline puts databases on ssd (small, latency-bound data)",
+                f'database {db.name!r} is on {db.tier}; the guideline puts databases on ssd (small, latency-bound data). Move it (a data move), or say why it stays: Postgres(..., tier_reason="...")',
                 severity="warning",
                 subject=db.address,
             )

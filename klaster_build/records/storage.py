@@ -185,6 +185,9 @@ class Postgres(Record):
     name: str = attrs.field(kw_only=False, validator=dns_label)
     size: str = attrs.field(default=DEFAULT_SIZE, validator=quantity)
     tier: str = attrs.field(default="ssd", validator=_tier)
+    # Why a database stays off ssd (the guideline's tier for databases), in words; without it a
+    # build warns.
+    tier_reason: str | None = attrs.field(default=None, validator=optional(text(500)))
     image: str | None = attrs.field(default=None, validator=optional(text(512)))
     database: str | None = attrs.field(default=None, validator=optional(dns_label))
     owner: str | None = attrs.field(default=None, validator=optional(dns_label))
