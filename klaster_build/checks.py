@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from klaster_build.emit.outputs import Declared, Output, identity
 from klaster_build.errors import Problem
+from klaster_build.invocation import command
 from klaster_build.names import api_group, name_problems, pod_template_labels
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ def unknown_records(project: Project, catalog: Catalog) -> list[Problem]:
         Problem(
             record.origin,
             f"{type(record).__name__} is not a record type klaster builds; declare records "
-            "from klaster_build.dsl (see `klaster explain`)",
+            f"from klaster_build.dsl (see `{command('explain')}`)",
         )
         for record in project.records
         if not catalog.knows(record)

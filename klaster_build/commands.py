@@ -10,6 +10,7 @@ from pathlib import Path
 
 from klaster_build import report
 from klaster_build.errors import ExitStatus, scoped
+from klaster_build.invocation import command
 
 
 def _write(text: str, output: Path | None) -> None:
@@ -189,6 +190,7 @@ def new_command(root: Path, name: str, template: str, helm: list[str] | None) ->
         report.console().print(f"klaster: {error}", markup=False)
         return int(ExitStatus.INVALID)
     report.console().print(
-        f"klaster: wrote {path.relative_to(root.resolve())}; run 'klaster build'", markup=False
+        f"klaster: wrote {path.relative_to(root.resolve())}; run '{command('build')}'",
+        markup=False,
     )
     return int(ExitStatus.OK)

@@ -23,6 +23,7 @@ import attrs
 
 from klaster_build import dsl, naming
 from klaster_build.cluster import Cluster
+from klaster_build.invocation import command
 from klaster_build.records.base import Record
 
 GROUPS = {
@@ -333,7 +334,9 @@ def overview() -> str:
         lines += [f"  {e.name:<{width}}{e.summary}" for e in entries if e.group == group]
         lines.append("")
     lines += ["How arguments are named:", textwrap.indent(naming_rules(), "  "), ""]
-    lines.append("'klaster explain NAME' shows a name's arguments, references and an example.")
+    lines.append(
+        f"'{command('explain NAME')}' shows a name's arguments, references and an example."
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -350,7 +353,7 @@ def unknown(name: str) -> str:
     )
     spelled = [n for n in names if n.lower() in {c.lower() for c in close}]
     hint = f"; did you mean {' or '.join(spelled)}?" if spelled else ""
-    return f"the DSL has no {name!r}{hint} ('klaster explain' lists every name)"
+    return f"the DSL has no {name!r}{hint} ('{command('explain')}' lists every name)"
 
 
 # Messages Python gives for a call that does not fit an attrs-generated __init__.
@@ -380,7 +383,7 @@ def call_mistake(error: TypeError) -> Mistake | None:
     kind, problem = entry.name, match["problem"]
     taken = arguments(entry.target)
     names = [a.name for a in taken]
-    see = f"see 'klaster explain {kind}'"
+    see = f"see '{command(f'explain {kind}')}'"
     if found := _UNEXPECTED.match(problem):
         wrong = found[1]
         return Mistake(
@@ -423,7 +426,7 @@ def attribute_mistake(error: AttributeError) -> Mistake | None:
     offered = [m.name for m in members(kind)]
     given = [a.name for a in arguments(kind)]
     plain = [m.split("(")[0] for m in offered] + given
-    see = f" (see 'klaster explain {kind.__name__}')" if explained else ""
+    see = f" (see '{command(f'explain {kind.__name__}')}')" if explained else ""
     return Mistake(
         f"{kind.__name__} has no attribute {error.name!r}{did_you_mean(error.name, plain) or '.'} "
         f"It has: {', '.join([*offered, *given])}{see}"

@@ -17,6 +17,7 @@ import attrs
 from klaster_build.cluster import Cluster
 from klaster_build.errors import DeclarationError, KlasterError, Problem, ProblemsFound
 from klaster_build.explain import Mistake, attribute_mistake, call_mistake
+from klaster_build.invocation import command
 from klaster_build.origin import Origin, set_display_root
 from klaster_build.project import APPS_DIR, KLASTERFILE, Project
 from klaster_build.records.app import App
@@ -202,7 +203,8 @@ def load_project(
         raise ProblemsFound(
             [
                 Problem(
-                    Origin(APPS_DIR, 0), f"no apps in {APPS_DIR}/; add one with 'klaster new NAME'"
+                    Origin(APPS_DIR, 0),
+                    f"no apps in {APPS_DIR}/; add one with '{command('new NAME')}'",
                 )
             ]
         )

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from klaster_build.errors import Problem
+from klaster_build.invocation import command
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -77,7 +78,7 @@ def print_build(result: BuildResult, *, check: bool) -> None:
             for path in paths:
                 out.print(f"{label}: {path}", markup=False)
         out.print(
-            "klaster: out/ is not what apps.d builds; run 'klaster build' and commit out/",
+            f"klaster: out/ is not what apps.d builds; run '{command('build')}' and commit out/",
             markup=False,
         )
         return
@@ -93,10 +94,10 @@ def print_build(result: BuildResult, *, check: bool) -> None:
     if result.new_steps:
         count = len(result.new_steps)
         out.print(
-            f"klaster: {count} new operator step{'s' * (count != 1)} (all of them: klaster todo):",
+            f"klaster: {count} new operator step{'s' * (count != 1)} (all of them: {command('todo')}):",
             markup=False,
         )
         for step in result.new_steps[:NEW_STEPS_SHOWN]:
             out.print(f"  NEW [{step.category}] {step.summary}", markup=False)
         if count > NEW_STEPS_SHOWN:
-            out.print(f"  ... and {count - NEW_STEPS_SHOWN} more (klaster todo)", markup=False)
+            out.print(f"  ... and {count - NEW_STEPS_SHOWN} more ({command('todo')})", markup=False)

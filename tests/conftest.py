@@ -18,6 +18,8 @@ settings.register_profile("fast", max_examples=10, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 REPO = Path(__file__).resolve().parent.parent
+# Messages name plain `klaster` in tests, whichever shell ran them (./dev sets this for users).
+os.environ.pop("KLASTER_COMMAND", None)
 
 KLASTERFILE = """\
 from klaster_build.dsl import Cluster, Intervals, Node, StorageTier, VaultSettings

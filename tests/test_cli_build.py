@@ -240,6 +240,23 @@ def test_empty_apps_dir(project: ProjectDir, run, no_color) -> None:
     assert "no apps in apps.d/; add one with 'klaster new NAME'" in err
 
 
+def test_messages_name_the_command_the_user_has(
+    project: ProjectDir, run, no_color, monkeypatch
+) -> None:
+    """Under ./dev (KLASTER_COMMAND=./dev) every hint names ./dev, not a klaster off PATH."""
+    monkeypatch.setenv("KLASTER_COMMAND", "./dev")
+    code, _, err = run("build")
+    assert "add one with './dev new NAME'" in err
+    path = project.app("web", WEB)
+    assert run("build")[0] == 0
+    path.write_text(WEB.replace('Service("web", workload=web, ports={"http": 80})\n', ""))
+    code, _, err = run("build", "--check")
+    assert code == 1
+    assert "run './dev build' and commit out/" in err
+    code, _, err = run("explain", "Volum")
+    assert "('./dev explain' lists every name)" in err
+
+
 def test_noop_build_does_not_rewrite(project: ProjectDir, run, no_color) -> None:
     """A second build with unchanged inputs answers from the fingerprint and writes nothing."""
     project.app("web", WEB)

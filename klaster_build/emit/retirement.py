@@ -18,6 +18,7 @@ from klaster_build.emit.vault import vault_steps
 from klaster_build.errors import Problem
 from klaster_build.family import Family, Removal
 from klaster_build.graph import ProjectGraph
+from klaster_build.invocation import command
 from klaster_build.operator import OperatorStep, step_subject
 from klaster_build.origin import Origin
 from klaster_build.project import APPS_DIR, Project
@@ -90,7 +91,7 @@ def refuse_unretired_volumes(project: Project, removal: Removal) -> Iterator[Pro
                 f"LV {spec.get('volGroup', '?')}/{name} ({spec.get('capacity', '?')}) is in "
                 f"{path} but apps.d no longer declares it. {fate} To keep it, declare it again "
                 f"(Volume(..., lv_name={json.dumps(name)}) or Postgres(..., lv_name={json.dumps(name)}) adopts it). "
-                "To delete it, retire it in any apps.d file; `klaster todo` then lists how to "
+                f"To delete it, retire it in any apps.d file; `{command('todo')}` then lists how to "
                 f"back it up and delete it:\n    {_declaration('RetiredVolume', name)}",
             )
 
@@ -192,7 +193,7 @@ def refuse_unretired_apps(project: Project, removal: Removal) -> Iterator[Proble
             _source(app),
             f"app {app!r} is removed from apps.d, but what it needed outside the cluster stays: "
             f"{listed}. Flux removes the app's objects; nothing removes these. Retire the app in "
-            "any apps.d file; `klaster todo` then lists their clean-up until you delete the "
+            f"any apps.d file; `{command('todo')}` then lists their clean-up until you delete the "
             f"declaration:\n    {_declaration('RetiredApp', app, **found)}",
         )
 
