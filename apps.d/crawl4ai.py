@@ -20,10 +20,20 @@ crawler = Deployment(
                 "limits": {"cpu": "2", "memory": "4Gi"},
             },
             readiness=Probe(
-                http_get="/health", port="http", initial_delay=10, period=10, timeout=3, failure_threshold=6
+                http_get="/health",
+                port="http",
+                initial_delay=10,
+                period=10,
+                timeout=3,
+                failure_threshold=6,
             ),
             liveness=Probe(
-                http_get="/health", port="http", initial_delay=30, period=15, timeout=3, failure_threshold=6
+                http_get="/health",
+                port="http",
+                initial_delay=30,
+                period=15,
+                timeout=3,
+                failure_threshold=6,
             ),
         )
     ],
