@@ -68,10 +68,11 @@ def refuse_removals(
 ) -> None:
     """Raise ProblemsFound when the build would drop what apps.d must retire first (an LV whose
     data would be destroyed, a removed app's leftovers); the families' removal checks say what."""
-    changed = [*plan.write, *plan.delete]
+    # What leaves the tree Flux applies: rewritten, deleted, and no longer generated but kept.
+    changed = [*plan.write, *plan.delete, *plan.kept]
     removal = Removal(
         _documents({p: plan.current[p] for p in changed if p in plan.current}),
-        frozenset(plan.delete),
+        frozenset(plan.delete) | frozenset(plan.kept),
         frozenset(manifest.steps) - {step.key for step in steps},
     )
     problems = [p for check in catalog.removals for p in check(project, removal)]
@@ -116,6 +117,8 @@ def _out_is_current(root: Path, out_dir: Path, fingerprint: str) -> bool:
     if manifest is None:
         return False
     for path, expected in manifest.files.items():
+        if not output.is_plain_path(path):  # never read what a hand edit points at
+            return False
         try:
             with open(root / path, "rb") as stream:
                 if output.digest(stream.read()) != expected:
@@ -223,7 +226,8 @@ def build(
     if check:
         return _build(root, cluster, out_dir, catalog, check=True, only_apps=only_apps)
     with build_lock(root, on_wait):
-        output.cleanup_leftovers(out_dir, output.Manifest.read(out_dir).files)
+        entries = output.Manifest.read(out_dir).files
+        output.cleanup_leftovers(out_dir, [p for p in entries if output.is_plain_path(p)])
         return _build(root, cluster, out_dir, catalog, check=False, only_apps=only_apps)
 
 
@@ -262,8 +266,28 @@ def _build(
             for p, c in files.items()
             if p.startswith(tuple(scope)) or not (p.startswith(apps) and "/" in p[len(apps) :])
         }
-    manifest = output.Manifest.read(out_dir)
+    manifest_path = f"{rel}/{output.MANIFEST}"
+    manifest, foreign_entries = output.Manifest.read(out_dir).owning(
+        rel, [p for p in files if not p.startswith(f"{rel}/")]
+    )
     plan = output.plan(root, files, manifest, scope)
+    warnings += tuple(
+        Problem(
+            Origin(manifest_path, 0),
+            f"lists {entry!r}, which is not a file klaster generates under {rel}/; "
+            "klaster never reads, writes or deletes it, and drops the entry",
+            severity="warning",
+        )
+        for entry in foreign_entries
+    ) + tuple(
+        Problem(
+            Origin(path, 0),
+            "is no longer generated but was edited since klaster wrote it; it is kept and "
+            "no longer klaster's: delete it yourself if it is not needed",
+            severity="warning",
+        )
+        for path in plan.kept
+    )
     known_steps = set(manifest.steps)
     new_steps = tuple(step for step in rendering.steps if step.key not in known_steps)
     refuse_removals(rendering.project, plan, manifest, rendering.steps, catalog)

@@ -94,10 +94,42 @@ class Manifest:
             return None
         return cls.parse(shown.stdout) if shown.returncode == 0 else None
 
+    def owning(self, out_rel: str, rendered: Iterable[str]) -> tuple[Manifest, tuple[str, ...]]:
+        """This manifest with only the entries klaster may own, and the others (foreign).
+
+        The manifest is data a merge or a hand edit can change, never an instruction: klaster
+        owns a file under out/ (`out_rel`, project-relative) spelt in its one plain form, or a
+        file outside out/ that this build renders (`rendered`: renovate.json). Anything else
+        (`../x`, `/etc/x`, `klasterfile.py`, `apps.d/a.py`, `out/./x`, the manifest itself,
+        `.git`) is foreign: reported, never read as owned, written or deleted.
+        """
+        outside = set(rendered)
+        owned = {
+            path: sha
+            for path, sha in self.files.items()
+            if is_plain_path(path)
+            and (path in outside or path.startswith(f"{out_rel}/"))
+            and path != f"{out_rel}/{MANIFEST}"
+        }
+        foreign = tuple(sorted(set(self.files) - set(owned)))
+        return attrs.evolve(self, files=owned), foreign
+
     def dumps(self) -> bytes:
         """Deterministic JSON."""
         body = _CONVERTER.unstructure(attrs.evolve(self, steps=tuple(sorted(self.steps))))
         return (json.dumps(body, indent=1, sort_keys=True) + "\n").encode("utf-8")
+
+
+def is_plain_path(path: str) -> bool:
+    """A project-relative POSIX path in its one spelling: no empty, `.` or `..` part, not
+    absolute, no backslash or NUL, nothing inside a `.git` directory."""
+    parts = path.split("/")
+    return (
+        bool(path)
+        and "\\" not in path
+        and "\0" not in path
+        and all(part not in ("", ".", "..") and part != ".git" for part in parts)
+    )
 
 
 @attrs.frozen
@@ -110,6 +142,9 @@ class Plan:
     hand_edited: tuple[str, ...]  # owned files whose content is not what klaster wrote
     foreign: tuple[str, ...]  # files klaster would write but did not generate earlier
     current: dict[str, bytes]  # what is on disk now, for the paths above
+    # Owned files the build no longer writes whose content is not what klaster wrote: never
+    # deleted (nothing proves klaster made them), no longer owned.
+    kept: tuple[str, ...] = ()
 
     @property
     def is_noop(self) -> bool:
@@ -173,6 +208,7 @@ def plan(
             unchanged.append(path)
         else:
             write[path] = content
+    kept = []
     for path, owned_hash in manifest.files.items():
         if path in files or (prefixes is not None and not path.startswith(prefixes)):
             continue
@@ -180,9 +216,10 @@ def plan(
         if on_disk is None:
             continue
         current[path] = on_disk
-        if digest(on_disk) != owned_hash:
-            hand_edited.append(path)
-        delete.append(path)
+        if digest(on_disk) == owned_hash:  # exactly what klaster wrote: it goes
+            delete.append(path)
+        else:
+            kept.append(path)
     return Plan(
         write,
         tuple(sorted(delete)),
@@ -190,6 +227,7 @@ def plan(
         tuple(sorted(hand_edited)),
         tuple(sorted(foreign)),
         current,
+        tuple(sorted(kept)),
     )
 
 
@@ -320,7 +358,8 @@ def apply(
 
     `manifest`: out/'s as the plan read it.
     """
-    owned = {p: d for p, d in manifest.files.items() if p not in plan_.delete}
+    gone = {*plan_.delete, *plan_.kept}
+    owned = {p: d for p, d in manifest.files.items() if p not in gone}
     owned.update((path, digest(content)) for path, content in files.items())
     updated = Manifest(owned, tuple(steps)).dumps()
     out_rel = out_dir.relative_to(root).as_posix() + "/"
