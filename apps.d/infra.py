@@ -2,6 +2,7 @@
 
 from klaster_build.dsl import (
     App,
+    GitCrds,
     InfraComponent,
     InfraConfig,
     VaultFile,
@@ -71,6 +72,12 @@ InfraComponent(
     version="4.9.0",
     repository="k8up-io",
     provides=["k8up.io"],
+    # The chart ships no CRDs; k8up's release file k8up-crd.yaml is built from this directory.
+    crds=GitCrds(
+        url="https://github.com/k8up-io/k8up",
+        tag="k8up-{version}",
+        path="config/crd/apiextensions.k8s.io/v1",
+    ),
 )
 InfraComponent(
     "external-secrets",
@@ -119,6 +126,8 @@ InfraComponent(
     url="https://openbao.github.io/openbao-helm",
     chart="openbao",
     version="0.19.2",
+    # Its pod needs the volume and the TLS certificate of infra/configs: applied after them.
+    directory="configs",
     values=OPENBAO_VALUES,
 )
 
