@@ -16,10 +16,18 @@ from klaster_build import registry
 from klaster_build.data import DATA, SecretKey
 from klaster_build.errors import DeclarationError
 from klaster_build.records.base import Record
+from klaster_build.records.infra import InfraComponent
 from klaster_build.records.manifest import output_file
 from klaster_build.records.rbac import ServiceAccount
 from klaster_build.refs import Ref
-from klaster_build.validators import dns_label, dns_subdomain, optional, text, to_tuple
+from klaster_build.validators import (
+    dns_label,
+    dns_subdomain,
+    instance_of,
+    optional,
+    text,
+    to_tuple,
+)
 
 _KV_PATH = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
 _VAULT_FILE = re.compile(r"^[a-z0-9-]+(/[a-z0-9-]+)*\.(yaml|hcl)$")
@@ -148,6 +156,11 @@ class VaultAccess(Record):
     Example:
         access = VaultAccess(service_account="llama-proxy", auth="llama", role="llama-proxy", policy="ollama")
         VaultSecret("llama-api-key", path="ollama", keys=["API_KEY"], access=access)
+        # an infra controller's credentials, in its namespace (App(infra=True) file):
+        dns = InfraComponent("external-dns", namespace="external-dns", url="https://kubernetes-sigs.github.io/external-dns/",
+                             chart="external-dns", version="1.19.0")
+        VaultSecret("external-dns-ovh", path="external-dns", keys=["api_token"],
+                    access=VaultAccess(component=dns, file="external-dns-secret.yaml"))
     """
 
     service_account: str | ServiceAccount | None = attrs.field(
@@ -157,6 +170,11 @@ class VaultAccess(Record):
     role: str | None = attrs.field(default=None, validator=optional(dns_label))
     policy: str | None = attrs.field(default=None, validator=optional(dns_label))
     file: str = attrs.field(default="secret.yaml", validator=output_file)
+    # In an infra file: the controller whose namespace the chain and its secrets live in; they
+    # are written to infra/configs/<file> and applied with infra, after the operator.
+    component: InfraComponent | None = attrs.field(
+        default=None, validator=optional(instance_of(InfraComponent))
+    )
     # Made by the first VaultSecret of a file that declares none before it.
     implicit: bool = attrs.field(init=False, default=False, repr=False)
     # The VaultAuth that the app's VaultStaticSecrets log in with.
