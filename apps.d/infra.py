@@ -54,6 +54,8 @@ webhook_ovh = InfraComponent(
     chart="cert-manager-webhook-ovh",
     version="0.8.0",
     create_namespace=False,
+    # Its chart creates the ClusterIssuer letsencrypt (values issuers:).
+    uses=["cert-manager.io"],
     values=CERT_MANAGER_WEBHOOK_OVH_VALUES,
 )
 # The webhook's OVH API credentials (the Secret its values name), in cert-manager's namespace;

@@ -140,3 +140,28 @@ def test_the_repos_k8up_crds_and_schedule_are_in_out() -> None:
     crds = [d for d in k8up if d and d["metadata"]["name"] == "k8up-crds"]
     assert {d["kind"] for d in crds} == {"GitRepository", "Kustomization"}
     assert "kind: Schedule" in (REPO / "out/apps/gitea/backups.yaml").read_text()
+
+
+def test_a_chart_creating_another_components_kinds_waits_for_it(project: ProjectDir, run) -> None:
+    project.app(
+        "infra",
+        INFRA
+        + 'InfraComponent("cert-manager", namespace="cert-manager", url="https://charts.jetstack.io",'
+        ' chart="cert-manager", version="v1.19.3", provides=["cert-manager.io"])\n'
+        'InfraComponent("webhook", namespace="cert-manager", url="https://charts.example.org",'
+        ' chart="webhook", version="1.0.0", create_namespace=False, uses=["cert-manager.io"])\n',
+    )
+    assert run("build")[0] == 0
+    release = _docs(project, "out/infra/controllers/webhook.yaml")[-1]
+    assert release["spec"]["dependsOn"] == [{"name": "cert-manager", "namespace": "cert-manager"}]
+
+
+def test_a_chart_using_an_unprovided_group_is_refused(project: ProjectDir, run) -> None:
+    project.app(
+        "infra",
+        INFRA + 'InfraComponent("webhook", namespace="w", url="https://charts.example.org",'
+        ' chart="webhook", version="1.0.0", uses=["cert-manager.io"])\n',
+    )
+    code, _, err = run("build")
+    assert code == 2
+    assert "apps.d/infra.py:16" in err and "provides=['cert-manager.io']" in err

@@ -5,7 +5,7 @@ generated Makefile, and the router's port-forward list."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from klaster_build.emit.core import git_ignore_rules
@@ -13,7 +13,9 @@ from klaster_build.emit.exposure import exemption_patch
 from klaster_build.emit.outputs import KUSTOMIZATION, Output, identity, metadata
 from klaster_build.errors import Problem
 from klaster_build.family import Family
+from klaster_build.graph import ProjectGraph
 from klaster_build.names import api_group
+from klaster_build.project import Project
 from klaster_build.records.exposure import LoadBalancer, needs_exemption
 from klaster_build.records.infra import GitCrds, InfraComponent, InfraConfig
 from klaster_build.render_context import RenderContext
@@ -66,6 +68,12 @@ def emit_infra_component(component: InfraComponent, ctx: RenderContext) -> Itera
             | ({"interval": ctx.cluster.intervals.chart} if ctx.cluster.intervals.chart else {})
         },
     }
+    providers = _providers(ctx)
+    needed = dict.fromkeys(providers[g] for g in component.uses if g in providers)
+    if needed:
+        spec["dependsOn"] = [
+            {"name": p.release or p.name, "namespace": p.namespace} for p in needed
+        ]
     if component.values:
         spec["values"] = resolve(component.values, ctx)
     yield Output(
@@ -80,6 +88,49 @@ def emit_infra_component(component: InfraComponent, ctx: RenderContext) -> Itera
     )
     if component.crds is not None:
         yield from _git_crds(path, component, component.crds, ctx)
+
+
+def _providers(ctx: RenderContext) -> dict[str, InfraComponent]:
+    """API group -> the infra component that installs its CRDs."""
+    if "crd_providers" not in ctx.memo:
+        ctx.memo["crd_providers"] = _provided_groups(ctx.records())
+    providers: dict[str, InfraComponent] = ctx.memo["crd_providers"]
+    return providers
+
+
+def _provided_groups(records: Iterable[object]) -> dict[str, InfraComponent]:
+    found: dict[str, InfraComponent] = {}
+    for record in records:
+        if isinstance(record, InfraComponent):
+            for group in record.provides:
+                found.setdefault(group, record)
+    return found
+
+
+def check_uses(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
+    """What a chart creates of another component's API groups is installed by then: some
+    component provides the group, in the same Kustomization (the HelmRelease waits for it) or
+    an earlier one."""
+    providers = _provided_groups(project.records)
+    for component in project.of_type(InfraComponent):
+        for group in component.uses:
+            provider = providers.get(group)
+            if provider is None:
+                yield Problem(
+                    component.origin,
+                    f"InfraComponent {component.name!r} uses API group {group!r}, which no "
+                    f"InfraComponent provides; add provides=[{group!r}] to the one that installs "
+                    "its CRDs",
+                    subject=component.address,
+                )
+            elif provider.directory == "configs" and component.directory == "controllers":
+                yield Problem(
+                    component.origin,
+                    f"InfraComponent {component.name!r} uses API group {group!r} of "
+                    f"{provider.name!r}, which infra-configs applies after it; move "
+                    f"{component.name!r} to directory='configs'",
+                    subject=component.address,
+                )
 
 
 def _git_crds(
@@ -239,13 +290,7 @@ def crd_problems(by_path: dict[str, list[Output]]) -> Iterator[Problem]:
     """Every custom resource of out/ is of an API group an infra controller provides, applied by
     a Kustomization that depends on the controller's: else Flux fails the whole Kustomization
     (no CRD) or a fresh cluster does (the CRD comes in the same apply)."""
-    providers: dict[str, tuple[int, InfraComponent]] = {}
-    for path, outputs in by_path.items():
-        layer = layer_of(path)
-        for output in outputs:
-            if isinstance(output.record, InfraComponent) and layer is not None:
-                for group in output.record.provides:
-                    providers.setdefault(group, (layer, output.record))
+    providers = _provided_groups(o.record for outputs in by_path.values() for o in outputs)
     for path, outputs in by_path.items():
         layer = layer_of(path)
         if layer is None or path.endswith("kustomization.yaml"):
@@ -267,7 +312,8 @@ def crd_problems(by_path: dict[str, list[Output]]) -> Iterator[Problem]:
                     "crds=GitCrds(...) when its chart ships no CRDs), or use a core kind",
                 )
                 continue
-            provider_layer, provider = providers[group]
+            provider = providers[group]
+            provider_layer = layer_of(f"infra/{provider.directory}/") or 0
             if provider_layer >= layer:
                 yield Problem(
                     output.record.origin,
@@ -364,5 +410,6 @@ FAMILY = Family(
         InfraConfig,
     ),
     emitters={InfraComponent: emit_infra_component, InfraConfig: emit_infra_config},
+    checks=(check_uses,),
     indexers=(infra_index,),
 )

@@ -80,6 +80,9 @@ class InfraComponent(Record):
     provides: tuple[str, ...] = attrs.field(
         default=(), converter=to_tuple, validator=each(text(253))
     )
+    # API groups of custom resources the chart itself creates (a ClusterIssuer...): its
+    # HelmRelease waits (dependsOn) for the HelmRelease of the component that provides each.
+    uses: tuple[str, ...] = attrs.field(default=(), converter=to_tuple, validator=each(text(253)))
     # CRDs the chart does not install itself (k8up): fetched from Git with the chart's version.
     crds: GitCrds | None = attrs.field(default=None, validator=optional(instance_of(GitCrds)))
     # controllers/ (Kustomization infra-controllers, applied first) unless the component needs
