@@ -147,7 +147,7 @@ InfraComponent(
     url="https://openbao.github.io/openbao-helm",
     chart="openbao",
     version="0.19.2",
-    # Its pod needs the volume and the TLS certificate of infra/configs: applied after them.
+    # Its pod mounts the TLS Secret of the Certificate in infra/configs: applied after it.
     directory="configs",
     values=OPENBAO_VALUES,
 )

@@ -289,8 +289,12 @@ FLUX_GROUP_SUFFIX = ".toolkit.fluxcd.io"
 def crd_problems(by_path: dict[str, list[Output]]) -> Iterator[Problem]:
     """Every custom resource of out/ is of an API group an infra controller provides, applied by
     a Kustomization that depends on the controller's: else Flux fails the whole Kustomization
-    (no CRD) or a fresh cluster does (the CRD comes in the same apply)."""
-    providers = _provided_groups(o.record for outputs in by_path.values() for o in outputs)
+    (no CRD) or a fresh cluster does (the CRD comes in the same apply). Checked once apps.d
+    declares infra controllers at all (a project of apps alone deploys onto someone's infra)."""
+    records = [o.record for outputs in by_path.values() for o in outputs]
+    if not any(isinstance(record, InfraComponent) for record in records):
+        return  # no infra file: the cluster's controllers are not klaster's to check
+    providers = _provided_groups(records)
     for path, outputs in by_path.items():
         layer = layer_of(path)
         if layer is None or path.endswith("kustomization.yaml"):
