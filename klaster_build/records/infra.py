@@ -57,11 +57,23 @@ class GitCrds:
 class InfraComponent(Record):
     """A cluster controller installed from a Helm chart: infra/controllers/<name>.yaml.
 
+    `provides` lists the API groups whose CRDs it installs: once apps.d has infra controllers,
+    every custom resource of out/ must be of a group one of them provides.
+
     Example:
         App(infra=True)   # in the infra file
         InfraComponent("cloudnative-pg", namespace="cnpg-system", repository="cnpg",
                        url="https://cloudnative-pg.github.io/charts", chart="cloudnative-pg",
-                       version="0.28.1", release="cnpg")
+                       version="0.28.1", release="cnpg", provides=["postgresql.cnpg.io"])
+        InfraComponent("openebs", namespace="openebs", url="https://openebs.github.io/openebs",
+                       chart="openebs", version="4.4.0", provides=["local.openebs.io"])
+        InfraComponent("vault-secrets-operator", namespace="vault-secrets-operator",
+                       repository="hashicorp", url="https://helm.releases.hashicorp.com",
+                       chart="vault-secrets-operator", version="1.5.1",
+                       provides=["secrets.hashicorp.com"])
+        InfraComponent("cilium", namespace="kube-system", create_namespace=False,
+                       url="https://helm.cilium.io/", chart="cilium", version="1.18.4",
+                       provides=["cilium.io"])
     """
 
     name: str = attrs.field(kw_only=False, validator=dns_label)

@@ -151,16 +151,13 @@ class VaultAccess(Record):
     """The app's access chain; implicit (default names) unless declared to adopt real names.
 
     `service_account=` names the account the chain makes, or is a `ServiceAccount` record the
-    app declares itself (e.g. the one its pods run as).
+    app declares itself (e.g. the one its pods run as). In an infra file (`App(infra=True)`),
+    `component=` names the InfraComponent whose namespace the chain lives in
+    (docs/app-guide.md, Structure).
 
     Example:
         access = VaultAccess(service_account="llama-proxy", auth="llama", role="llama-proxy", policy="ollama")
         VaultSecret("llama-api-key", path="ollama", keys=["API_KEY"], access=access)
-        # an infra controller's credentials, in its namespace (App(infra=True) file):
-        dns = InfraComponent("external-dns", namespace="external-dns", url="https://kubernetes-sigs.github.io/external-dns/",
-                             chart="external-dns", version="1.19.0")
-        VaultSecret("external-dns-ovh", path="external-dns", keys=["api_token"],
-                    access=VaultAccess(component=dns, file="external-dns-secret.yaml"))
     """
 
     service_account: str | ServiceAccount | None = attrs.field(
