@@ -1,5 +1,5 @@
 """Infra: cluster controllers (Namespace + HelmRepository + HelmRelease in one file under
-infra/controllers/) and cluster-wide configs (infra/configs/), listed in infra/kustomization.yaml.
+infra/controllers/) and cluster-wide configs (infra/configs/), each directory with its kustomization.yaml.
 """
 
 from __future__ import annotations
