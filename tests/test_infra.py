@@ -3,8 +3,11 @@ resource's CRD installed by an earlier one, and infra controllers' secrets from 
 
 from __future__ import annotations
 
+import re
+
 import yaml
-from conftest import REPO, ProjectDir
+from conftest import REPO, ProjectDir, one_located_error
+from test_validate_tree import _validate, needs_validate_tree
 
 INFRA = """\
 from klaster_build.dsl import App, GitCrds, InfraComponent, InfraConfig, VaultAccess, VaultSecret
@@ -72,14 +75,13 @@ def test_infra_secret_lives_in_the_controllers_namespace_in_infra_configs(
 def test_infra_secret_without_its_controller_is_refused_at_its_line(
     project: ProjectDir, run
 ) -> None:
-    project.app(
-        "infra",
+    err = one_located_error(
+        project,
+        run,
         "from klaster_build.dsl import App, VaultSecret\nApp(infra=True)\n"
         'VaultSecret("creds", path="creds", keys=["token"])\n',
     )
-    code, _out, err = run("build")
-    assert code == 2
-    assert "apps.d/infra.py:3" in err and "VaultAccess(component=" in err
+    assert "apps.d/x.py:3" in err and "VaultAccess(component=" in err
 
 
 def test_flux_kustomizations_chain_controllers_configs_apps(project: ProjectDir, run) -> None:
@@ -123,15 +125,14 @@ def test_a_custom_resource_nothing_provides_is_refused_at_its_line(
 
 
 def test_a_custom_resource_beside_its_controller_is_refused(project: ProjectDir, run) -> None:
-    project.app(
-        "infra",
+    err = one_located_error(
+        project,
+        run,
         INFRA + 'InfraConfig(file="schedule.yaml", directory="controllers", documents=[{'
         '"apiVersion": "k8up.io/v1", "kind": "Schedule", '
         '"metadata": {"name": "b", "namespace": "k8up"}}])\n',
     )
-    code, _, err = run("build")
-    assert code == 2
-    assert "apps.d/infra.py:16" in err
+    assert "apps.d/x.py:16" in err
     assert "does not wait for it" in err and "infra-controllers" in err
 
 
@@ -157,11 +158,23 @@ def test_a_chart_creating_another_components_kinds_waits_for_it(project: Project
 
 
 def test_a_chart_using_an_unprovided_group_is_refused(project: ProjectDir, run) -> None:
-    project.app(
-        "infra",
+    err = one_located_error(
+        project,
+        run,
         INFRA + 'InfraComponent("webhook", namespace="w", url="https://charts.example.org",'
         ' chart="webhook", version="1.0.0", uses=["cert-manager.io"])\n',
     )
-    code, _, err = run("build")
-    assert code == 2
-    assert "apps.d/infra.py:16" in err and "provides=['cert-manager.io']" in err
+    assert "apps.d/x.py:16" in err and "provides=['cert-manager.io']" in err
+
+
+@needs_validate_tree
+def test_the_infra_chain_passes_third_party_validators(project: ProjectDir, run) -> None:
+    """kubectl kustomize over both infra directories, the schemas of the Flux objects, the
+    VSO objects in the controller's namespace, the OpenBao policy and role."""
+    _built(project, run)
+    project.app("gitea", SCHEDULE)
+    assert run("build")[0] == 0
+    result = _validate(project.out)
+    errors = [line for line in result.stdout.splitlines() if line.startswith("ERROR")]
+    assert errors == [], result.stdout[-3000:]
+    assert re.search(r"^\s+kustomize\s+checked=[1-9]", result.stdout, re.MULTILINE)
