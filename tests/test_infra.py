@@ -23,7 +23,7 @@ InfraComponent("k8up", namespace="k8up", url="https://k8up-io.github.io/k8up", c
                version="4.9.0", provides=["k8up.io"],
                crds=GitCrds(url="https://github.com/k8up-io/k8up", tag="k8up-{version}",
                             path="config/crd/apiextensions.k8s.io/v1"))
-access = VaultAccess(component=dns, file="external-dns-secret.yaml")
+access = VaultAccess(component=dns)
 VaultSecret("external-dns-ovh", path="external-dns", keys=["api_token"], access=access)
 """
 
@@ -59,13 +59,19 @@ def test_infra_secret_lives_in_the_controllers_namespace_in_infra_configs(
     configs = _docs(project, "out/infra/configs/kustomization.yaml")[0]["resources"]
     assert "external-dns-secret.yaml" in configs
     # least privilege: the role binds that account in that namespace to a read-only policy
-    role = yaml.safe_load(project.file("out/vault/kubernetes-auth-roles/infra.yaml"))
-    assert role == {
-        "bound_service_account_names": ["infra-secret"],
-        "bound_service_account_namespaces": ["external-dns"],
-        "token_policies": ["infra"],
+    auth = next(d for d in docs if d["kind"] == "VaultAuth")
+    assert auth["metadata"]["name"] == "external-dns"
+    assert auth["spec"]["kubernetes"] == {
+        "role": "external-dns",
+        "serviceAccount": "external-dns-secret",
     }
-    assert project.file("out/vault/policy/infra.hcl").endswith(
+    role = yaml.safe_load(project.file("out/vault/kubernetes-auth-roles/external-dns.yaml"))
+    assert role == {
+        "bound_service_account_names": ["external-dns-secret"],
+        "bound_service_account_namespaces": ["external-dns"],
+        "token_policies": ["external-dns"],
+    }
+    assert project.file("out/vault/policy/external-dns.hcl").endswith(
         'path "secret/data/external-dns" {\n  capabilities = ["read"]\n}\n'
     )
     _code, out, _ = run("todo")
