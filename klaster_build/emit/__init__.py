@@ -29,7 +29,7 @@ class Document(NamedTuple):
     namespace: str
     name: str
     record: Declared
-    api_version: str  # its API group decides whether the apps wait for infra (cluster/apps.yaml)
+    api_version: str  # the document's apiVersion
 
 
 @attrs.frozen
