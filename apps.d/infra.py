@@ -2,10 +2,13 @@
 
 from klaster_build.dsl import (
     App,
+    GitCrds,
     InfraComponent,
     InfraConfig,
+    VaultAccess,
     VaultFile,
     VaultPolicy,
+    VaultSecret,
     read,
     read_yaml,
 )
@@ -44,14 +47,33 @@ InfraComponent(
     values=CERT_MANAGER_VALUES,
 )
 CERT_MANAGER_WEBHOOK_OVH_VALUES = read_yaml("infra/values/cert-manager-webhook-ovh.yaml")[0]
-InfraComponent(
+webhook_ovh = InfraComponent(
     "cert-manager-webhook-ovh",
     namespace="cert-manager",
     url="https://aureq.github.io/cert-manager-webhook-ovh/",
     chart="cert-manager-webhook-ovh",
     version="0.8.0",
     create_namespace=False,
+    # Its chart creates the ClusterIssuer letsencrypt (values issuers:).
+    uses=["cert-manager.io"],
     values=CERT_MANAGER_WEBHOOK_OVH_VALUES,
+)
+# The webhook's OVH API credentials (the Secret its values name), in cert-manager's namespace;
+# the names are the real cluster's.
+ovh_access = VaultAccess(
+    component=webhook_ovh,
+    service_account="ovh-credentials",
+    auth="cert-manager",
+    role="cert-manager",
+    policy="ovh-credentials",
+    file="ovh-cert-manager-secret.yaml",
+)
+VaultSecret(
+    "webhook-ovh-credentials",
+    path="ovh-cert-manager",
+    keys=["applicationKey", "applicationSecret", "consumerKey"],
+    destination="ovh-credentials",
+    access=ovh_access,
 )
 OPENEBS_VALUES = read_yaml("infra/values/openebs.yaml")[0]
 InfraComponent(
@@ -71,6 +93,12 @@ InfraComponent(
     version="4.9.0",
     repository="k8up-io",
     provides=["k8up.io"],
+    # The chart ships no CRDs; k8up's release file k8up-crd.yaml is built from this directory.
+    crds=GitCrds(
+        url="https://github.com/k8up-io/k8up",
+        tag="k8up-{version}",
+        path="config/crd/apiextensions.k8s.io/v1",
+    ),
 )
 InfraComponent(
     "external-secrets",
@@ -119,6 +147,8 @@ InfraComponent(
     url="https://openbao.github.io/openbao-helm",
     chart="openbao",
     version="0.19.2",
+    # Its pod mounts the TLS Secret of the Certificate in infra/configs: applied after it.
+    directory="configs",
     values=OPENBAO_VALUES,
 )
 
@@ -132,13 +162,12 @@ for config in (
     "bgp-cluster-config",
     "loadbalancer-ippool",
     "openbao-cert",
-    "ovh-cert-manager-secret",
     "openbao-volume",
     "openbao-k8s-se-role",
 ):
     InfraConfig(file=f"{config}.yaml", documents=read_yaml(f"infra/{config}.yaml"))
 
-# OpenBao objects used by CI (AppRoles) and by infra (cert-manager's OVH credentials).
+# OpenBao objects used by CI (AppRoles).
 VaultFile(path="policy/default.hcl", text=read("infra/default.hcl"))
 VaultPolicy(
     "flux-reconcile",
@@ -149,19 +178,6 @@ VaultPolicy(
     "renovate",
     paths={"secret/data/renovate": ["read"], "secret/data/container-registry": ["read"]},
     reason="CI AppRole ci-renovate (Renovate and image builds)",
-)
-VaultPolicy(
-    "ovh-credentials",
-    paths={"secret/data/ovh-cert-manager": ["read"]},
-    reason="read by cert-manager's VaultStaticSecret (infra/configs)",
-)
-VaultFile(
-    path="kubernetes-auth-roles/cert-manager.yaml",
-    data={
-        "bound_service_account_names": ["ovh-credentials"],
-        "bound_service_account_namespaces": ["cert-manager"],
-        "token_policies": ["ovh-credentials"],
-    },
 )
 VaultFile(
     path="approles/ci-flux-reconcile.yaml",

@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from klaster_build.emit.infra import crd_problems
 from klaster_build.emit.outputs import Declared, Output, identity
 from klaster_build.errors import Problem
 from klaster_build.invocation import command
@@ -123,8 +124,13 @@ def unmatched_selectors(by_path: dict[str, list[Output]]) -> Iterator[Problem]:
 def output_problems(by_path: dict[str, list[Output]]) -> list[Problem]:
     """What is wrong with the rendered outputs as a whole: two records generating the same
     (kind, namespace, name), one whole file written by two records, a name Kubernetes (or the
-    operator that reads it) refuses, or a Service selecting no pod."""
-    problems: list[Problem] = [*name_problems(by_path), *unmatched_selectors(by_path)]
+    operator that reads it) refuses, a Service selecting no pod, or a custom resource whose CRD
+    nothing applies before it."""
+    problems: list[Problem] = [
+        *name_problems(by_path),
+        *unmatched_selectors(by_path),
+        *crd_problems(by_path),
+    ]
     seen: dict[tuple[str, str, str], Declared] = {}
     for path, outputs in by_path.items():
         if len(outputs) > 1 and any(o.text is not None for o in outputs):

@@ -26,7 +26,7 @@ from klaster_build.records.exposure import (
     ingress_values,
 )
 from klaster_build.records.helm import GitRepository, HelmRelease, HelmRepository
-from klaster_build.records.infra import InfraComponent, InfraConfig
+from klaster_build.records.infra import GitCrds, InfraComponent, InfraConfig
 from klaster_build.records.jobs import CronJob, Job
 from klaster_build.records.manifest import Manifest
 from klaster_build.records.pods import PodSecurityContext, Probe, SecurityContext
@@ -124,6 +124,7 @@ __all__ = [
     "DaemonSet",
     "Deployment",
     "EmptyDir",
+    "GitCrds",
     "GitRepository",
     "HelmRelease",
     "HelmRepository",

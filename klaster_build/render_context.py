@@ -26,12 +26,14 @@ class RenderContext:
     catalog: Catalog
     by_address: Mapping[str, Record] = attrs.field(factory=dict)
     namespace_owners: Mapping[str, str] = attrs.field(factory=dict)
+    # Records of an infra file placed in an infra controller's namespace (its secret chain).
+    placements: Mapping[Record, str] = attrs.field(factory=dict)
     # Emitters that need a cluster-wide index build it once per render and keep it here.
     memo: dict[str, Any] = attrs.field(factory=dict)
 
     def namespace(self, record: Record) -> str:
-        """The namespace a record of an app lives in."""
-        return self.apps[record.app].namespace_name
+        """The namespace a record of an app lives in (an infra record's: its controller's)."""
+        return self.placements.get(record) or self.apps[record.app].namespace_name
 
     def namespace_owner(self, namespace: str) -> str:
         """The app that writes the Namespace document of `namespace`."""

@@ -280,7 +280,7 @@ klaster: wrote FILES files, removed 0, 0 unchanged
 
 
 @pytest.mark.parametrize(
-    ("replicas", "files", "true"), [(2, 11, True), (3, 11, False), (2, 9, False)]
+    ("replicas", "files", "true"), [(2, 12, True), (3, 12, False), (2, 9, False)]
 )
 def test_a_false_claim_fails(
     project: ProjectDir, run: Any, no_color: None, replicas: int, files: int, true: bool

@@ -22,7 +22,8 @@ def test_build_then_check_is_clean(project: ProjectDir, run, no_color) -> None:
     project.app("web", WEB)
     code, _, err = run("build")
     assert code == 0, err
-    assert "wrote 12 files" in err  # app (5), StorageClasses (3), Flux entry (3), renovate.json
+    # app (5), StorageClasses and infra kustomizations (4), Flux entry (3), renovate.json
+    assert "wrote 13 files" in err
     snapshot = project.snapshot()
     assert "out/apps/web/deployment.yaml" in snapshot
     code, out, err = run("build", "--check")

@@ -237,6 +237,8 @@ def test_infra_component_storage_classes_and_flux_entry(project: ProjectDir, run
         InfraComponent("cloudnative-pg", namespace="cnpg-system", repository="cnpg", release="cnpg",
                        url="https://cloudnative-pg.github.io/charts", chart="cloudnative-pg", version="0.28.1",
                        provides=["postgresql.cnpg.io"])
+        InfraComponent("openebs", namespace="openebs", url="https://openebs.github.io/openebs",
+                       chart="openebs", version="4.4.0", provides=["local.openebs.io"])
         """,
     )
     project.app("kaneo", "from klaster_build.dsl import Postgres\nPostgres('kaneo-db')\n")
@@ -253,10 +255,12 @@ def test_infra_component_storage_classes_and_flux_entry(project: ProjectDir, run
         "name": "cnpg",
         "namespace": "cnpg-system",
     }
-    assert yaml.safe_load(project.file("out/infra/kustomization.yaml"))["resources"] == [
-        "controllers/cloudnative-pg.yaml",
-        "configs/lvmpv-hdd-sc.yaml",
-        "configs/lvmpv-ssd-sc.yaml",
+    assert yaml.safe_load(project.file("out/infra/controllers/kustomization.yaml"))[
+        "resources"
+    ] == ["cloudnative-pg.yaml", "openebs.yaml"]
+    assert yaml.safe_load(project.file("out/infra/configs/kustomization.yaml"))["resources"] == [
+        "lvmpv-hdd-sc.yaml",
+        "lvmpv-ssd-sc.yaml",
     ]
     (sc,) = _docs(project, "out/infra/configs/lvmpv-ssd-sc.yaml")
     assert sc["parameters"] == {
@@ -267,7 +271,7 @@ def test_infra_component_storage_classes_and_flux_entry(project: ProjectDir, run
     }
     (apps,) = _docs(project, "out/cluster/apps.yaml")
     assert apps["spec"]["path"] == "./out/apps"
-    assert apps["spec"]["dependsOn"] == [{"name": "infra"}]
+    assert apps["spec"]["dependsOn"] == [{"name": "infra-configs"}]
     assert not (project.out / "apps" / "infra").exists()
 
 

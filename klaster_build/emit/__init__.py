@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 import attrs
 
 from klaster_build.emit.outputs import KUSTOMIZATION, Declared, Output, identity
+from klaster_build.emit.vault import infra_placements
 from klaster_build.emit.yaml import dump_documents
 from klaster_build.family import Catalog
 from klaster_build.graph import ProjectGraph
@@ -28,7 +29,7 @@ class Document(NamedTuple):
     namespace: str
     name: str
     record: Declared
-    api_version: str  # its API group decides whether the apps wait for infra (cluster/apps.yaml)
+    api_version: str  # the document's apiVersion
 
 
 @attrs.frozen
@@ -47,7 +48,14 @@ def make_context(project: Project, graph: ProjectGraph, catalog: Catalog) -> Ren
         namespace = project.apps[name].namespace_name
         if namespace not in owners or name == namespace:
             owners[namespace] = name
-    return RenderContext(project.cluster, project.apps, catalog, graph.by_address, owners)
+    return RenderContext(
+        project.cluster,
+        project.apps,
+        catalog,
+        graph.by_address,
+        owners,
+        placements=infra_placements(project),
+    )
 
 
 def _header(path: str, sources: Iterable[str]) -> str | None:
@@ -106,6 +114,9 @@ def render(project: Project, graph: ProjectGraph, catalog: Catalog) -> Outputs:
         if emit is None:
             continue
         for output in emit(record, ctx):
+            if record in ctx.placements and output.path.startswith("apps/"):
+                # an infra controller's secret chain: applied with infra, after the operator
+                output = attrs.evolve(output, path=f"infra/configs/{output.path.split('/', 2)[2]}")
             by_path[output.path].append(output)
     index_outputs = list(_app_kustomizations(by_path, ctx))
     for indexer in catalog.indexers:

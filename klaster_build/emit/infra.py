@@ -5,36 +5,27 @@ generated Makefile, and the router's port-forward list."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
+from klaster_build.emit.core import git_ignore_rules
 from klaster_build.emit.exposure import exemption_patch
-from klaster_build.emit.outputs import KUSTOMIZATION, Output, metadata
+from klaster_build.emit.outputs import KUSTOMIZATION, Output, identity, metadata
+from klaster_build.errors import Problem
 from klaster_build.family import Family
+from klaster_build.graph import ProjectGraph
+from klaster_build.names import api_group
+from klaster_build.project import Project
 from klaster_build.records.exposure import LoadBalancer, needs_exemption
-from klaster_build.records.infra import InfraComponent, InfraConfig
+from klaster_build.records.infra import GitCrds, InfraComponent, InfraConfig
 from klaster_build.render_context import RenderContext
 from klaster_build.values import resolve
 
-# API groups that exist without any infra controller (Kubernetes itself and Flux's bootstrap).
-BUILT_IN_GROUPS = frozenset(
-    {
-        "",
-        "apps",
-        "batch",
-        "networking.k8s.io",
-        "rbac.authorization.k8s.io",
-        "policy",
-        "storage.k8s.io",
-        "kustomize.config.k8s.io",
-    }
-)
-FLUX_GROUP_SUFFIX = ".toolkit.fluxcd.io"
-
 
 def emit_infra_component(component: InfraComponent, ctx: RenderContext) -> Iterator[Output]:
-    """infra/controllers/<name>.yaml: Namespace (when owned), HelmRepository, HelmRelease."""
-    path = f"infra/controllers/{component.name}.yaml"
+    """infra/<directory>/<name>.yaml: Namespace (when owned), HelmRepository, HelmRelease, and
+    the Flux objects that apply the CRDs the chart does not ship."""
+    path = f"infra/{component.directory}/{component.name}.yaml"
     repository = component.repository or component.name
     if component.create_namespace:
         yield Output(
@@ -77,6 +68,12 @@ def emit_infra_component(component: InfraComponent, ctx: RenderContext) -> Itera
             | ({"interval": ctx.cluster.intervals.chart} if ctx.cluster.intervals.chart else {})
         },
     }
+    providers = _providers(ctx)
+    needed = dict.fromkeys(providers[g] for g in component.uses if g in providers)
+    if needed:
+        spec["dependsOn"] = [
+            {"name": p.release or p.name, "namespace": p.namespace} for p in needed
+        ]
     if component.values:
         spec["values"] = resolve(component.values, ctx)
     yield Output(
@@ -87,6 +84,90 @@ def emit_infra_component(component: InfraComponent, ctx: RenderContext) -> Itera
             "kind": "HelmRelease",
             "metadata": metadata(component.release or component.name, component.namespace),
             "spec": spec,
+        },
+    )
+    if component.crds is not None:
+        yield from _git_crds(path, component, component.crds, ctx)
+
+
+def _providers(ctx: RenderContext) -> dict[str, InfraComponent]:
+    """API group -> the infra component that installs its CRDs."""
+    if "crd_providers" not in ctx.memo:
+        ctx.memo["crd_providers"] = _provided_groups(ctx.records())
+    providers: dict[str, InfraComponent] = ctx.memo["crd_providers"]
+    return providers
+
+
+def _provided_groups(records: Iterable[object]) -> dict[str, InfraComponent]:
+    found: dict[str, InfraComponent] = {}
+    for record in records:
+        if isinstance(record, InfraComponent):
+            for group in record.provides:
+                found.setdefault(group, record)
+    return found
+
+
+def check_uses(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
+    """What a chart creates of another component's API groups is installed by then: some
+    component provides the group, in the same Kustomization (the HelmRelease waits for it) or
+    an earlier one."""
+    providers = _provided_groups(project.records)
+    for component in project.of_type(InfraComponent):
+        for group in component.uses:
+            provider = providers.get(group)
+            if provider is None:
+                yield Problem(
+                    component.origin,
+                    f"InfraComponent {component.name!r} uses API group {group!r}, which no "
+                    f"InfraComponent provides; add provides=[{group!r}] to the one that installs "
+                    "its CRDs",
+                    subject=component.address,
+                )
+            elif provider.directory == "configs" and component.directory == "controllers":
+                yield Problem(
+                    component.origin,
+                    f"InfraComponent {component.name!r} uses API group {group!r} of "
+                    f"{provider.name!r}, which infra-configs applies after it; move "
+                    f"{component.name!r} to directory='configs'",
+                    subject=component.address,
+                )
+
+
+def _git_crds(
+    path: str, component: InfraComponent, crds: GitCrds, ctx: RenderContext
+) -> Iterator[Output]:
+    """A GitRepository fetching only the CRD directory at the chart version's tag, and a
+    Kustomization applying it (never pruned: deleting a CRD deletes every object of its kind)."""
+    name = f"{component.name}-crds"
+    yield Output(
+        path,
+        component,
+        document={
+            "apiVersion": "source.toolkit.fluxcd.io/v1",
+            "kind": "GitRepository",
+            "metadata": metadata(name, FLUX_NAMESPACE),
+            "spec": {
+                "interval": ctx.cluster.intervals.git_repository,
+                "url": crds.url,
+                "ref": {"tag": crds.tag.format(version=component.version)},
+                "ignore": git_ignore_rules(crds.path),
+            },
+        },
+    )
+    yield Output(
+        path,
+        component,
+        document={
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+            "kind": "Kustomization",
+            "metadata": metadata(name, FLUX_NAMESPACE),
+            "spec": {
+                "interval": ctx.cluster.flux_interval,
+                "sourceRef": {"kind": "GitRepository", "name": name},
+                "path": f"./{crds.path}",
+                "prune": False,
+                "wait": True,
+            },
         },
     )
 
@@ -125,44 +206,47 @@ def storage_classes(ctx: RenderContext) -> Iterator[Output]:
         )
 
 
-def _group(document: dict[str, Any] | None) -> str:
-    api = str((document or {}).get("apiVersion", ""))
-    return api.rsplit("/", 1)[0] if "/" in api else ""
+FLUX_NAMESPACE = "flux-system"
+# The Flux Kustomizations of cluster/, in the order a fresh cluster applies them: each waits for
+# the one before to be Ready (dependsOn) and is Ready only when all it applied is (wait).
+LAYERS = (
+    ("infra-controllers", "infra/controllers/"),
+    ("infra-configs", "infra/configs/"),
+    ("apps", "apps/"),
+)
 
 
-def flux_entry(by_path: dict[str, list[Output]], ctx: RenderContext) -> Iterator[Output]:
-    """cluster/infra.yaml and cluster/apps.yaml; apps depend on infra when they use its CRDs."""
-    provided = {g for r in ctx.records() if isinstance(r, InfraComponent) for g in r.provides}
-    app_groups = {
-        _group(o.document)
-        for path, outputs in by_path.items()
-        if path.startswith("apps/")
-        for o in outputs
-        if o.document
-    }
-    needs_infra = {
-        g
-        for g in app_groups
-        if g in provided or (g not in BUILT_IN_GROUPS and not g.endswith(FLUX_GROUP_SUFFIX))
-    }
+def layer_of(path: str) -> int | None:
+    """The index in LAYERS of the Kustomization that applies the out/ file `path`."""
+    for index, (_, prefix) in enumerate(LAYERS):
+        if path.startswith(prefix):
+            return index
+    return None
+
+
+def flux_entry(ctx: RenderContext) -> Iterator[Output]:
+    """cluster/infra.yaml (infra-controllers, then infra-configs) and cluster/apps.yaml, each
+    depending on the one before."""
     out_dir = ctx.cluster.out_dir
-    for name in ("infra", "apps"):
+    previous: str | None = None
+    for name, prefix in LAYERS:
         spec: dict[str, Any] = {
             "interval": ctx.cluster.flux_interval,
             "sourceRef": {"kind": "GitRepository", "name": ctx.cluster.flux_source},
-            "path": f"./{out_dir}/{name}",
+            "path": f"./{out_dir}/{prefix.rstrip('/')}",
             "prune": True,
             "wait": True,
         }
-        if name == "apps" and needs_infra:
-            spec["dependsOn"] = [{"name": "infra"}]
+        if previous is not None:
+            spec["dependsOn"] = [{"name": previous}]
+        previous = name
         yield Output(
-            f"cluster/{name}.yaml",
+            f"cluster/{name.split('-', 1)[0]}.yaml",
             ctx.cluster,
             document={
                 "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
                 "kind": "Kustomization",
-                "metadata": {"name": name, "namespace": "flux-system"},
+                "metadata": {"name": name, "namespace": FLUX_NAMESPACE},
                 "spec": spec,
             },
         )
@@ -171,6 +255,77 @@ def flux_entry(by_path: dict[str, list[Output]], ctx: RenderContext) -> Iterator
         ctx.cluster,
         document={**KUSTOMIZATION, "resources": ["infra.yaml", "apps.yaml"]},
     )
+
+
+# API groups every cluster serves without an infra controller: Kubernetes' own
+# (kubernetes/kubernetes pkg/controlplane/instance.go and apiextensions) and Flux's, which
+# bootstrap installs before anything of out/ (gotk-components.yaml).
+CORE_GROUPS = frozenset(
+    {
+        "",
+        "admissionregistration.k8s.io",
+        "apiextensions.k8s.io",
+        "apiregistration.k8s.io",
+        "apps",
+        "autoscaling",
+        "batch",
+        "certificates.k8s.io",
+        "coordination.k8s.io",
+        "discovery.k8s.io",
+        "events.k8s.io",
+        "flowcontrol.apiserver.k8s.io",
+        "networking.k8s.io",
+        "node.k8s.io",
+        "policy",
+        "rbac.authorization.k8s.io",
+        "resource.k8s.io",
+        "scheduling.k8s.io",
+        "storage.k8s.io",
+    }
+)
+FLUX_GROUP_SUFFIX = ".toolkit.fluxcd.io"
+
+
+def crd_problems(by_path: dict[str, list[Output]]) -> Iterator[Problem]:
+    """Every custom resource of out/ is of an API group an infra controller provides, applied by
+    a Kustomization that depends on the controller's: else Flux fails the whole Kustomization
+    (no CRD) or a fresh cluster does (the CRD comes in the same apply). Checked once apps.d
+    declares infra controllers at all (a project of apps alone deploys onto someone's infra)."""
+    records = [o.record for outputs in by_path.values() for o in outputs]
+    if not any(isinstance(record, InfraComponent) for record in records):
+        return  # no infra file: the cluster's controllers are not klaster's to check
+    providers = _provided_groups(records)
+    for path, outputs in by_path.items():
+        layer = layer_of(path)
+        if layer is None or path.endswith("kustomization.yaml"):
+            continue
+        for output in outputs:
+            if output.document is None:
+                continue
+            group = api_group(output.document)
+            if group in CORE_GROUPS or group.endswith(FLUX_GROUP_SUFFIX):
+                continue
+            kind, _, name = identity(output.document)
+            what = f"{kind} {name!r} ({output.document.get('apiVersion')}) in out/{path}"
+            if group not in providers:
+                yield Problem(
+                    output.record.origin,
+                    f"{what}: no infra controller installs the CRD of API group {group!r}, so "
+                    f"Flux would fail the whole {LAYERS[layer][0]} Kustomization. Add "
+                    f"provides=[{group!r}] to the InfraComponent that installs it (with "
+                    "crds=GitCrds(...) when its chart ships no CRDs), or use a core kind",
+                )
+                continue
+            provider = providers[group]
+            provider_layer = layer_of(f"infra/{provider.directory}/") or 0
+            if provider_layer >= layer:
+                yield Problem(
+                    output.record.origin,
+                    f"{what}: its CRD comes from InfraComponent {provider.name!r} ({provider.origin}), "
+                    f"applied by the {LAYERS[provider_layer][0]} Kustomization, and "
+                    f"{LAYERS[layer][0]} does not wait for it, so a fresh cluster refuses it. "
+                    "Declare it in a later Kustomization: InfraConfig(...) (infra/configs) or an app",
+                )
 
 
 def _privileged(ctx: RenderContext) -> dict[str, Any]:
@@ -240,24 +395,18 @@ def port_forwards(ctx: RenderContext) -> Iterator[Output]:
 
 
 def infra_index(by_path: dict[str, list[Output]], ctx: RenderContext) -> Iterator[Output]:
-    """Every cluster-level output, and infra/kustomization.yaml listing the infra files."""
-    extra = [
-        *storage_classes(ctx),
-        *talos_outputs(ctx),
-        *port_forwards(ctx),
-        *flux_entry(by_path, ctx),
-    ]
+    """Every cluster-level output, and the kustomization.yaml of infra/controllers and
+    infra/configs listing their files."""
+    extra = [*storage_classes(ctx), *talos_outputs(ctx), *port_forwards(ctx), *flux_entry(ctx)]
     yield from extra
-    infra_files = [p for p in by_path if p.startswith("infra/") and p != "infra/kustomization.yaml"]
-    infra_files += [o.path for o in extra if o.path.startswith("infra/")]
-    controllers = [p for p in infra_files if p.startswith("infra/controllers/")]
-    configs = [p for p in infra_files if not p.startswith("infra/controllers/")]
-    resources = [p.removeprefix("infra/") for p in dict.fromkeys(controllers + configs)]
-    yield Output(
-        "infra/kustomization.yaml",
-        ctx.cluster,
-        document={**KUSTOMIZATION, "resources": resources},
-    )
+    paths = [*by_path, *(o.path for o in extra)]
+    for _, prefix in LAYERS[:2]:
+        resources = [p.removeprefix(prefix) for p in dict.fromkeys(paths) if p.startswith(prefix)]
+        yield Output(
+            f"{prefix}kustomization.yaml",
+            ctx.cluster,
+            document={**KUSTOMIZATION, "resources": resources},
+        )
 
 
 FAMILY = Family(
@@ -267,5 +416,6 @@ FAMILY = Family(
         InfraConfig,
     ),
     emitters={InfraComponent: emit_infra_component, InfraConfig: emit_infra_config},
+    checks=(check_uses,),
     indexers=(infra_index,),
 )

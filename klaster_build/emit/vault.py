@@ -178,6 +178,44 @@ def check_secret_reachability(project: Project, graph: ProjectGraph) -> Iterator
             )
 
 
+def infra_placements(project: Project) -> dict[Record, str]:
+    """Each record of an infra controller's secret chain (VaultAccess(component=...)): the
+    access, its ServiceAccount, VaultAuth, role and policy, and the secrets read through it ->
+    the controller's namespace."""
+    placed: dict[Record, str] = {}
+    for access in project.of_type(VaultAccess):
+        if access.component is None:
+            continue
+        auth = access.vault_auth
+        chain: list[Record] = [access, auth, auth.role, auth.service_account, *auth.role.policies]
+        chain += [s for s in project.of_type(VaultStaticSecret) if s.auth is auth]
+        chain += [s for s in project.of_type(VaultSecret) if s.secret.auth is auth]
+        placed.update(dict.fromkeys(chain, access.component.namespace))
+    return placed
+
+
+def check_infra_secrets(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
+    """An infra file's secrets name the controller they are for; an app's secrets live in the
+    app's own namespace."""
+    for access in project.of_type(VaultAccess):
+        infra = project.apps[access.app].infra
+        if infra and access.component is None:
+            yield Problem(
+                access.origin,
+                "a VaultSecret in an infra file needs the controller it is for, whose namespace "
+                "it lives in: declare VaultAccess(component=<its InfraComponent>, "
+                "file='<name>-secret.yaml') before it and pass access= to the VaultSecret",
+                subject=access.address,
+            )
+        elif not infra and access.component is not None:
+            yield Problem(
+                access.origin,
+                "VaultAccess(component=...) is for an infra file (App(infra=True)); an app's "
+                "secrets live in the app's namespace: remove component=",
+                subject=access.address,
+            )
+
+
 def check_least_privilege(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """No policy grants a path no secret reads, or more than read, without a stated reason."""
     kv = project.cluster.vault.kv_mount
@@ -377,6 +415,7 @@ FAMILY = Family(
         VaultFile: emit_vault_file,
     },
     checks=(
+        check_infra_secrets,
         check_secret_reachability,
         check_least_privilege,
         check_unique_vault_names,

@@ -1,5 +1,5 @@
 """Infra: cluster controllers (Namespace + HelmRepository + HelmRelease in one file under
-infra/controllers/) and cluster-wide configs (infra/configs/), listed in infra/kustomization.yaml.
+infra/controllers/) and cluster-wide configs (infra/configs/), each directory with its kustomization.yaml.
 """
 
 from __future__ import annotations
@@ -25,15 +25,55 @@ def _infra_file(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         raise DeclarationError(msg)
 
 
+@attrs.frozen(kw_only=True)
+class GitCrds:
+    """CRDs a chart does not ship, from the project's Git repository at the tag of the chart
+    version: a Flux GitRepository (only `path`) and a Kustomization applying it, written with
+    the component. `tag` is a template of the chart version.
+
+    Example:
+        GitCrds(url="https://github.com/k8up-io/k8up", tag="k8up-{version}",
+                path="config/crd/apiextensions.k8s.io/v1")
+    """
+
+    url: str = attrs.field(validator=url)
+    tag: str = attrs.field(validator=text(128))
+    path: str = attrs.field(validator=text(253))
+
+    @tag.validator
+    def _check_tag(self, attribute: attrs.Attribute[Any], value: str) -> None:
+        if "{version}" not in value:
+            msg = f"GitCrds 'tag' must contain {{version}} (the chart version), got {value!r}"
+            raise DeclarationError(msg)
+
+    @path.validator
+    def _check_path(self, attribute: attrs.Attribute[Any], value: str) -> None:
+        if value.startswith("/") or ".." in value.split("/"):
+            msg = f"GitCrds 'path' must be a directory of the repository such as 'config/crd', got {value!r}"
+            raise DeclarationError(msg)
+
+
 @attrs.frozen(kw_only=True, eq=False)
 class InfraComponent(Record):
     """A cluster controller installed from a Helm chart: infra/controllers/<name>.yaml.
+
+    `provides` lists the API groups whose CRDs it installs: once apps.d has infra controllers,
+    every custom resource of out/ must be of a group one of them provides.
 
     Example:
         App(infra=True)   # in the infra file
         InfraComponent("cloudnative-pg", namespace="cnpg-system", repository="cnpg",
                        url="https://cloudnative-pg.github.io/charts", chart="cloudnative-pg",
-                       version="0.28.1", release="cnpg")
+                       version="0.28.1", release="cnpg", provides=["postgresql.cnpg.io"])
+        InfraComponent("openebs", namespace="openebs", url="https://openebs.github.io/openebs",
+                       chart="openebs", version="4.4.0", provides=["local.openebs.io"])
+        InfraComponent("vault-secrets-operator", namespace="vault-secrets-operator",
+                       repository="hashicorp", url="https://helm.releases.hashicorp.com",
+                       chart="vault-secrets-operator", version="1.5.1",
+                       provides=["secrets.hashicorp.com"])
+        InfraComponent("cilium", namespace="kube-system", create_namespace=False,
+                       url="https://helm.cilium.io/", chart="cilium", version="1.18.4",
+                       provides=["cilium.io"])
     """
 
     name: str = attrs.field(kw_only=False, validator=dns_label)
@@ -47,9 +87,20 @@ class InfraComponent(Record):
     # False when the namespace belongs to another component or to Kubernetes (kube-system).
     create_namespace: bool = attrs.field(default=True, validator=instance_of(bool))
     repository_type: str | None = attrs.field(default=None)
-    # CRDs this controller installs (API groups): apps using them depend on infra.
+    # API groups whose CRDs this controller installs: every custom resource of out/ must be of a
+    # group some component provides, in a Kustomization applied after the component's.
     provides: tuple[str, ...] = attrs.field(
         default=(), converter=to_tuple, validator=each(text(253))
+    )
+    # API groups of custom resources the chart itself creates (a ClusterIssuer...): its
+    # HelmRelease waits (dependsOn) for the HelmRelease of the component that provides each.
+    uses: tuple[str, ...] = attrs.field(default=(), converter=to_tuple, validator=each(text(253)))
+    # CRDs the chart does not install itself (k8up): fetched from Git with the chart's version.
+    crds: GitCrds | None = attrs.field(default=None, validator=optional(instance_of(GitCrds)))
+    # controllers/ (Kustomization infra-controllers, applied first) unless the component needs
+    # what configs/ holds (a volume, a certificate): then configs/, applied after the controllers.
+    directory: str = attrs.field(
+        default="controllers", validator=one_of({"configs", "controllers"})
     )
     renovate: Renovate | None = attrs.field(default=None, validator=optional(instance_of(Renovate)))
 

@@ -16,10 +16,18 @@ from klaster_build import registry
 from klaster_build.data import DATA, SecretKey
 from klaster_build.errors import DeclarationError
 from klaster_build.records.base import Record
+from klaster_build.records.infra import InfraComponent
 from klaster_build.records.manifest import output_file
 from klaster_build.records.rbac import ServiceAccount
 from klaster_build.refs import Ref
-from klaster_build.validators import dns_label, dns_subdomain, optional, text, to_tuple
+from klaster_build.validators import (
+    dns_label,
+    dns_subdomain,
+    instance_of,
+    optional,
+    text,
+    to_tuple,
+)
 
 _KV_PATH = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
 _VAULT_FILE = re.compile(r"^[a-z0-9-]+(/[a-z0-9-]+)*\.(yaml|hcl)$")
@@ -143,7 +151,9 @@ class VaultAccess(Record):
     """The app's access chain; implicit (default names) unless declared to adopt real names.
 
     `service_account=` names the account the chain makes, or is a `ServiceAccount` record the
-    app declares itself (e.g. the one its pods run as).
+    app declares itself (e.g. the one its pods run as). In an infra file (`App(infra=True)`),
+    `component=` names the InfraComponent whose namespace the chain lives in
+    (docs/app-guide.md, Structure).
 
     Example:
         access = VaultAccess(service_account="llama-proxy", auth="llama", role="llama-proxy", policy="ollama")
@@ -156,7 +166,20 @@ class VaultAccess(Record):
     auth: str | None = attrs.field(default=None, validator=optional(dns_label))
     role: str | None = attrs.field(default=None, validator=optional(dns_label))
     policy: str | None = attrs.field(default=None, validator=optional(dns_label))
-    file: str = attrs.field(default="secret.yaml", validator=output_file)
+    # In an infra file: the controller whose namespace the chain and its secrets live in; they
+    # are written to infra/configs/<file> and applied with infra, after the operator, and the
+    # default names are the controller's (<component>-secret.yaml, ServiceAccount
+    # <component>-secret, VaultAuth, role and policy <component>).
+    component: InfraComponent | None = attrs.field(
+        default=None, validator=optional(instance_of(InfraComponent))
+    )
+    file: str = attrs.field(
+        default=attrs.Factory(
+            lambda self: f"{self.component.name}-secret.yaml" if self.component else "secret.yaml",
+            takes_self=True,
+        ),
+        validator=output_file,
+    )
     # Made by the first VaultSecret of a file that declares none before it.
     implicit: bool = attrs.field(init=False, default=False, repr=False)
     # The VaultAuth that the app's VaultStaticSecrets log in with.
@@ -172,19 +195,18 @@ class VaultAccess(Record):
             raise DeclarationError(msg)
         super().__attrs_post_init__()
         common: dict[str, Any] = {"origin": self.origin, "app": self.app}
+        owner = self.component.name if self.component is not None else self.app
         account = (
             self.service_account
             if isinstance(self.service_account, ServiceAccount)
-            else ServiceAccount(
-                self.service_account or f"{self.app}-secret", file=self.file, **common
-            )
+            else ServiceAccount(self.service_account or f"{owner}-secret", file=self.file, **common)
         )
-        policy = VaultPolicy(self.policy or self.app, **common)
+        policy = VaultPolicy(self.policy or owner, **common)
         role = VaultRole(
-            self.role or self.app, service_accounts=(account,), policies=(policy,), **common
+            self.role or owner, service_accounts=(account,), policies=(policy,), **common
         )
         auth = VaultAuth(
-            self.auth or self.app, role=role, service_account=account, file=self.file, **common
+            self.auth or owner, role=role, service_account=account, file=self.file, **common
         )
         object.__setattr__(self, "vault_auth", auth)
 
