@@ -94,6 +94,10 @@ def test_flux_kustomizations_chain_controllers_configs_apps(project: ProjectDir,
     _built(project, run)
     documents = _docs(project, "out/cluster/infra.yaml") + _docs(project, "out/cluster/apps.yaml")
     chain = {d["metadata"]["name"]: d["spec"] for d in documents}
+    # The earlier single `infra` stays, suspended and never pruning: removing or reconciling it
+    # would garbage-collect what the new layers take over.
+    retired = chain.pop("infra")
+    assert retired["suspend"] is True and retired["prune"] is False
     assert list(chain) == ["infra-controllers", "infra-configs", "apps"]
     assert "dependsOn" not in chain["infra-controllers"]
     assert chain["infra-configs"]["dependsOn"] == [{"name": "infra-controllers"}]

@@ -216,6 +216,9 @@ LAYERS = (
 )
 
 
+RETIRED_LAYER = "infra"  # the single infra Kustomization before the split
+
+
 def layer_of(path: str) -> int | None:
     """The index in LAYERS of the Kustomization that applies the out/ file `path`."""
     for index, (_, prefix) in enumerate(LAYERS):
@@ -250,6 +253,27 @@ def flux_entry(ctx: RenderContext) -> Iterator[Output]:
                 "spec": spec,
             },
         )
+    # The one `infra` Kustomization of earlier out/ trees stays, suspended and never pruning:
+    # deleting it, or letting it reconcile a tree without its objects, would garbage-collect
+    # everything still labelled as its own (Cilium, OpenBao and its LV...) before the new
+    # layers take the objects over (kustomize-controller's finalize skips a suspended or
+    # non-pruning Kustomization; docs/upstream.md). Harmless on a fresh cluster.
+    yield Output(
+        "cluster/infra.yaml",
+        ctx.cluster,
+        document={
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+            "kind": "Kustomization",
+            "metadata": {"name": RETIRED_LAYER, "namespace": FLUX_NAMESPACE},
+            "spec": {
+                "interval": ctx.cluster.flux_interval,
+                "sourceRef": {"kind": "GitRepository", "name": ctx.cluster.flux_source},
+                "path": f"./{out_dir}/{LAYERS[0][1].rstrip('/')}",
+                "prune": False,
+                "suspend": True,
+            },
+        },
+    )
     yield Output(
         "cluster/kustomization.yaml",
         ctx.cluster,
