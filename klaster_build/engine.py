@@ -11,7 +11,7 @@ from pathlib import Path
 import attrs
 import yaml
 
-from klaster_build import output
+from klaster_build import baseline, output
 from klaster_build.checks import output_problems, run_checks, unknown_records
 from klaster_build.cluster import Cluster
 from klaster_build.emit import render, serialize
@@ -61,19 +61,24 @@ def _documents(contents: dict[str, bytes]) -> Documents:
 
 def refuse_removals(
     project: Project,
-    plan: output.Plan,
-    manifest: output.Manifest,
+    root: Path,
+    rendered: dict[str, bytes],
     steps: Sequence[OperatorStep],
     catalog: Catalog = CATALOG,
 ) -> None:
-    """Raise ProblemsFound when the build would drop what apps.d must retire first (an LV whose
-    data would be destroyed, a removed app's leftovers); the families' removal checks say what."""
-    # What leaves the tree Flux applies: rewritten, deleted, and no longer generated but kept.
-    changed = [*plan.write, *plan.delete, *plan.kept]
+    """Raise ProblemsFound when the build, judged as a change from the tree the cluster runs
+    (`baseline`), drops what apps.d must retire first (an LV whose data would be destroyed, a
+    removed app's leftovers) or changes a volume in a way that loses data; the families'
+    removal checks say what. `rendered` is the whole build, also for a build of named apps: the
+    files it leaves alone on disk are still dropped from what Flux applies once the apps list is
+    rewritten."""
+    previous = baseline.read(root, project.cluster.out_dir, rendered)
     removal = Removal(
-        _documents({p: plan.current[p] for p in changed if p in plan.current}),
-        frozenset(plan.delete) | frozenset(plan.kept),
-        frozenset(manifest.steps) - {step.key for step in steps},
+        _documents(previous.changed),
+        previous.dropped,
+        previous.steps - {step.key for step in steps},
+        previous.steps,
+        previous.source,
     )
     problems = [p for check in catalog.removals for p in check(project, removal)]
     if problems:
@@ -290,7 +295,7 @@ def _build(
     )
     known_steps = set(manifest.steps)
     new_steps = tuple(step for step in rendering.steps if step.key not in known_steps)
-    refuse_removals(rendering.project, plan, manifest, rendering.steps, catalog)
+    refuse_removals(rendering.project, root, rendering.files, rendering.steps, catalog)
     if check:
         current = plan.is_noop and not plan.foreign and not plan.hand_edited
         if current and not only_apps:

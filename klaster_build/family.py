@@ -30,9 +30,12 @@ Documents = dict[str, list[dict[str, Any]]]
 class Removal:
     """What a build takes away from out/, for the checks that refuse to lose something."""
 
-    documents: Documents  # YAML documents of the files it rewrites or deletes, as out/ has them
-    deleted: frozenset[str]  # the files it deletes (project-relative paths)
+    # Judged against the tree the cluster runs (baseline.py: out/ at git HEAD, else on disk).
+    documents: Documents  # YAML documents of the files it rewrites or drops, as they were
+    deleted: frozenset[str]  # the files it drops (project-relative paths)
     dropped_steps: frozenset[str]  # keys of operator steps out/ needed and the build does not
+    previous_steps: frozenset[str] = frozenset()  # every step key the previous manifest lists
+    source: str = "out/"  # what the previous tree is, for messages
 
 
 # Problems with dropping what `Removal` lists (data, leftovers the user must retire first).

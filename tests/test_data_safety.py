@@ -76,7 +76,7 @@ def test_dropping_an_app_with_a_volume_is_refused_and_nothing_written(
     lv_error, app_error = _errors(err)
     assert lv_error.startswith(
         "apps.d/kaneo.py:1: error: LV vg-ssd/kaneo-db-1 (10Gi) is in "
-        "out/apps/kaneo/postgres-volume.yaml but apps.d no longer declares it."
+        "out/apps/kaneo/postgres-volume.yaml (out/ on disk) but apps.d no longer declares it."
     )
     assert "leaves the LVMVolume and PersistentVolume in the cluster" in lv_error
     assert 'Postgres(..., lv_name="kaneo-db-1") adopts it' in lv_error
@@ -163,7 +163,7 @@ def test_renaming_an_lv_is_refused_until_the_old_one_is_retired(
     assert code == 2
     (error,) = _errors(err)
     assert error.startswith(
-        "apps.d/a.py:1: error: LV vg-hdd/a-data-lvmhdd (5Gi) is in out/apps/a/data-volume.yaml "
+        "apps.d/a.py:1: error: LV vg-hdd/a-data-lvmhdd (5Gi) is in out/apps/a/data-volume.yaml (out/ on disk) "
         "but apps.d no longer declares it."
     )
     assert PROMPT.findall(err) == ['RetiredVolume("a-data-lvmhdd", reason="<why>")']

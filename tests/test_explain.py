@@ -137,7 +137,11 @@ def test_records_and_values_have_examples() -> None:
 
 def test_every_example_builds(project: ProjectDir, run, no_color) -> None:
     """Each docstring's example, as an apps.d file of its own (Cluster's as the klasterfile),
-    builds without a warning, and a record's example declares that record."""
+    builds without a warning, and a record's example declares that record. The retirement
+    examples retire what a first build had: app `wiki` with its volume."""
+    project.app("wiki", HEAD + 'Volume("data")\n')
+    assert run("build")[0] == 0
+    (project.root / "apps.d" / "wiki.py").unlink()
     apps = {}
     for entry in catalogue().values():
         shown = example(entry.target)

@@ -7,6 +7,7 @@ docs/data-safety.md.
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -23,6 +24,8 @@ from klaster_build.operator import OperatorStep, step_subject
 from klaster_build.origin import Origin
 from klaster_build.project import APPS_DIR, Project
 from klaster_build.records.app import App
+from klaster_build.records.infra import InfraConfig
+from klaster_build.records.manifest import Manifest
 from klaster_build.records.retirement import (
     REASON_PLACEHOLDER,
     RETIREMENT_RECORDS,
@@ -59,9 +62,35 @@ def _declaration(kind: str, name: str, **lists: list[str]) -> str:
     return f"{kind}({json.dumps(name)}, reason={json.dumps(REASON_PLACEHOLDER)}{listed})"
 
 
+def declared_lvs(project: Project) -> dict[str, Origin]:
+    """Every LV apps.d declares, typed (Volume, Postgres) or as a raw LVMVolume document
+    (Manifest, InfraConfig), with the line that declares it."""
+    declared = {lv.name: lv.origin for lv in project.of_type(LVMVolume)}
+    raw = [(m.origin, [m.body]) for m in project.of_type(Manifest)]
+    raw += [(c.origin, list(c.documents)) for c in project.of_type(InfraConfig)]
+    for origin, documents in raw:
+        for document in documents:
+            name = (document.get("metadata") or {}).get("name")
+            if document.get("kind") == "LVMVolume" and isinstance(name, str):
+                declared.setdefault(name, origin)
+    return declared
+
+
+def _lv_names(documents: Iterable[list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """The LVMVolume documents among `documents`, by name."""
+    return {
+        name: document
+        for docs in documents
+        for document in docs
+        if document.get("kind") == "LVMVolume"
+        and isinstance(name := (document.get("metadata") or {}).get("name"), str)
+    }
+
+
 def refuse_unretired_volumes(project: Project, removal: Removal) -> Iterator[Problem]:
-    """An LV out/ has that apps.d neither declares nor retires: dropping it loses its data."""
-    kept = {lv.name for lv in project.of_type(LVMVolume)}
+    """An LV the previous tree has that apps.d neither declares nor retires: dropping it loses
+    its data."""
+    kept = set(declared_lvs(project))
     kept |= {retired.name for retired in project.of_type(RetiredVolume)}
     out_dir = project.cluster.out_dir
     for path, documents in sorted(removal.documents.items()):
@@ -89,11 +118,56 @@ def refuse_unretired_volumes(project: Project, removal: Removal) -> Iterator[Pro
             yield Problem(
                 _source(_app_directory(path, out_dir)),
                 f"LV {spec.get('volGroup', '?')}/{name} ({spec.get('capacity', '?')}) is in "
-                f"{path} but apps.d no longer declares it. {fate} To keep it, declare it again "
+                f"{path} ({removal.source}) but apps.d no longer declares it. {fate} To keep it, declare it again "
                 f"(Volume(..., lv_name={json.dumps(name)}) or Postgres(..., lv_name={json.dumps(name)}) adopts it). "
                 f"To delete it, retire it in any apps.d file; `{command('todo')}` then lists how to "
                 f"back it up and delete it:\n    {_declaration('RetiredVolume', name)}",
             )
+
+
+def refuse_unknown_retirements(project: Project, removal: Removal) -> Iterator[Problem]:
+    """A RetiredVolume or RetiredApp must name what the previous tree drops now, or what an
+    earlier build retired (its clean-up step is in the previous manifest): anything else is a
+    typo, and todo would send the operator after the wrong name."""
+    dropped_lvs = set(_lv_names(removal.documents.values()))
+    out_dir = project.cluster.out_dir
+    dropped_apps = {
+        name
+        for path in removal.deleted
+        if (name := _app_directory(path, out_dir))
+        and path == f"{out_dir}/apps/{name}/kustomization.yaml"
+    }
+    for retired in project.of_type(RetiredVolume):
+        if (
+            retired.name in dropped_lvs
+            or f"retired-volume:{retired.name}" in removal.previous_steps
+        ):
+            continue
+        known = sorted(dropped_lvs | set(declared_lvs(project)))
+        yield Problem(
+            retired.origin,
+            f"RetiredVolume {retired.name!r} names no LV that {removal.source} has or that an "
+            f"earlier build retired{_did_you_mean(retired.name, known)}; check the name (the "
+            "refusal that asked for it printed the declaration), or delete the declaration if "
+            "its clean-up is done",
+            subject=retired.address,
+        )
+    for app in project.of_type(RetiredApp):
+        if app.name in dropped_apps or f"retired-app:{app.name}" in removal.previous_steps:
+            continue
+        known = sorted(dropped_apps | set(project.apps))
+        yield Problem(
+            app.origin,
+            f"RetiredApp {app.name!r} names no app that {removal.source} has or that an "
+            f"earlier build retired{_did_you_mean(app.name, known)}; check the name (the apps.d "
+            "file stem of the removed app), or delete the declaration if its clean-up is done",
+            subject=app.address,
+        )
+
+
+def _did_you_mean(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    return f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -210,13 +284,13 @@ def _needed(project: Project, graph: ProjectGraph) -> dict[str, OperatorStep]:
 def check_retirements(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """Retire only what is gone: no LV, app or leftover that apps.d still declares."""
     apps = project.of_type(RetiredApp)
-    lvs = {lv.name: lv for lv in project.of_type(LVMVolume)}
+    lvs = declared_lvs(project)
     for retired in project.of_type(RetiredVolume):
-        lv = lvs.get(retired.name)
-        if lv is not None:
+        declared_at = lvs.get(retired.name)
+        if declared_at is not None:
             yield Problem(
                 retired.origin,
-                f"RetiredVolume {retired.name!r} names an LV that {lv.origin} still declares; "
+                f"RetiredVolume {retired.name!r} names an LV that {declared_at} still declares; "
                 "remove the RetiredVolume, or that declaration if the LV is to go",
                 subject=retired.address,
             )
@@ -327,5 +401,5 @@ FAMILY = Family(
     records=RETIREMENT_RECORDS,
     checks=(check_retirements,),
     steps=(retirement_steps,),
-    removals=(refuse_unretired_volumes, refuse_unretired_apps),
+    removals=(refuse_unretired_volumes, refuse_unretired_apps, refuse_unknown_retirements),
 )
