@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 from klaster_build.emit.outputs import Output, app_path, metadata
 from klaster_build.errors import Problem
-from klaster_build.family import Family
+from klaster_build.family import Family, Removal
 from klaster_build.graph import ProjectGraph
 from klaster_build.project import Project
 from klaster_build.quantity import parse_quantity
@@ -220,6 +221,126 @@ def check_nodes(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
             )
 
 
+def _previous(removal: Removal) -> tuple[dict[str, dict[str, Any]], dict[str, tuple[str, str]]]:
+    """From the previous tree's changed files: its LVMVolumes by name, and the claim
+    (namespace, name) each PV was bound to (a PVC's volumeName, a database's template or a PV's
+    claimRef)."""
+    lvs: dict[str, dict[str, Any]] = {}
+    bound: dict[str, tuple[str, str]] = {}
+    for documents in removal.documents.values():
+        for document in documents:
+            meta, spec = document.get("metadata") or {}, document.get("spec") or {}
+            kind, name, namespace = document.get("kind"), meta.get("name"), meta.get("namespace")
+            if kind == "LVMVolume" and isinstance(name, str):
+                lvs[name] = document
+            elif kind == "PersistentVolumeClaim" and isinstance(spec.get("volumeName"), str):
+                bound[spec["volumeName"]] = (str(namespace), str(name))
+            elif kind == "PersistentVolume" and isinstance(spec.get("claimRef"), dict):
+                ref = spec["claimRef"]
+                bound[str(name)] = (str(ref.get("namespace")), str(ref.get("name")))
+            elif kind == "Cluster" and isinstance(
+                volume := ((spec.get("storage") or {}).get("pvcTemplate") or {}).get("volumeName"),
+                str,
+            ):
+                bound[volume] = (str(namespace), f"{name}-1")
+    return lvs, bound
+
+
+def _volumes(project: Project) -> Iterator[tuple[Volume | Postgres, LVMVolume, tuple[str, str]]]:
+    """Every declared LV with its owner (Volume, Postgres) and the claim that binds it."""
+    for volume in project.of_type(Volume):
+        namespace = project.apps[volume.app].namespace_name
+        yield volume, volume.lv, (namespace, volume.claim.name)
+    for db in project.of_type(Postgres):
+        namespace = project.apps[db.app].namespace_name
+        for serial, lv in enumerate(db.lvs, start=1):
+            yield db, lv, (namespace, f"{db.name}-{serial}")
+
+
+def refuse_storage_changes(project: Project, removal: Removal) -> Iterator[Problem]:
+    """Changes to a volume the previous tree has that the cluster cannot apply or that would
+    lose data: a smaller size, a bigger one not yet made in the cluster, another volume group
+    (tier) or node for the same LV, the PV bound to a claim of another name or namespace.
+    What each component does is cited in docs/upstream.md; docs/data-safety.md lists them."""
+    old_lvs, old_claims = _previous(removal)
+    nodes = project.cluster.node_names
+    for owner, lv, claim in _volumes(project):
+        old = old_lvs.get(lv.name)
+        what = f"{type(owner).__name__} {owner.name or lv.name!r}"
+        if old is not None:
+            spec = old.get("spec") or {}
+            old_size, old_vg, old_node = (
+                str(spec.get("capacity", "")),
+                spec.get("volGroup"),
+                spec.get("ownerNodeID"),
+            )
+            try:
+                before, after = parse_quantity(old_size), parse_quantity(lv.size)
+            except ValueError:
+                before = after = Decimal(0)
+            vg = (
+                project.cluster.storage[lv.tier].volume_group
+                if lv.tier in project.cluster.storage
+                else None
+            )
+            if after < before:
+                yield Problem(
+                    owner.origin,
+                    f"{what} shrinks LV {old_vg}/{lv.name} from {old_size} to {lv.size}: "
+                    "Kubernetes refuses a smaller request on a bound claim and lvm-localpv "
+                    f"cannot shrink an LV, so Flux's apply would fail. Keep size={old_size!r} "
+                    "(or more); for a smaller volume, declare a new one and copy the data over",
+                    subject=owner.address,
+                )
+            elif after > before and not owner.size_reason:
+                yield Problem(
+                    owner.origin,
+                    f"{what} grows LV {old_vg}/{lv.name} from {old_size} to {lv.size}. Written "
+                    "into out/ alone this would not grow it: lvm-localpv ignores a new capacity on "
+                    "a Ready LVMVolume, and Kubernetes expands a volume only while its claim asks "
+                    "for more than its PV holds. Grow it in the cluster first: "
+                    f"`kubectl -n {claim[0]} patch pvc {claim[1]} -p "
+                    f'\'{{"spec":{{"resources":{{"requests":{{"storage":"{lv.size}"}}}}}}}}\'` '
+                    "(the StorageClass allows expansion: the CSI resizer extends the LV and "
+                    "lvm-localpv's node plugin the filesystem), wait until the claim's capacity "
+                    f'shows {lv.size}, then build with size_reason="grown in the cluster on '
+                    "<date>\" and push (until then Flux cannot apply the old out/: a claim's "
+                    "request never shrinks)",
+                    subject=owner.address,
+                )
+            if vg is not None and old_vg is not None and vg != old_vg:
+                yield Problem(
+                    owner.origin,
+                    f"{what} puts LV {lv.name} on tier {lv.tier!r} (volume group {vg}), but the "
+                    f"cluster has it in {old_vg}: LVM does not move it, and the new storage "
+                    "class would only relabel the PV while a bound claim's class cannot change. "
+                    f"Keep the tier of {old_vg}; to move the data, declare a new volume (another "
+                    "name) on the new tier, copy the data, then retire the old LV",
+                    subject=owner.address,
+                )
+            node = lv.node_name(nodes) if (lv.node is None or lv.node in nodes) else None
+            if node is not None and old_node is not None and node != old_node:
+                yield Problem(
+                    owner.origin,
+                    f"{what} puts LV {lv.name} on node {node!r}, but it lives on {old_node!r}: "
+                    "an LV is a disk on one node, and pinning its PV elsewhere leaves the pod "
+                    f"Pending. Keep node={old_node!r}; to move the data, declare a new volume "
+                    "(another name) on the new node, copy the data, then retire the old LV",
+                    subject=owner.address,
+                )
+        old_claim = old_claims.get(lv.name)
+        if old_claim is not None and old_claim != claim:
+            yield Problem(
+                owner.origin,
+                f"{what} binds PV {lv.name} to claim {claim[0]}/{claim[1]}, but the cluster's PV "
+                f"stays bound to {old_claim[0]}/{old_claim[1]} (its claimRef), so the new claim "
+                f"would stay Pending. Keep the claim: the namespace with App(namespace="
+                f"{old_claim[0]!r}) and the name with claim_name={old_claim[1]!r} (a database's "
+                "claim is named after the database)",
+                subject=owner.address,
+            )
+
+
 def check_volume_chain(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """LVMVolume name = PV name = volumeHandle, equal capacities, one tier along the chain."""
     for pv in project.of_type(PersistentVolume):
@@ -375,6 +496,7 @@ FAMILY = Family(
         PersistentVolumeClaim: emit_claim,
         PostgresCluster: emit_postgres_cluster,
     },
+    removals=(refuse_storage_changes,),
     checks=(
         check_tiers,
         check_nodes,

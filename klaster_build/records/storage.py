@@ -122,6 +122,9 @@ class Volume(Record):
     # The klasterfile node whose disk holds the LV (default: its first node); pods mounting
     # the claim run there.
     node: str | None = attrs.field(default=None, validator=optional(dns_label))
+    # In words, that the live claim was already grown to `size` (the refusal of a bigger size
+    # says how): growing is done in the cluster first, then declared.
+    size_reason: str | None = attrs.field(default=None, validator=optional(text(500)))
     # The LVM volume on the node, and the PersistentVolume bound to it.
     lv: LVMVolume = attrs.field(init=False, metadata={"no_edges": True})
     pv: PersistentVolume = attrs.field(init=False, metadata={"no_edges": True})
@@ -196,6 +199,8 @@ class Postgres(Record):
     replicas: int = attrs.field(default=1, validator=positive_int)
     # The node of each instance, instance 1 first (default: the klasterfile's first nodes).
     nodes: tuple[str, ...] = attrs.field(default=(), converter=to_tuple, validator=each(dns_label))
+    # As Volume's: the live claims were already grown to `size`.
+    size_reason: str | None = attrs.field(default=None, validator=optional(text(500)))
     # Raw CNPG `bootstrap` (e.g. recovery after a migration) instead of initdb, and extra spec
     # fields klaster does not model (managed roles...).
     bootstrap: dict[str, Any] | None = attrs.field(

@@ -1,0 +1,135 @@
+"""A kept volume changed in a way the cluster cannot apply, or that would lose data, is refused
+at its line with what to do instead. Each test: build, commit, change apps.d, build."""
+
+from __future__ import annotations
+
+import shutil
+
+from conftest import KLASTERFILE, ProjectDir
+from hypothesis import given
+from hypothesis import strategies as st
+from test_baseline import _commit, _git
+
+from klaster_build.cli import main
+
+APP = """\
+from klaster_build.dsl import App, Container, Deployment, Postgres, Volume
+{app}
+data = Volume("data", size="{size}", tier="{tier}"{extra})
+db = Postgres("web-db", size="{db_size}"{db_extra})
+Deployment("web", containers=[Container("web", image="nginx:1.27.3",
+           mounts={{"/data": data.claim}}, env={{"DB": db.secret_key("uri")}})])
+"""
+
+
+def _source(**changes: str) -> str:
+    values = {"app": "", "size": "5Gi", "tier": "hdd", "extra": "", "db_size": "2Gi"}
+    values["db_extra"] = ""
+    return APP.format(**{**values, **changes})
+
+
+def _committed(project: ProjectDir, run) -> None:
+    project.app("web", _source())
+    assert run("build")[0] == 0
+    _git(project, "init", "-q")
+    _commit(project)
+
+
+def _refused(project: ProjectDir, run, **changes: str) -> str:
+    project.app("web", _source(**changes))
+    before = (project.out / "apps/web/data-volume.yaml").read_bytes()
+    code, _, err = run("build")
+    assert code == 2, err
+    assert (project.out / "apps/web/data-volume.yaml").read_bytes() == before
+    return err
+
+
+def test_shrinking_is_refused_at_the_line(project: ProjectDir, run, no_color) -> None:
+    _committed(project, run)
+    err = _refused(project, run, size="4Gi", db_size="1Gi")
+    assert (
+        "apps.d/web.py:3: error: Volume 'data' shrinks LV vg-hdd/web-data-lvmhdd from 5Gi to 4Gi: "
+        "Kubernetes refuses a smaller request on a bound claim and lvm-localpv cannot shrink an LV"
+        in err
+    )
+    assert "Keep size='5Gi' (or more)" in err
+    assert (
+        "apps.d/web.py:4: error: Postgres 'web-db' shrinks LV vg-ssd/web-db-1 from 2Gi to 1Gi"
+        in err
+    )
+
+
+def test_growing_is_done_in_the_cluster_then_declared(project: ProjectDir, run, no_color) -> None:
+    """A bigger size alone would not grow the LV: refused with the resize recipe; declared
+    with size_reason= once done, it builds and writes the new size along the chain."""
+    _committed(project, run)
+    err = _refused(project, run, size="8Gi")
+    assert (
+        "apps.d/web.py:3: error: Volume 'data' grows LV vg-hdd/web-data-lvmhdd from 5Gi to 8Gi"
+        in err
+    )
+    assert (
+        "`kubectl -n web patch pvc web-data-lvmhdd -p "
+        """'{"spec":{"resources":{"requests":{"storage":"8Gi"}}}}'`""" in err
+    )
+    project.app("web", _source(size="8Gi", extra=', size_reason="grown on 2026-12-04"'))
+    code, _, err = run("build")
+    assert code == 0, err
+    volume = project.file("out/apps/web/data-volume.yaml")
+    assert volume.count("8Gi") == 3 and "5Gi" not in volume  # LV, PV and claim
+
+
+def test_another_tier_for_the_same_lv_is_refused(project: ProjectDir, run, no_color) -> None:
+    _committed(project, run)
+    err = _refused(project, run, tier="ssd", extra=', lv_name="web-data-lvmhdd"')
+    assert (
+        "apps.d/web.py:3: error: Volume 'data' puts LV web-data-lvmhdd on tier 'ssd' (volume "
+        "group vg-ssd), but the cluster has it in vg-hdd" in err
+    )
+    assert "declare a new volume (another name) on the new tier, copy the data" in err
+
+
+def test_another_node_for_the_same_lv_is_refused(project: ProjectDir, run, no_color) -> None:
+    (project.root / "klasterfile.py").write_text(
+        KLASTERFILE.replace(
+            'nodes=[Node(name="node1")]', 'nodes=[Node(name="node1"), Node(name="node2")]'
+        )
+    )
+    _committed(project, run)
+    err = _refused(project, run, extra=', node="node2"')
+    assert (
+        "apps.d/web.py:3: error: Volume 'data' puts LV web-data-lvmhdd on node 'node2', but it "
+        "lives on 'node1'" in err
+    )
+
+
+def test_a_claim_renamed_or_moved_is_refused_with_the_recipe(
+    project: ProjectDir, run, no_color
+) -> None:
+    """The PV stays bound to the old claim (claimRef): a new claim name or namespace would stay
+    Pending."""
+    _committed(project, run)
+    err = _refused(project, run, extra=', claim_name="data"')
+    assert (
+        "apps.d/web.py:3: error: Volume 'data' binds PV web-data-lvmhdd to claim web/data, but "
+        "the cluster's PV stays bound to web/web-data-lvmhdd" in err
+    )
+    err = _refused(project, run, app='App(namespace="shop")')
+    assert "binds PV web-data-lvmhdd to claim shop/web-data-lvmhdd" in err
+    assert "Keep the claim: the namespace with App(namespace='web')" in err
+    assert "Postgres 'web-db' binds PV web-db-1 to claim shop/web-db-1" in err
+
+
+@given(old=st.integers(1, 64), new=st.integers(1, 64), declared=st.booleans())
+def test_size_changes(scratch, old: int, new: int, declared: bool) -> None:
+    """Refused exactly when the size shrinks, or grows without size_reason=."""
+    root = scratch / "sizes"
+    if root.exists():
+        shutil.rmtree(root)
+    project = ProjectDir(root)
+    project.app("web", _source(size=f"{old}Gi"))
+    assert main(["-C", str(root), "build"]) == 0
+    extra = ', size_reason="grown in the cluster"' if declared else ""
+    project.app("web", _source(size=f"{new}Gi", extra=extra))
+    code = main(["-C", str(root), "build"])
+    assert (code == 2) == (new < old or (new > old and not declared))
