@@ -47,10 +47,13 @@ LoadBalancer(
     "go2rtc",
     selector={"app.kubernetes.io/instance": "frigate", "app.kubernetes.io/name": "frigate"},
     ports=[
-        Port("webrtc-tcp", 8555, target="webrtc-tcp"),
-        Port("webrtc-udp", 8555, "UDP", target="webrtc-udp"),
+        Port("webrtc-tcp", 8555, target="webrtc-tcp", public=True),
+        Port("webrtc-udp", 8555, "UDP", target="webrtc-udp", public=True),
     ],
+    # Dual-stack as in the real repo, so reachable from the Internet over IPv6; no IPv4 port
+    # forward: the router's dst-nat rules name none.
     family_policy="RequireDualStack",
-    dns_name="frigate-rtc",  # no IPv4 port forward: the router's dst-nat rules name none
+    forward_ipv4=False,
+    dns_name="frigate-rtc",
     file="webrtc-svc.yaml",
 )

@@ -363,30 +363,112 @@ def _todo(run) -> list[str]:
     return out.splitlines()
 
 
+def _service_spec(project: ProjectDir) -> dict:
+    return _docs(project, "out/apps/game/service.yaml")[0]["spec"]
+
+
 def test_load_balancer_ports_are_lan_only_unless_public(project: ProjectDir, run) -> None:
-    """Only public ports become port forwards (file and todo); every LB still gets its DNS step."""
+    """A LAN-only LoadBalancer is IPv4-only (no IPv6 address, which would be reachable from the
+    Internet), has no port forward and no DNS step unless named; a public one is dual-stack with
+    its IPv4 forwards and a DNS step."""
     project.app(
         "game", LB_APP.replace("{ports}", "Port('voice', 9987, 'UDP'), Port('rcon', 27020)")
     )
     assert run("build")[0] == 0
+    spec = _service_spec(project)
+    assert (spec["ipFamilyPolicy"], spec["ipFamilies"]) == ("SingleStack", ["IPv4"])
     assert not (project.out / "router" / "port-forwards.json").exists()
     todo = _todo(run)
-    assert not any("[port-forward]" in line for line in todo)
-    assert any(
-        "Create DNS name game.example.org for LoadBalancer game/game" in line for line in todo
-    )
+    assert not any("[port-forward]" in line or "[dns]" in line for line in todo)
 
     project.app(
         "game",
-        LB_APP.replace("{ports}", "Port('voice', 9987, 'UDP', public=True), Port('rcon', 27020)"),
+        LB_APP.replace("{ports}", "Port('voice', 9987, 'UDP'), Port('rcon', 27020)").replace(
+            "ports=[", "dns_name='play', ports=["
+        ),
     )
     assert run("build")[0] == 0
-    forwards = json.loads(project.file("out/router/port-forwards.json"))["port_forwards"]
-    assert [(f["port"], f["protocol"]) for f in forwards] == [(9987, "udp")]
-    assert [line.split("] ", 1)[1] for line in _todo(run) if "[port-forward]" in line] == [
-        "Forward IPv4 UDP port 9987 on the router to LoadBalancer game/game "
-        "(see out/router/port-forwards.json)"
+    assert [line.split("] ", 1)[1] for line in _todo(run) if "[dns]" in line] == [
+        "Create DNS name play.example.org for LoadBalancer game/game "
+        "(its address is known once Flux applied it)"
     ]
+
+    project.app(
+        "game",
+        LB_APP.replace(
+            "{ports}", "Port('voice', 9987, 'UDP', public=True), Port('rcon', 27020, public=True)"
+        ),
+    )
+    assert run("build")[0] == 0
+    spec = _service_spec(project)
+    assert spec["ipFamilyPolicy"] == "PreferDualStack"
+    assert "ipFamilies" not in spec
+    forwards = json.loads(project.file("out/router/port-forwards.json"))["port_forwards"]
+    assert [(f["port"], f["protocol"]) for f in forwards] == [(9987, "udp"), (27020, "tcp")]
+    todo = _todo(run)
+    assert {line.split("] ", 1)[1] for line in todo if "[port-forward]" in line} == {
+        "Forward IPv4 UDP port 9987 on the router to LoadBalancer game/game "
+        "(see out/router/port-forwards.json)",
+        "Forward IPv4 TCP port 27020 on the router to LoadBalancer game/game "
+        "(see out/router/port-forwards.json)",
+    }
+    assert any("Create DNS name game.example.org for LoadBalancer game/game" in x for x in todo)
+
+
+def test_public_over_ipv6_only(project: ProjectDir, run) -> None:
+    """forward_ipv4=False: dual-stack as declared, no IPv4 forward, still a DNS step."""
+    project.app(
+        "game",
+        LB_APP.replace("{ports}", "Port('voice', 9987, 'UDP', public=True)").replace(
+            "ports=[", "family_policy='RequireDualStack', forward_ipv4=False, ports=["
+        ),
+    )
+    assert run("build")[0] == 0
+    assert _service_spec(project)["ipFamilyPolicy"] == "RequireDualStack"
+    assert not (project.out / "router" / "port-forwards.json").exists()
+    todo = _todo(run)
+    assert not any("[port-forward]" in line for line in todo)
+    assert any("Create DNS name game.example.org" in line for line in todo)
+
+
+@pytest.mark.parametrize(
+    ("ports", "message"),
+    [
+        (
+            "Port('voice', 9987, 'UDP', public=True), Port('rcon', 27020)",
+            "LoadBalancer 'game' mixes LAN-only ports ['rcon'] with public ports ['voice']; a "
+            "Service's ports share its addresses, and an IPv6 address is reachable from the "
+            "Internet: declare two LoadBalancers, one with the public ports and one with the "
+            "LAN-only ports",
+        ),
+        (
+            "family_policy='PreferDualStack', ports=[Port('rcon', 27020)",
+            "LoadBalancer 'game': family_policy='PreferDualStack' gives its LAN-only ports "
+            "['rcon'] an IPv6 address, which is reachable from the Internet; drop family_policy= "
+            "(a LAN-only LoadBalancer is IPv4-only), or declare the ports Port(..., public=True)",
+        ),
+        (
+            "forward_ipv4=False, ports=[Port('rcon', 27020)",
+            "LoadBalancer 'game': forward_ipv4=False makes public ports reachable over IPv6 only; "
+            "it needs public ports on a dual-stack LoadBalancer (Port(..., public=True), no "
+            "family_policy='SingleStack'), or drop forward_ipv4=False",
+        ),
+    ],
+)
+def test_lan_only_cannot_leak_to_ipv6(
+    project: ProjectDir, run, no_color, ports: str, message: str
+) -> None:
+    """A LoadBalancer whose LAN-only ports would get a public IPv6 address is refused at its
+    line, and nothing is written."""
+    text = LB_APP.replace(
+        "ports=[{ports}]", "{ports}]" if "ports=[" in ports else "ports=[{ports}]"
+    )
+    project.app("game", text.replace("{ports}", ports))
+    before = project.snapshot()
+    code, _, err = run("build")
+    assert code == 2
+    assert err.splitlines()[0] == f"apps.d/game.py:4: error: {message}"
+    assert project.snapshot() == before
 
 
 def test_public_udp_amplifier_needs_a_reason(project: ProjectDir, run, no_color) -> None:
@@ -454,8 +536,8 @@ AMPLIFIER_PORTS = st.tuples(
 
 @given(ports=st.lists(AMPLIFIER_PORTS, min_size=1, max_size=4, unique_by=lambda p: p[:2]))
 def test_forwards_are_exactly_the_public_ports(scratch: Path, ports) -> None:
-    """Port forwards list exactly the public ports; a public UDP amplifier without a reason
-    stops the build at its line."""
+    """Port forwards list exactly the public ports; LAN-only and public ports on one
+    LoadBalancer, or a public UDP amplifier without a reason, stop the build at its line."""
     from klaster_build.records.workloads import UDP_AMPLIFIERS
 
     root = scratch / "lb"
@@ -475,6 +557,13 @@ def test_forwards_are_exactly_the_public_ports(scratch: Path, ports) -> None:
             engine.build(root)
         assert [str(p.origin) for p in caught.value.problems] == ["apps.d/game.py:4"]
         assert "is a UDP amplifier" in caught.value.problems[0].message
+        return
+    publics = {public for _, _, public, _ in ports}
+    if len(publics) == 2:
+        with pytest.raises(ProblemsFound) as caught:
+            engine.build(root)
+        assert [str(p.origin) for p in caught.value.problems] == ["apps.d/game.py:4"]
+        assert "mixes LAN-only ports" in caught.value.problems[0].message
         return
     assert engine.build(root).status == 0
     forwards_file = root / "out" / "router" / "port-forwards.json"

@@ -95,11 +95,15 @@ def emit_ingress(ingress: Ingress, ctx: RenderContext) -> Iterator[Output]:
 
 
 def emit_load_balancer(lb: LoadBalancer, ctx: RenderContext) -> Iterator[Output]:
-    """A LoadBalancer Service (Cilium LB IPAM), dual-stack."""
+    """A LoadBalancer Service (Cilium LB IPAM): IPv4-only when LAN-only (Cilium allocates only
+    the families of `ipFamilies`), else dual-stack."""
     selector = lb.selector or (lb.workload.selector_labels if lb.workload else {})
     meta: dict[str, Any] = metadata(lb.name, ctx.namespace(lb))
     if lb.annotations:
         meta["annotations"] = dict(lb.annotations)
+    families: dict[str, Any] = {"ipFamilyPolicy": lb.ip_family_policy}
+    if lb.ip_family_policy == "SingleStack":
+        families["ipFamilies"] = ["IPv4"]
     yield Output(
         app_path(lb, lb.file),
         lb,
@@ -112,7 +116,7 @@ def emit_load_balancer(lb: LoadBalancer, ctx: RenderContext) -> Iterator[Output]
                 "ports": service_ports(lb),  # type: ignore[arg-type]
                 "type": "LoadBalancer",
                 "externalTrafficPolicy": lb.traffic_policy,
-                "ipFamilyPolicy": lb.family_policy,
+                **families,
             },
         },
     )
@@ -125,7 +129,9 @@ def check_unique_hosts(project: Project, graph: ProjectGraph) -> Iterator[Proble
         (host_name(claim, domain), claim) for claim in project.of_type(HostClaim)
     ]
     claims += [
-        (qualified_host(lb.dns_name, lb.name, domain), lb) for lb in project.of_type(LoadBalancer)
+        (qualified_host(lb.dns_name, lb.name, domain), lb)
+        for lb in project.of_type(LoadBalancer)
+        if lb.needs_name
     ]
     seen: dict[str, HostClaim | LoadBalancer] = {}
     for host, claim in claims:
@@ -243,17 +249,18 @@ def exposure_steps(project: Project, graph: ProjectGraph) -> Iterator[OperatorSt
             claim.origin,
         )
     for lb in project.of_type(LoadBalancer):
-        host = qualified_host(lb.dns_name, lb.name, domain)
         namespace = project.apps[lb.app].namespace_name
-        yield OperatorStep(
-            41,
-            "dns",
-            f"dns:{host}",
-            f"Create DNS name {host} for LoadBalancer {namespace}/{lb.name} (its address is known once Flux applied it)",
-            {"host": host},
-            lb.origin,
-        )
-        for port in lb.public_ports:
+        if lb.needs_name:
+            host = qualified_host(lb.dns_name, lb.name, domain)
+            yield OperatorStep(
+                41,
+                "dns",
+                f"dns:{host}",
+                f"Create DNS name {host} for LoadBalancer {namespace}/{lb.name} (its address is known once Flux applied it)",
+                {"host": host},
+                lb.origin,
+            )
+        for port in lb.forwarded_ports:
             yield OperatorStep(
                 50,
                 "port-forward",
