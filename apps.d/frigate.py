@@ -22,7 +22,10 @@ rtsp = VaultSecret("frigate-camera-rtsp", path="cameras", access=camera)
 config = Volume("config", size="5Gi", tier="hdd", lv_name="frigate-config", file="config-pvc.yaml")
 media = Volume("media", size="500Gi", tier="hdd", lv_name="frigate-media", file="media-pvc.yaml")
 PrivilegedNamespace(reason="the chart's GPU/hardware-decoding pods need privileged access")
-web = ChartIngress("frigate")
+web = ChartIngress(
+    "frigate",
+    sso_reason="frigate's own login (auth: enabled in frigate/config.yml, the http-auth port)",
+)
 ingress = ingress_values(web, class_key="ingressClassName")
 ingress["hosts"] = [{"host": web.fqdn, "paths": [{"path": "/", "portName": "http-auth"}]}]
 

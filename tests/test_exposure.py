@@ -49,7 +49,7 @@ swap = Deployment("llama-swap", containers=[Container("llama-swap", image="ghcr.
     ports={"http": 8080}, devices=[HostDevice("/dev/kfd", "CharDevice"), HostDevice("/dev/dri", "Directory")])])
 proxy = Service("llama-proxy", workload=swap, ports={"http": 80})
 Ingress("llama", backend=proxy, port="http", streaming=True,
-        annotations={"acme.cert-manager.io/http01-edit-in-place": "true"})
+        annotations={"acme.cert-manager.io/http01-edit-in-place": "true"}, sso_reason="an API")
 """
 
 
@@ -196,7 +196,7 @@ def test_chart_ingress_values_and_host_uniqueness(project: ProjectDir, run, no_c
         """\
         from klaster_build.dsl import ChartIngress, GitRepository, HelmRelease, ingress_values
 
-        web = ChartIngress("kaneo")
+        web = ChartIngress("kaneo", sso_reason="its own login")
         git = GitRepository("kaneo", url="https://github.com/usekaneo/kaneo.git", tag="v2.29.3")
         HelmRelease("kaneo", source=git, chart="./charts/kaneo", values={"ingress": ingress_values(web, service="kaneo", port=5173)})
         """,
@@ -216,7 +216,8 @@ def test_chart_ingress_values_and_host_uniqueness(project: ProjectDir, run, no_c
         "tls": [{"secretName": "kaneo-ingress", "hosts": ["kaneo.example.org"]}],
     }
     project.app(
-        "other", "from klaster_build.dsl import ChartIngress\nChartIngress('x', host='kaneo')\n"
+        "other",
+        "from klaster_build.dsl import ChartIngress\nChartIngress('x', host='kaneo', sso_reason='public')\n",
     )
     code, _, err = run("build")
     assert code == 2
@@ -325,7 +326,9 @@ def test_exposure_properties(scratch: Path, apps) -> None:
             f"d = Deployment('w', containers=[Container('w', image='example.org/w:1.0.0', devices={devices})])"
         )
         if host:
-            lines.append(f"ChartIngress('web', host={'shared' if host == 'shared' else name!r})")
+            lines.append(
+                f"ChartIngress('web', host={'shared' if host == 'shared' else name!r}, forward_auth=True)"
+            )
             if host == "shared" and any(a[2] == "shared" for a in apps if a[0] != name):
                 expect_errors.add("is already served by")
         if ports:

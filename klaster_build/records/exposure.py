@@ -51,7 +51,7 @@ class ChartService:
     Example:
         repo = HelmRepository("grafana", url="https://grafana.github.io/helm-charts")
         HelmRelease("grafana", source=repo, chart="grafana", version="10.1.4")
-        Ingress("grafana", backend=ChartService("grafana", 80))
+        Ingress("grafana", backend=ChartService("grafana", 80), forward_auth=True)
     """
 
     name: str = attrs.field(validator=dns_label)
@@ -74,6 +74,21 @@ class HostClaim(Record):
     streaming: bool = attrs.field(default=False, validator=instance_of(bool))
     upload_limit: str | None = attrs.field(default=None, validator=optional(text(16)))
     annotations: dict[str, str] = attrs.field(factory=dict, validator=_annotations, metadata=DATA)
+    # Single sign-on in front of the app: Authentik's nginx forward auth (a Proxy provider in
+    # "forward auth (single application)" mode, answered by cluster.authentik_outpost).
+    forward_auth: bool = attrs.field(default=False, validator=instance_of(bool))
+    # Why a host with neither forward_auth nor an OIDC client of its app needs no single sign-on
+    # (the app's own login, a public page, an API with its own tokens).
+    sso_reason: str | None = attrs.field(default=None, validator=optional(text(500)))
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        if self.forward_auth and self.sso_reason is not None:
+            msg = (
+                f"{type(self).__name__} {self.name!r}: sso_reason= says why there is no single "
+                "sign-on, but forward_auth=True adds it; drop one of them"
+            )
+            raise DeclarationError(msg)
 
     @property
     def fqdn(self) -> Ref:
@@ -90,11 +105,19 @@ class HostClaim(Record):
 class Ingress(HostClaim):
     """An HTTPS Ingress through the cluster's ingress class, with a cert-manager certificate.
 
+    Single sign-on is required: `forward_auth=True` puts Authentik's sign-in in front (nginx
+    forward auth to cluster.authentik_outpost; `klaster todo` says which Proxy provider to
+    create), an `OIDC(...)` of the app is its own SSO login, and otherwise `sso_reason=` says why
+    none is needed (the app's own login, a public page, an API with its own tokens).
+
     Example:
         proxy = Deployment("llama-proxy", containers=[Container("caddy", image="caddy:2.11.4-alpine",
                            ports={"http": 80})])
         web = Service("llama-proxy", workload=proxy, ports={"http": 80})
-        Ingress("llama", backend=web, port="http", streaming=True)   # https://llama.<domain>
+        Ingress("llama", backend=web, port="http", streaming=True,   # https://llama.<domain>
+                sso_reason="an API for programs: the proxy checks their API key")
+        # A web UI with no login of its own: Authentik's sign-in in front (forward auth).
+        Ingress("llama-ui", backend=web, port="http", forward_auth=True)
     """
 
     backend: Service | ChartService = attrs.field(
@@ -132,7 +155,7 @@ class ChartIngress(HostClaim):
     """The settings of an Ingress a Helm chart makes, to put in its values (see `ingress_values`).
 
     Example:
-        web = ChartIngress("podinfo")   # https://podinfo.<domain>
+        web = ChartIngress("podinfo", forward_auth=True)   # https://podinfo.<domain>, behind Authentik
         repo = HelmRepository("podinfo", url="https://stefanprodan.github.io/podinfo")
         HelmRelease("podinfo", source=repo, chart="podinfo", version="6.9.2",
                     values={"ingress": ingress_values(web)})
