@@ -589,3 +589,171 @@ def test_the_repo_forwards_what_the_real_router_forwards() -> None:
         ("teamspeak3", 9987, "udp"),
         ("teamspeak3", 30033, "tcp"),
     ]
+
+
+WEB_APP = """\
+from klaster_build.dsl import Container, Deployment, Ingress, Service
+
+app = Deployment("wiki", containers=[Container("wiki", image="example.org/wiki:1.0.0", ports={"http": 80})])
+web = Service("wiki", workload=app, ports={"http": 80})
+Ingress("wiki", backend=web, port="http"{extra})
+"""
+
+OUTPOST = "http://authentik-server.authentik.svc.cluster.local"
+
+
+def test_forward_auth_puts_authentik_in_front(project: ProjectDir, run) -> None:
+    """forward_auth=True: Authentik's nginx annotations (no snippet, which ingress-nginx refuses
+    by default), the X-Forwarded-Host ConfigMap, the outpost's path on the host, and the step
+    naming the Proxy provider to create."""
+    project.app("wiki", WEB_APP.replace("{extra}", ", forward_auth=True"))
+    assert run("build")[0] == 0
+    ingress, config, service, outpost = [
+        *_docs(project, "out/apps/wiki/ingress.yaml"),
+        *_docs(project, "out/apps/wiki/outpost-wiki.yaml"),
+    ]
+    assert ingress["metadata"]["annotations"] == {
+        "cert-manager.io/cluster-issuer": "letsencrypt",
+        "nginx.ingress.kubernetes.io/auth-url": f"{OUTPOST}/outpost.goauthentik.io/auth/nginx",
+        "nginx.ingress.kubernetes.io/auth-signin": "https://wiki.example.org/outpost.goauthentik.io/start?rd=$scheme://wiki.example.org$escaped_request_uri",
+        "nginx.ingress.kubernetes.io/auth-response-headers": "Set-Cookie,X-authentik-username,X-authentik-groups,X-authentik-entitlements,X-authentik-email,X-authentik-name,X-authentik-uid",
+        "nginx.ingress.kubernetes.io/auth-proxy-set-headers": "wiki/outpost-wiki",
+    }
+    assert not any("snippet" in key for key in ingress["metadata"]["annotations"])
+    assert config == {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "outpost-wiki", "namespace": "wiki"},
+        "data": {"X-Forwarded-Host": "wiki.example.org"},
+    }
+    assert service["spec"] == {
+        "type": "ExternalName",
+        "externalName": "authentik-server.authentik.svc.cluster.local",
+        "ports": [{"name": "http", "port": 80, "protocol": "TCP"}],
+    }
+    assert "annotations" not in outpost["metadata"]  # no auth loop, no second certificate
+    assert outpost["spec"] == {
+        "ingressClassName": "nginx",
+        "rules": [
+            {
+                "host": "wiki.example.org",
+                "http": {
+                    "paths": [
+                        {
+                            "backend": {
+                                "service": {"name": "outpost-wiki", "port": {"number": 80}}
+                            },
+                            "path": "/outpost.goauthentik.io",
+                            "pathType": "Prefix",
+                        }
+                    ]
+                },
+            }
+        ],
+        "tls": [{"hosts": ["wiki.example.org"], "secretName": "wiki-ingress"}],
+    }
+    assert [line.split("] ", 1)[1] for line in _todo(run) if "[authentik]" in line] == [
+        "Create an Authentik Proxy provider in 'Forward auth (single application)' mode with "
+        f"external host https://wiki.example.org, its application, and add it to the outpost at {OUTPOST}"
+    ]
+
+
+def test_chart_ingress_forward_auth_goes_into_the_chart_values(project: ProjectDir, run) -> None:
+    """A chart's Ingress gets the same annotations through ingress_values, and klaster writes
+    the outpost's path beside the release."""
+    project.app(
+        "podinfo",
+        """\
+        from klaster_build.dsl import ChartIngress, HelmRelease, HelmRepository, ingress_values
+
+        web = ChartIngress("podinfo", forward_auth=True)
+        repo = HelmRepository("podinfo", url="https://stefanprodan.github.io/podinfo")
+        HelmRelease("podinfo", source=repo, chart="podinfo", version="6.9.2", values={"ingress": ingress_values(web)})
+        """,
+    )
+    assert run("build")[0] == 0
+    release = next(
+        d for d in _docs(project, "out/apps/podinfo/release.yaml") if d["kind"] == "HelmRelease"
+    )
+    annotations = release["spec"]["values"]["ingress"]["annotations"]
+    assert (
+        annotations["nginx.ingress.kubernetes.io/auth-proxy-set-headers"]
+        == "podinfo/outpost-podinfo"
+    )
+    kinds = [d["kind"] for d in _docs(project, "out/apps/podinfo/outpost-podinfo.yaml")]
+    assert kinds == ["ConfigMap", "Service", "Ingress"]
+
+
+def test_a_host_without_single_sign_on_is_refused(project: ProjectDir, run, no_color) -> None:
+    """No forward auth, no OIDC client in the app, no reason: a located error, nothing written;
+    sso_reason= (or an OIDC client) builds it."""
+    project.app("wiki", WEB_APP.replace("{extra}", ""))
+    before = project.snapshot()
+    code, _, err = run("build")
+    assert code == 2
+    assert err.splitlines()[0] == (
+        "apps.d/wiki.py:5: error: Ingress 'wiki' serves https://wiki.example.org/ without single "
+        "sign-on; put Authentik in front with forward_auth=True, give the app an OIDC(...) "
+        "client, or say why it needs neither with sso_reason='<the app's own login, a public "
+        "page, an API with its own tokens...>'"
+    )
+    assert project.snapshot() == before
+    project.app("wiki", WEB_APP.replace("{extra}", ", sso_reason='a public read-only page'"))
+    assert run("build")[0] == 0
+    project.app(
+        "wiki",
+        WEB_APP.replace("Ingress, Service", "Ingress, OIDC, Service").replace("{extra}", "")
+        + "OIDC()\n",
+    )
+    assert run("build")[0] == 0
+
+
+def test_forward_auth_needs_the_outpost_and_no_reason(project: ProjectDir, run, no_color) -> None:
+    """forward_auth=True on a klasterfile without authentik_outpost says what to add; with
+    sso_reason= too it is a contradiction at the line."""
+    from conftest import KLASTERFILE
+
+    without = KLASTERFILE.replace(f'    authentik_outpost="{OUTPOST}",\n', "")
+    assert without != KLASTERFILE
+    (project.root / "klasterfile.py").write_text(without)
+    project.app("wiki", WEB_APP.replace("{extra}", ", forward_auth=True"))
+    code, _, err = run("build")
+    assert code == 2
+    assert err.splitlines()[0] == (
+        "apps.d/wiki.py:5: error: Ingress 'wiki' has forward_auth=True, but the klasterfile names "
+        "no Authentik outpost; add authentik_outpost='http://<outpost service>.<namespace>"
+        ".svc.cluster.local[:port]' to the Cluster in klasterfile.py"
+    )
+    (project.root / "klasterfile.py").write_text(KLASTERFILE)
+    project.app("wiki", WEB_APP.replace("{extra}", ", forward_auth=True, sso_reason='x'"))
+    code, _, err = run("build")
+    assert code == 2
+    assert err.splitlines()[0] == (
+        "apps.d/wiki.py:5: error: Ingress 'wiki': sso_reason= says why there is no single "
+        "sign-on, but forward_auth=True adds it; drop one of them"
+    )
+
+
+def test_oidc_redirect_paths_give_the_full_redirect_uris(
+    project: ProjectDir, run, no_color
+) -> None:
+    """The Authentik step lists https://<host><path> for each declared path; a path that is not
+    one is refused at its line."""
+    oidc_app = WEB_APP.replace("Ingress, Service", "Ingress, OIDC, Service").replace("{extra}", "")
+    project.app(
+        "wiki",
+        oidc_app + "OIDC(redirect_paths=['/login/oidc/callback', '/api/auth/callback'])\n",
+    )
+    assert run("build")[0] == 0
+    assert [line.split("] ", 1)[1] for line in _todo(run) if "[authentik]" in line] == [
+        "Create the Authentik OAuth2/OIDC application 'wiki' (redirect URIs "
+        "https://wiki.example.org/login/oidc/callback, https://wiki.example.org/api/auth/callback) "
+        "and store its client_id and client_secret at secret/authentik/wiki"
+    ]
+    project.app("wiki", oidc_app + "OIDC(redirect_paths=['login/callback'])\n")
+    code, _, err = run("build")
+    assert code == 2
+    assert err.splitlines()[0] == (
+        "apps.d/wiki.py:6: error: OIDC 'redirect_paths' are URL paths on the app's host such as "
+        "'/oauth/oidc/callback', got 'login/callback'"
+    )
