@@ -576,6 +576,11 @@ def test_forwards_are_exactly_the_public_ports(scratch: Path, ports) -> None:
         else []
     )
     assert forwarded == [(n, p.lower()) for n, p, public, _ in ports if public]
+    # By construction: a LoadBalancer with a LAN-only port has no IPv6 address to be reached by.
+    (service,) = yaml.safe_load_all((root / "out/apps/game/service.yaml").read_text())
+    lan_only = not any(public for _, _, public, _ in ports)
+    assert (service["spec"]["ipFamilyPolicy"] == "SingleStack") == lan_only
+    assert service["spec"].get("ipFamilies") == (["IPv4"] if lan_only else None)
 
 
 def test_the_repo_forwards_what_the_real_router_forwards() -> None:
