@@ -133,34 +133,39 @@ def emit_forward_auth(claim: HostClaim, ctx: RenderContext) -> Iterator[Output]:
             "apiVersion": "networking.k8s.io/v1",
             "kind": "Ingress",
             "metadata": metadata(name, namespace),
-            "spec": {
-                "ingressClassName": ctx.cluster.ingress_class,
-                "rules": [
-                    {
-                        "host": host,
-                        "http": {
-                            "paths": [
-                                {
-                                    "backend": {
-                                        "service": {"name": name, "port": {"number": port}}
-                                    },
-                                    "path": OUTPOST_PATH,
-                                    "pathType": "Prefix",
-                                }
-                            ]
-                        },
-                    }
-                ],
-                "tls": [{"hosts": [host], "secretName": f"{claim.app}-ingress"}],
-            },
+            "spec": ingress_spec(claim, ctx, name, port, OUTPOST_PATH),
         },
     )
 
 
+def ingress_spec(
+    claim: HostClaim, ctx: RenderContext, service: str, port: int, path: str
+) -> dict[str, Any]:
+    """The spec of an Ingress of `claim`'s host: one Prefix path to `service:port`, TLS
+    `<app>-ingress`."""
+    host = host_name(claim, ctx.cluster.domain)
+    return {
+        "ingressClassName": ctx.cluster.ingress_class,
+        "rules": [
+            {
+                "host": host,
+                "http": {
+                    "paths": [
+                        {
+                            "backend": {"service": {"name": service, "port": {"number": port}}},
+                            "path": path,
+                            "pathType": "Prefix",
+                        }
+                    ]
+                },
+            }
+        ],
+        "tls": [{"hosts": [host], "secretName": f"{claim.app}-ingress"}],
+    }
+
+
 def emit_ingress(ingress: Ingress, ctx: RenderContext) -> Iterator[Output]:
     """networking.k8s.io/v1 Ingress with TLS `<app>-ingress`."""
-    host = host_name(ingress, ctx.cluster.domain)
-    service = ingress.backend.name
     yield Output(
         app_path(ingress, ingress.file),
         ingress,
@@ -172,29 +177,9 @@ def emit_ingress(ingress: Ingress, ctx: RenderContext) -> Iterator[Output]:
                 "name": ingress.name,
                 "annotations": annotations_for(ingress, ctx),
             },
-            "spec": {
-                "ingressClassName": ctx.cluster.ingress_class,
-                "rules": [
-                    {
-                        "host": host,
-                        "http": {
-                            "paths": [
-                                {
-                                    "backend": {
-                                        "service": {
-                                            "name": service,
-                                            "port": {"number": ingress.backend_port},
-                                        }
-                                    },
-                                    "path": ingress.path,
-                                    "pathType": "Prefix",
-                                }
-                            ]
-                        },
-                    }
-                ],
-                "tls": [{"hosts": [host], "secretName": f"{ingress.app}-ingress"}],
-            },
+            "spec": ingress_spec(
+                ingress, ctx, ingress.backend.name, ingress.backend_port, ingress.path
+            ),
         },
     )
     yield from emit_forward_auth(ingress, ctx)
