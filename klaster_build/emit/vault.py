@@ -307,7 +307,7 @@ def vault_steps(project: Project, graph: ProjectGraph) -> Iterator[OperatorStep]
         yield OperatorStep(
             20,
             "authentik",
-            state_key(f"authentik:{oidc.name}", uris) if uris else f"authentik:{oidc.name}",
+            f"authentik:{oidc.name}",
             f"Create the Authentik OAuth2/OIDC application {oidc.name!r} ({redirect}) and store its client_id and client_secret at {kv}/authentik/{oidc.app}",
             {"slug": oidc.name, "redirect_host": host, "redirect_uris": uris},
             oidc.origin,
