@@ -22,6 +22,8 @@ Cluster(
     cluster_issuer="letsencrypt",
     vault=VaultSettings(kv_mount="secret", auth_mount="kubernetes"),
     authentik_url="https://authentik.lumpiasty.xyz",
+    # Forward auth asks Authentik's embedded outpost, served by the chart's server Service.
+    authentik_outpost="http://authentik-server.authentik.svc.cluster.local",
     intervals=Intervals(
         helm_repository="24h", helm_release="30m", git_repository="24h", chart="12h"
     ),

@@ -23,7 +23,7 @@ db = Postgres(
     owner="authentik",
     renovate=POSTGRES_VERSIONING,
 )
-web = ChartIngress("authentik")
+web = ChartIngress("authentik", sso_reason="the single sign-on provider itself")
 repo = HelmRepository("authentik", url="https://charts.goauthentik.io")
 HelmRelease(
     "authentik",

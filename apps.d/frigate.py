@@ -22,7 +22,10 @@ rtsp = VaultSecret("frigate-camera-rtsp", path="cameras", access=camera)
 config = Volume("config", size="5Gi", tier="hdd", lv_name="frigate-config", file="config-pvc.yaml")
 media = Volume("media", size="500Gi", tier="hdd", lv_name="frigate-media", file="media-pvc.yaml")
 PrivilegedNamespace(reason="the chart's GPU/hardware-decoding pods need privileged access")
-web = ChartIngress("frigate")
+web = ChartIngress(
+    "frigate",
+    sso_reason="frigate's own login (auth: enabled in frigate/config.yml, the http-auth port)",
+)
 ingress = ingress_values(web, class_key="ingressClassName")
 ingress["hosts"] = [{"host": web.fqdn, "paths": [{"path": "/", "portName": "http-auth"}]}]
 
@@ -47,10 +50,13 @@ LoadBalancer(
     "go2rtc",
     selector={"app.kubernetes.io/instance": "frigate", "app.kubernetes.io/name": "frigate"},
     ports=[
-        Port("webrtc-tcp", 8555, target="webrtc-tcp"),
-        Port("webrtc-udp", 8555, "UDP", target="webrtc-udp"),
+        Port("webrtc-tcp", 8555, target="webrtc-tcp", public=True),
+        Port("webrtc-udp", 8555, "UDP", target="webrtc-udp", public=True),
     ],
+    # Dual-stack as in the real repo, so reachable from the Internet over IPv6; no IPv4 port
+    # forward: the router's dst-nat rules name none.
     family_policy="RequireDualStack",
-    dns_name="frigate-rtc",  # no IPv4 port forward: the router's dst-nat rules name none
+    forward_ipv4=False,
+    dns_name="frigate-rtc",
     file="webrtc-svc.yaml",
 )

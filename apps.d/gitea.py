@@ -32,7 +32,11 @@ db = Postgres(
     # The data was migrated by hand; recovery keeps CNPG from bootstrapping it again.
     bootstrap={"recovery": {"backup": {"name": "backup-migration"}}},
 )
-web = ChartIngress("gitea", annotations={"acme.cert-manager.io/http01-edit-in-place": "true"})
+web = ChartIngress(
+    "gitea",
+    annotations={"acme.cert-manager.io/http01-edit-in-place": "true"},
+    sso_reason="gitea's own login; git over HTTPS and the API use its tokens",
+)
 
 no_cpu_request = {"requests": {"cpu": 0}}
 repo = HelmRepository("gitea-charts", url="https://dl.gitea.com/charts/")

@@ -78,7 +78,11 @@ valkey = HelmRelease(
     },
 )
 
-web = ChartIngress("immich", upload_limit="0")
+web = ChartIngress(
+    "immich",
+    upload_limit="0",
+    sso_reason="immich's own login; its mobile apps call the API with their own tokens",
+)
 repo = HelmRepository("secustor", url="https://secustor.dev/helm-charts")
 HelmRelease(
     "immich",

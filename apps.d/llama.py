@@ -99,4 +99,5 @@ Ingress(
     port="http",
     streaming=True,
     annotations={"acme.cert-manager.io/http01-edit-in-place": "true"},
+    sso_reason="an API for programs: the caddy proxy checks its API key",
 )

@@ -12,7 +12,7 @@ from klaster_build.dsl import (
     ref,
 )
 
-sso = OIDC("open-web-ui")
+sso = OIDC("open-web-ui", redirect_paths=["/oauth/oidc/callback"])
 data = Volume(size="10Gi", tier="hdd", file="pvc.yaml")
 pipelines = Volume("pipelines", size="1Gi", tier="hdd", file="pvc-pipelines.yaml")
 llama = ref("llama/Service/llama")

@@ -26,7 +26,11 @@ db = Postgres(
     renovate=Renovate(versioning=r"regex:^(?<major>\d+)\.(?<minor>\d+)$"),
 )
 PrivilegedNamespace(reason="the docker-buildx plugin runs pipeline steps as privileged pods")
-web = ChartIngress("woodpecker", annotations={"acme.cert-manager.io/http01-edit-in-place": "true"})
+web = ChartIngress(
+    "woodpecker",
+    annotations={"acme.cert-manager.io/http01-edit-in-place": "true"},
+    sso_reason="users log in through gitea (OAuth); gitea's webhooks must reach it",
+)
 gitea = ref("gitea/ChartIngress/gitea")
 ingress = ingress_values(web, class_key="ingressClassName")
 ingress["hosts"] = [

@@ -20,6 +20,7 @@ Cluster(
     cluster_issuer="letsencrypt",
     vault=VaultSettings(kv_mount="secret", auth_mount="kubernetes"),
     authentik_url="https://authentik.example.org",
+    authentik_outpost="http://authentik-server.authentik.svc.cluster.local",
     intervals=Intervals(helm_repository="24h", helm_release="30m", git_repository="24h"),
     talos=TalosSettings(cluster_name="bench", endpoint="https://api.example.org:6443", base_patches=[]),
 )
@@ -47,7 +48,7 @@ worker = Deployment(
     ],
 )
 svc = Service("{name}-worker", workload=worker, ports={{"http": 8080}})
-web = ChartIngress("{name}")
+web = ChartIngress("{name}", forward_auth=True)
 repo = HelmRepository("charts", url="https://charts.example.org/{name}")
 HelmRelease(
     "{name}",

@@ -126,6 +126,18 @@ def _relative_dir(inst: object, attribute: attrs.Attribute[str], value: object) 
         raise DeclarationError(msg)
 
 
+_OUTPOST_URL = r"^http://[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$"
+
+
+def _outpost_url(inst: object, attribute: attrs.Attribute[str], value: object) -> None:
+    if not isinstance(value, str) or not re.fullmatch(_OUTPOST_URL, value):
+        msg = (
+            "Cluster 'authentik_outpost' must be the outpost's in-cluster URL without a path, "
+            f"such as 'http://authentik-server.authentik.svc.cluster.local', got {value!r}"
+        )
+        raise DeclarationError(msg)
+
+
 @attrs.frozen(kw_only=True, eq=False)
 class Cluster:
     """The klasterfile's one declaration: the conventions every app follows. Settings, not a
@@ -144,6 +156,7 @@ class Cluster:
             cluster_issuer="letsencrypt",
             vault=VaultSettings(kv_mount="secret", auth_mount="kubernetes"),
             authentik_url="https://auth.example.org",
+            authentik_outpost="http://authentik-server.authentik.svc.cluster.local",
             intervals=Intervals(helm_repository="24h", helm_release="30m", git_repository="24h"),
             talos=TalosSettings(cluster_name="homelab", endpoint="https://kube.example.org:6443",
                                 base_patches=[]),   # the operator's patch files, if any
@@ -158,6 +171,11 @@ class Cluster:
     cluster_issuer: str = attrs.field(validator=dns_label)
     vault: VaultSettings = attrs.field(validator=instance_of(VaultSettings))
     authentik_url: str = attrs.field(validator=text(253))
+    # The in-cluster base URL of the Authentik outpost that answers nginx forward auth
+    # (`Ingress(forward_auth=True)`): the embedded outpost is the server's own Service, e.g.
+    # http://authentik-server.authentik.svc.cluster.local; a deployed one is
+    # http://ak-outpost-<name>.<namespace>.svc.cluster.local:9000.
+    authentik_outpost: str | None = attrs.field(default=None, validator=optional(_outpost_url))
     intervals: Intervals = attrs.field(validator=instance_of(Intervals))
     out_dir: str = attrs.field(default="out", validator=_relative_dir)
     # The storage tier whose StorageClass is the cluster default (annotation), if any.

@@ -33,8 +33,9 @@ app = Deployment(
     ],
 )
 service = Service("$service", workload=app, ports={{"http": {port}}})
-# HTTPS at $name.<domain> through the ingress controller, with a cert-manager certificate.
-Ingress("$name", backend=service, port="http")
+# HTTPS at $name.<domain> through the ingress controller, with a cert-manager certificate,
+# behind Authentik's sign-in (forward auth; an app with its own OIDC login uses OIDC(...)).
+Ingress("$name", backend=service, port="http", forward_auth=True)
 '''
 
 
@@ -83,8 +84,9 @@ from klaster_build.dsl import ChartIngress, HelmRelease, HelmRepository, ingress
 
 # The chart's repository; the chart's version is pinned below (Renovate updates it).
 repo = HelmRepository("$repo", url="$url")
-# HTTPS at $name.<domain>: the chart makes the Ingress, klaster fills in class, host and TLS.
-web = ChartIngress("$name")
+# HTTPS at $name.<domain>: the chart makes the Ingress, klaster fills in class, host, TLS and
+# Authentik's sign-in in front (forward auth; an app with its own OIDC login uses OIDC(...)).
+web = ChartIngress("$name", forward_auth=True)
 HelmRelease(
     "$name",
     source=repo,

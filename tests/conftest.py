@@ -36,6 +36,7 @@ Cluster(
     cluster_issuer="letsencrypt",
     vault=VaultSettings(kv_mount="secret", auth_mount="kubernetes"),
     authentik_url="https://auth.example.org",
+    authentik_outpost="http://authentik-server.authentik.svc.cluster.local",
     intervals=Intervals(helm_repository="24h", helm_release="30m", git_repository="24h"),
 )
 """

@@ -296,21 +296,25 @@ CASES: list[tuple[str, dict[str, str | bytes], str]] = [
     ),
     (
         "ingress-host-taken",
-        {"apps.d/bad.py": HEAD + "ChartIngress('web')\nChartIngress('other', host='web')\n"},
+        {
+            "apps.d/bad.py": HEAD
+            + "ChartIngress('web', sso_reason='public')\nChartIngress('other', host='web', sso_reason='public')\n"
+        },
         "apps.d/bad.py:3: error: host 'web.example.org' is already served by bad/ChartIngress/web",
     ),
     (
         "ingress-host-in-two-spellings",
         {
-            "apps.d/meridian.py": HEAD + "ChartIngress('meridian')\n",
-            "apps.d/zz.py": HEAD + "ChartIngress('m', host='meridian.example.org')\n",
+            "apps.d/meridian.py": HEAD + "ChartIngress('meridian', forward_auth=True)\n",
+            "apps.d/zz.py": HEAD
+            + "ChartIngress('m', host='meridian.example.org', forward_auth=True)\n",
         },
         "apps.d/zz.py:2: error: host 'meridian.example.org' is already served by meridian/ChartIngress/meridian (apps.d/meridian.py:2); pick another host",
     ),
     (
         "load-balancer-dns-name-of-an-ingress",
         {
-            "apps.d/meridian.py": HEAD + "ChartIngress('meridian')\n",
+            "apps.d/meridian.py": HEAD + "ChartIngress('meridian', forward_auth=True)\n",
             "apps.d/zz.py": HEAD
             + "LoadBalancer('voice', selector={'app': 'x'}, ports=[Port('voice', 9987, 'UDP')], dns_name='meridian')\n",
         },
@@ -318,7 +322,7 @@ CASES: list[tuple[str, dict[str, str | bytes], str]] = [
     ),
     (
         "ingress-host-outside-domain",
-        {"apps.d/bad.py": HEAD + "ChartIngress('web', host='web.evil.com')\n"},
+        {"apps.d/bad.py": HEAD + "ChartIngress('web', host='web.evil.com', sso_reason='public')\n"},
         "apps.d/bad.py:2: error: host 'web.evil.com' is outside example.org",
     ),
     (
@@ -575,7 +579,7 @@ CASES: list[tuple[str, dict[str, str | bytes], str]] = [
             "klasterfile.py": KLASTERFILE
             + "from klaster_build.dsl import ConfigMap\nConfigMap('c', data={})\n"
         },
-        "klasterfile.py:18: error: klasterfile.py declares only Cluster(...); move ConfigMap to an apps.d file",
+        "klasterfile.py:19: error: klasterfile.py declares only Cluster(...); move ConfigMap to an apps.d file",
     ),
 ]
 
@@ -633,7 +637,7 @@ ENDLESS: list[tuple[str, dict[str, str | bytes], str]] = [
     (
         "klasterfile-endless-loop",
         {"klasterfile.py": KLASTERFILE + "while True: pass\n"},
-        "klasterfile.py:17: error: did not finish in 0.3 s",
+        "klasterfile.py:18: error: did not finish in 0.3 s",
     ),
 ]
 

@@ -49,7 +49,7 @@ swap = Deployment("llama-swap", containers=[Container("llama-swap", image="ghcr.
     ports={"http": 8080}, devices=[HostDevice("/dev/kfd", "CharDevice"), HostDevice("/dev/dri", "Directory")])])
 proxy = Service("llama-proxy", workload=swap, ports={"http": 80})
 Ingress("llama", backend=proxy, port="http", streaming=True,
-        annotations={"acme.cert-manager.io/http01-edit-in-place": "true"})
+        annotations={"acme.cert-manager.io/http01-edit-in-place": "true"}, sso_reason="an API")
 """
 
 
@@ -196,7 +196,7 @@ def test_chart_ingress_values_and_host_uniqueness(project: ProjectDir, run, no_c
         """\
         from klaster_build.dsl import ChartIngress, GitRepository, HelmRelease, ingress_values
 
-        web = ChartIngress("kaneo")
+        web = ChartIngress("kaneo", sso_reason="its own login")
         git = GitRepository("kaneo", url="https://github.com/usekaneo/kaneo.git", tag="v2.29.3")
         HelmRelease("kaneo", source=git, chart="./charts/kaneo", values={"ingress": ingress_values(web, service="kaneo", port=5173)})
         """,
@@ -216,7 +216,8 @@ def test_chart_ingress_values_and_host_uniqueness(project: ProjectDir, run, no_c
         "tls": [{"secretName": "kaneo-ingress", "hosts": ["kaneo.example.org"]}],
     }
     project.app(
-        "other", "from klaster_build.dsl import ChartIngress\nChartIngress('x', host='kaneo')\n"
+        "other",
+        "from klaster_build.dsl import ChartIngress\nChartIngress('x', host='kaneo', sso_reason='public')\n",
     )
     code, _, err = run("build")
     assert code == 2
@@ -329,7 +330,9 @@ def test_exposure_properties(scratch: Path, apps) -> None:
             f"d = Deployment('w', containers=[Container('w', image='example.org/w:1.0.0', devices={devices})])"
         )
         if host:
-            lines.append(f"ChartIngress('web', host={'shared' if host == 'shared' else name!r})")
+            lines.append(
+                f"ChartIngress('web', host={'shared' if host == 'shared' else name!r}, forward_auth=True)"
+            )
             if host == "shared" and any(a[2] == "shared" for a in apps if a[0] != name):
                 expect_errors.add("is already served by")
         if ports:
@@ -367,30 +370,112 @@ def _todo(run) -> list[str]:
     return out.splitlines()
 
 
+def _service_spec(project: ProjectDir) -> dict:
+    return _docs(project, "out/apps/game/service.yaml")[0]["spec"]
+
+
 def test_load_balancer_ports_are_lan_only_unless_public(project: ProjectDir, run) -> None:
-    """Only public ports become port forwards (file and todo); every LB still gets its DNS step."""
+    """A LAN-only LoadBalancer is IPv4-only (no IPv6 address, which would be reachable from the
+    Internet), has no port forward and no DNS step unless named; a public one is dual-stack with
+    its IPv4 forwards and a DNS step."""
     project.app(
         "game", LB_APP.replace("{ports}", "Port('voice', 9987, 'UDP'), Port('rcon', 27020)")
     )
     assert run("build")[0] == 0
+    spec = _service_spec(project)
+    assert (spec["ipFamilyPolicy"], spec["ipFamilies"]) == ("SingleStack", ["IPv4"])
     assert not (project.out / "router" / "port-forwards.json").exists()
     todo = _todo(run)
-    assert not any("[port-forward]" in line for line in todo)
-    assert any(
-        "Create DNS name game.example.org for LoadBalancer game/game" in line for line in todo
-    )
+    assert not any("[port-forward]" in line or "[dns]" in line for line in todo)
 
     project.app(
         "game",
-        LB_APP.replace("{ports}", "Port('voice', 9987, 'UDP', public=True), Port('rcon', 27020)"),
+        LB_APP.replace("{ports}", "Port('voice', 9987, 'UDP'), Port('rcon', 27020)").replace(
+            "ports=[", "dns_name='play', ports=["
+        ),
     )
     assert run("build")[0] == 0
-    forwards = json.loads(project.file("out/router/port-forwards.json"))["port_forwards"]
-    assert [(f["port"], f["protocol"]) for f in forwards] == [(9987, "udp")]
-    assert [line.split("] ", 1)[1] for line in _todo(run) if "[port-forward]" in line] == [
-        "Forward IPv4 UDP port 9987 on the router to LoadBalancer game/game "
-        "(see out/router/port-forwards.json)"
+    assert [line.split("] ", 1)[1] for line in _todo(run) if "[dns]" in line] == [
+        "Create DNS name play.example.org for LoadBalancer game/game "
+        "(its address is known once Flux applied it)"
     ]
+
+    project.app(
+        "game",
+        LB_APP.replace(
+            "{ports}", "Port('voice', 9987, 'UDP', public=True), Port('rcon', 27020, public=True)"
+        ),
+    )
+    assert run("build")[0] == 0
+    spec = _service_spec(project)
+    assert spec["ipFamilyPolicy"] == "PreferDualStack"
+    assert "ipFamilies" not in spec
+    forwards = json.loads(project.file("out/router/port-forwards.json"))["port_forwards"]
+    assert [(f["port"], f["protocol"]) for f in forwards] == [(9987, "udp"), (27020, "tcp")]
+    todo = _todo(run)
+    assert {line.split("] ", 1)[1] for line in todo if "[port-forward]" in line} == {
+        "Forward IPv4 UDP port 9987 on the router to LoadBalancer game/game "
+        "(see out/router/port-forwards.json)",
+        "Forward IPv4 TCP port 27020 on the router to LoadBalancer game/game "
+        "(see out/router/port-forwards.json)",
+    }
+    assert any("Create DNS name game.example.org for LoadBalancer game/game" in x for x in todo)
+
+
+def test_public_over_ipv6_only(project: ProjectDir, run) -> None:
+    """forward_ipv4=False: dual-stack as declared, no IPv4 forward, still a DNS step."""
+    project.app(
+        "game",
+        LB_APP.replace("{ports}", "Port('voice', 9987, 'UDP', public=True)").replace(
+            "ports=[", "family_policy='RequireDualStack', forward_ipv4=False, ports=["
+        ),
+    )
+    assert run("build")[0] == 0
+    assert _service_spec(project)["ipFamilyPolicy"] == "RequireDualStack"
+    assert not (project.out / "router" / "port-forwards.json").exists()
+    todo = _todo(run)
+    assert not any("[port-forward]" in line for line in todo)
+    assert any("Create DNS name game.example.org" in line for line in todo)
+
+
+@pytest.mark.parametrize(
+    ("ports", "message"),
+    [
+        (
+            "Port('voice', 9987, 'UDP', public=True), Port('rcon', 27020)",
+            "LoadBalancer 'game' mixes LAN-only ports ['rcon'] with public ports ['voice']; a "
+            "Service's ports share its addresses, and an IPv6 address is reachable from the "
+            "Internet: declare two LoadBalancers, one with the public ports and one with the "
+            "LAN-only ports",
+        ),
+        (
+            "family_policy='PreferDualStack', ports=[Port('rcon', 27020)",
+            "LoadBalancer 'game': family_policy='PreferDualStack' gives its LAN-only ports "
+            "['rcon'] an IPv6 address, which is reachable from the Internet; drop family_policy= "
+            "(a LAN-only LoadBalancer is IPv4-only), or declare the ports Port(..., public=True)",
+        ),
+        (
+            "forward_ipv4=False, ports=[Port('rcon', 27020)",
+            "LoadBalancer 'game': forward_ipv4=False makes public ports reachable over IPv6 only; "
+            "it needs public ports on a dual-stack LoadBalancer (Port(..., public=True), no "
+            "family_policy='SingleStack'), or drop forward_ipv4=False",
+        ),
+    ],
+)
+def test_lan_only_cannot_leak_to_ipv6(
+    project: ProjectDir, run, no_color, ports: str, message: str
+) -> None:
+    """A LoadBalancer whose LAN-only ports would get a public IPv6 address is refused at its
+    line, and nothing is written."""
+    text = LB_APP.replace(
+        "ports=[{ports}]", "{ports}]" if "ports=[" in ports else "ports=[{ports}]"
+    )
+    project.app("game", text.replace("{ports}", ports))
+    before = project.snapshot()
+    code, _, err = run("build")
+    assert code == 2
+    assert err.splitlines()[0] == f"apps.d/game.py:4: error: {message}"
+    assert project.snapshot() == before
 
 
 def test_public_udp_amplifier_needs_a_reason(project: ProjectDir, run, no_color) -> None:
@@ -458,8 +543,8 @@ AMPLIFIER_PORTS = st.tuples(
 
 @given(ports=st.lists(AMPLIFIER_PORTS, min_size=1, max_size=4, unique_by=lambda p: p[:2]))
 def test_forwards_are_exactly_the_public_ports(scratch: Path, ports) -> None:
-    """Port forwards list exactly the public ports; a public UDP amplifier without a reason
-    stops the build at its line."""
+    """Port forwards list exactly the public ports; LAN-only and public ports on one
+    LoadBalancer, or a public UDP amplifier without a reason, stop the build at its line."""
     from klaster_build.records.workloads import UDP_AMPLIFIERS
 
     root = scratch / "lb"
@@ -480,6 +565,13 @@ def test_forwards_are_exactly_the_public_ports(scratch: Path, ports) -> None:
         assert [str(p.origin) for p in caught.value.problems] == ["apps.d/game.py:4"]
         assert "is a UDP amplifier" in caught.value.problems[0].message
         return
+    publics = {public for _, _, public, _ in ports}
+    if len(publics) == 2:
+        with pytest.raises(ProblemsFound) as caught:
+            engine.build(root)
+        assert [str(p.origin) for p in caught.value.problems] == ["apps.d/game.py:4"]
+        assert "mixes LAN-only ports" in caught.value.problems[0].message
+        return
     assert engine.build(root).status == 0
     forwards_file = root / "out" / "router" / "port-forwards.json"
     forwarded = (
@@ -488,6 +580,11 @@ def test_forwards_are_exactly_the_public_ports(scratch: Path, ports) -> None:
         else []
     )
     assert forwarded == [(n, p.lower()) for n, p, public, _ in ports if public]
+    # By construction: a LoadBalancer with a LAN-only port has no IPv6 address to be reached by.
+    (service,) = yaml.safe_load_all((root / "out/apps/game/service.yaml").read_text())
+    lan_only = not any(public for _, _, public, _ in ports)
+    assert (service["spec"]["ipFamilyPolicy"] == "SingleStack") == lan_only
+    assert service["spec"].get("ipFamilies") == (["IPv4"] if lan_only else None)
 
 
 def test_the_repo_forwards_what_the_real_router_forwards() -> None:
@@ -501,3 +598,171 @@ def test_the_repo_forwards_what_the_real_router_forwards() -> None:
         ("teamspeak3", 9987, "udp"),
         ("teamspeak3", 30033, "tcp"),
     ]
+
+
+WEB_APP = """\
+from klaster_build.dsl import Container, Deployment, Ingress, Service
+
+app = Deployment("wiki", containers=[Container("wiki", image="example.org/wiki:1.0.0", ports={"http": 80})])
+web = Service("wiki", workload=app, ports={"http": 80})
+Ingress("wiki", backend=web, port="http"{extra})
+"""
+
+OUTPOST = "http://authentik-server.authentik.svc.cluster.local"
+
+
+def test_forward_auth_puts_authentik_in_front(project: ProjectDir, run) -> None:
+    """forward_auth=True: Authentik's nginx annotations (no snippet, which ingress-nginx refuses
+    by default), the X-Forwarded-Host ConfigMap, the outpost's path on the host, and the step
+    naming the Proxy provider to create."""
+    project.app("wiki", WEB_APP.replace("{extra}", ", forward_auth=True"))
+    assert run("build")[0] == 0
+    ingress, config, service, outpost = [
+        *_docs(project, "out/apps/wiki/ingress.yaml"),
+        *_docs(project, "out/apps/wiki/outpost-wiki.yaml"),
+    ]
+    assert ingress["metadata"]["annotations"] == {
+        "cert-manager.io/cluster-issuer": "letsencrypt",
+        "nginx.ingress.kubernetes.io/auth-url": f"{OUTPOST}/outpost.goauthentik.io/auth/nginx",
+        "nginx.ingress.kubernetes.io/auth-signin": "https://wiki.example.org/outpost.goauthentik.io/start?rd=$scheme://wiki.example.org$escaped_request_uri",
+        "nginx.ingress.kubernetes.io/auth-response-headers": "Set-Cookie,X-authentik-username,X-authentik-groups,X-authentik-entitlements,X-authentik-email,X-authentik-name,X-authentik-uid",
+        "nginx.ingress.kubernetes.io/auth-proxy-set-headers": "wiki/outpost-wiki",
+    }
+    assert not any("snippet" in key for key in ingress["metadata"]["annotations"])
+    assert config == {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "outpost-wiki", "namespace": "wiki"},
+        "data": {"X-Forwarded-Host": "wiki.example.org"},
+    }
+    assert service["spec"] == {
+        "type": "ExternalName",
+        "externalName": "authentik-server.authentik.svc.cluster.local",
+        "ports": [{"name": "http", "port": 80, "protocol": "TCP"}],
+    }
+    assert "annotations" not in outpost["metadata"]  # no auth loop, no second certificate
+    assert outpost["spec"] == {
+        "ingressClassName": "nginx",
+        "rules": [
+            {
+                "host": "wiki.example.org",
+                "http": {
+                    "paths": [
+                        {
+                            "backend": {
+                                "service": {"name": "outpost-wiki", "port": {"number": 80}}
+                            },
+                            "path": "/outpost.goauthentik.io",
+                            "pathType": "Prefix",
+                        }
+                    ]
+                },
+            }
+        ],
+        "tls": [{"hosts": ["wiki.example.org"], "secretName": "wiki-ingress"}],
+    }
+    assert [line.split("] ", 1)[1] for line in _todo(run) if "[authentik]" in line] == [
+        "Create an Authentik Proxy provider in 'Forward auth (single application)' mode with "
+        f"external host https://wiki.example.org, its application, and add it to the outpost at {OUTPOST}"
+    ]
+
+
+def test_chart_ingress_forward_auth_goes_into_the_chart_values(project: ProjectDir, run) -> None:
+    """A chart's Ingress gets the same annotations through ingress_values, and klaster writes
+    the outpost's path beside the release."""
+    project.app(
+        "podinfo",
+        """\
+        from klaster_build.dsl import ChartIngress, HelmRelease, HelmRepository, ingress_values
+
+        web = ChartIngress("podinfo", forward_auth=True)
+        repo = HelmRepository("podinfo", url="https://stefanprodan.github.io/podinfo")
+        HelmRelease("podinfo", source=repo, chart="podinfo", version="6.9.2", values={"ingress": ingress_values(web)})
+        """,
+    )
+    assert run("build")[0] == 0
+    release = next(
+        d for d in _docs(project, "out/apps/podinfo/release.yaml") if d["kind"] == "HelmRelease"
+    )
+    annotations = release["spec"]["values"]["ingress"]["annotations"]
+    assert (
+        annotations["nginx.ingress.kubernetes.io/auth-proxy-set-headers"]
+        == "podinfo/outpost-podinfo"
+    )
+    kinds = [d["kind"] for d in _docs(project, "out/apps/podinfo/outpost-podinfo.yaml")]
+    assert kinds == ["ConfigMap", "Service", "Ingress"]
+
+
+def test_a_host_without_single_sign_on_is_refused(project: ProjectDir, run, no_color) -> None:
+    """No forward auth, no OIDC client in the app, no reason: a located error, nothing written;
+    sso_reason= (or an OIDC client) builds it."""
+    project.app("wiki", WEB_APP.replace("{extra}", ""))
+    before = project.snapshot()
+    code, _, err = run("build")
+    assert code == 2
+    assert err.splitlines()[0] == (
+        "apps.d/wiki.py:5: error: Ingress 'wiki' serves https://wiki.example.org/ without single "
+        "sign-on; put Authentik in front with forward_auth=True, give the app an OIDC(...) "
+        "client, or say why it needs neither with sso_reason='<the app's own login, a public "
+        "page, an API with its own tokens...>'"
+    )
+    assert project.snapshot() == before
+    project.app("wiki", WEB_APP.replace("{extra}", ", sso_reason='a public read-only page'"))
+    assert run("build")[0] == 0
+    project.app(
+        "wiki",
+        WEB_APP.replace("Ingress, Service", "Ingress, OIDC, Service").replace("{extra}", "")
+        + "OIDC()\n",
+    )
+    assert run("build")[0] == 0
+
+
+def test_forward_auth_needs_the_outpost_and_no_reason(project: ProjectDir, run, no_color) -> None:
+    """forward_auth=True on a klasterfile without authentik_outpost says what to add; with
+    sso_reason= too it is a contradiction at the line."""
+    from conftest import KLASTERFILE
+
+    without = KLASTERFILE.replace(f'    authentik_outpost="{OUTPOST}",\n', "")
+    assert without != KLASTERFILE
+    (project.root / "klasterfile.py").write_text(without)
+    project.app("wiki", WEB_APP.replace("{extra}", ", forward_auth=True"))
+    code, _, err = run("build")
+    assert code == 2
+    assert err.splitlines()[0] == (
+        "apps.d/wiki.py:5: error: Ingress 'wiki' has forward_auth=True, but the klasterfile names "
+        "no Authentik outpost; add authentik_outpost='http://<outpost service>.<namespace>"
+        ".svc.cluster.local[:port]' to the Cluster in klasterfile.py"
+    )
+    (project.root / "klasterfile.py").write_text(KLASTERFILE)
+    project.app("wiki", WEB_APP.replace("{extra}", ", forward_auth=True, sso_reason='x'"))
+    code, _, err = run("build")
+    assert code == 2
+    assert err.splitlines()[0] == (
+        "apps.d/wiki.py:5: error: Ingress 'wiki': sso_reason= says why there is no single "
+        "sign-on, but forward_auth=True adds it; drop one of them"
+    )
+
+
+def test_oidc_redirect_paths_give_the_full_redirect_uris(
+    project: ProjectDir, run, no_color
+) -> None:
+    """The Authentik step lists https://<host><path> for each declared path; a path that is not
+    one is refused at its line."""
+    oidc_app = WEB_APP.replace("Ingress, Service", "Ingress, OIDC, Service").replace("{extra}", "")
+    project.app(
+        "wiki",
+        oidc_app + "OIDC(redirect_paths=['/login/oidc/callback', '/api/auth/callback'])\n",
+    )
+    assert run("build")[0] == 0
+    assert [line.split("] ", 1)[1] for line in _todo(run) if "[authentik]" in line] == [
+        "Create the Authentik OAuth2/OIDC application 'wiki' (redirect URIs "
+        "https://wiki.example.org/login/oidc/callback, https://wiki.example.org/api/auth/callback) "
+        "and store its client_id and client_secret at secret/authentik/wiki"
+    ]
+    project.app("wiki", oidc_app + "OIDC(redirect_paths=['login/callback'])\n")
+    code, _, err = run("build")
+    assert code == 2
+    assert err.splitlines()[0] == (
+        "apps.d/wiki.py:6: error: OIDC 'redirect_paths' are URL paths on the app's host such as "
+        "'/oauth/oidc/callback', got 'login/callback'"
+    )

@@ -64,8 +64,14 @@ def test_web_template_serves_https_from_a_volume(repo_copy: Path) -> None:
     volumes = documents["Deployment"][0]["spec"]["template"]["spec"]["volumes"]
     assert {v["persistentVolumeClaim"]["claimName"] for v in volumes} == {claim["metadata"]["name"]}
     assert len(mounts) == 1
-    (service,) = documents["Service"]
-    (ingress,) = documents["Ingress"]
+    (service,) = [s for s in documents["Service"] if s["spec"].get("type") != "ExternalName"]
+    # Behind Authentik's forward auth: the app's Ingress asks the outpost, whose own path on
+    # the host is a second Ingress.
+    (ingress,) = [i for i in documents["Ingress"] if "annotations" in i["metadata"]]
+    assert "nginx.ingress.kubernetes.io/auth-url" in ingress["metadata"]["annotations"]
+    assert [i["metadata"]["name"] for i in documents["Ingress"] if i is not ingress] == [
+        "outpost-new-web"
+    ]
     rule = ingress["spec"]["rules"][0]
     assert rule["host"] == f"new-web.{domain}"
     backend = rule["http"]["paths"][0]["backend"]["service"]

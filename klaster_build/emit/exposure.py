@@ -22,6 +22,7 @@ from klaster_build.records.exposure import (
     looks_like_http,
     needs_exemption,
 )
+from klaster_build.records.vault import OIDC
 from klaster_build.records.workloads import Workload
 from klaster_build.render_context import RenderContext
 
@@ -40,22 +41,131 @@ def host_name(claim: HostClaim, domain: str) -> str:
     return qualified_host(claim.host, claim.name, domain)
 
 
-def annotations_for(claim: HostClaim, cluster_issuer: str) -> dict[str, str]:
-    """Ingress annotations: the cluster issuer, the presets, then the declared extras."""
-    annotations = {"cert-manager.io/cluster-issuer": cluster_issuer}
+# The outpost's path on the protected host (sign-in start, callback) and the headers it answers
+# with (goauthentik/authentik@website/docs/add-secure-apps/providers/proxy/_nginx_ingress.mdx).
+OUTPOST_PATH = "/outpost.goauthentik.io"
+OUTPOST_RESPONSE_HEADERS = (
+    "Set-Cookie,X-authentik-username,X-authentik-groups,X-authentik-entitlements,"
+    "X-authentik-email,X-authentik-name,X-authentik-uid"
+)
+
+
+def forward_auth_name(claim: HostClaim) -> str:
+    """The name of the ConfigMap, Service and Ingress that forward auth adds: `outpost-<name>`
+    (a Service name starts with a letter)."""
+    return f"outpost-{claim.name}"
+
+
+def forward_auth_annotations(claim: HostClaim, ctx: RenderContext) -> dict[str, str]:
+    """Authentik's nginx forward-auth annotations, without a snippet: ingress-nginx refuses
+    `auth-snippet` unless snippet annotations are allowed, so X-Forwarded-Host (which the outpost
+    matches the application by) comes from an `auth-proxy-set-headers` ConfigMap."""
+    host = host_name(claim, ctx.cluster.domain)
+    outpost = ctx.cluster.authentik_outpost
+    return {
+        "nginx.ingress.kubernetes.io/auth-url": f"{outpost}{OUTPOST_PATH}/auth/nginx",
+        "nginx.ingress.kubernetes.io/auth-signin": (
+            f"https://{host}{OUTPOST_PATH}/start?rd=$scheme://{host}$escaped_request_uri"
+        ),
+        "nginx.ingress.kubernetes.io/auth-response-headers": OUTPOST_RESPONSE_HEADERS,
+        "nginx.ingress.kubernetes.io/auth-proxy-set-headers": (
+            f"{ctx.namespace(claim)}/{forward_auth_name(claim)}"
+        ),
+    }
+
+
+def annotations_for(claim: HostClaim, ctx: RenderContext) -> dict[str, str]:
+    """Ingress annotations: the cluster issuer, the presets, forward auth, then the declared
+    extras."""
+    annotations = {"cert-manager.io/cluster-issuer": ctx.cluster.cluster_issuer}
     if claim.streaming:
         annotations["nginx.ingress.kubernetes.io/proxy-buffering"] = "false"
         annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"] = "30m"
     if claim.upload_limit is not None:
         annotations["nginx.ingress.kubernetes.io/proxy-body-size"] = claim.upload_limit
+    if claim.forward_auth and ctx.cluster.authentik_outpost is not None:
+        annotations.update(forward_auth_annotations(claim, ctx))
     annotations.update(claim.annotations)
     return annotations
 
 
+def emit_forward_auth(claim: HostClaim, ctx: RenderContext) -> Iterator[Output]:
+    """What forward auth adds beside the protected Ingress: the ConfigMap of headers for the
+    auth request, an ExternalName Service for the outpost, and an Ingress routing the outpost's
+    path on the same host to it (sign-in start and callback), without the auth annotations."""
+    outpost = ctx.cluster.authentik_outpost
+    if not claim.forward_auth or outpost is None:
+        return
+    host = host_name(claim, ctx.cluster.domain)
+    name = forward_auth_name(claim)
+    namespace = ctx.namespace(claim)
+    outpost_host, _, outpost_port = outpost.removeprefix("http://").partition(":")
+    port = int(outpost_port or 80)
+    path = app_path(claim, f"{name}.yaml")
+    yield Output(
+        path,
+        claim,
+        document={
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": metadata(name, namespace),
+            "data": {"X-Forwarded-Host": host},
+        },
+    )
+    yield Output(
+        path,
+        claim,
+        document={
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": metadata(name, namespace),
+            "spec": {
+                "type": "ExternalName",
+                "externalName": outpost_host,
+                "ports": [{"name": "http", "port": port, "protocol": "TCP"}],
+            },
+        },
+    )
+    yield Output(
+        path,
+        claim,
+        document={
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "Ingress",
+            "metadata": metadata(name, namespace),
+            "spec": ingress_spec(claim, ctx, name, port, OUTPOST_PATH),
+        },
+    )
+
+
+def ingress_spec(
+    claim: HostClaim, ctx: RenderContext, service: str, port: int, path: str
+) -> dict[str, Any]:
+    """The spec of an Ingress of `claim`'s host: one Prefix path to `service:port`, TLS
+    `<app>-ingress`."""
+    host = host_name(claim, ctx.cluster.domain)
+    return {
+        "ingressClassName": ctx.cluster.ingress_class,
+        "rules": [
+            {
+                "host": host,
+                "http": {
+                    "paths": [
+                        {
+                            "backend": {"service": {"name": service, "port": {"number": port}}},
+                            "path": path,
+                            "pathType": "Prefix",
+                        }
+                    ]
+                },
+            }
+        ],
+        "tls": [{"hosts": [host], "secretName": f"{claim.app}-ingress"}],
+    }
+
+
 def emit_ingress(ingress: Ingress, ctx: RenderContext) -> Iterator[Output]:
     """networking.k8s.io/v1 Ingress with TLS `<app>-ingress`."""
-    host = host_name(ingress, ctx.cluster.domain)
-    service = ingress.backend.name
     yield Output(
         app_path(ingress, ingress.file),
         ingress,
@@ -65,41 +175,26 @@ def emit_ingress(ingress: Ingress, ctx: RenderContext) -> Iterator[Output]:
             "metadata": {
                 "namespace": ctx.namespace(ingress),
                 "name": ingress.name,
-                "annotations": annotations_for(ingress, ctx.cluster.cluster_issuer),
+                "annotations": annotations_for(ingress, ctx),
             },
-            "spec": {
-                "ingressClassName": ctx.cluster.ingress_class,
-                "rules": [
-                    {
-                        "host": host,
-                        "http": {
-                            "paths": [
-                                {
-                                    "backend": {
-                                        "service": {
-                                            "name": service,
-                                            "port": {"number": ingress.backend_port},
-                                        }
-                                    },
-                                    "path": ingress.path,
-                                    "pathType": "Prefix",
-                                }
-                            ]
-                        },
-                    }
-                ],
-                "tls": [{"hosts": [host], "secretName": f"{ingress.app}-ingress"}],
-            },
+            "spec": ingress_spec(
+                ingress, ctx, ingress.backend.name, ingress.backend_port, ingress.path
+            ),
         },
     )
+    yield from emit_forward_auth(ingress, ctx)
 
 
 def emit_load_balancer(lb: LoadBalancer, ctx: RenderContext) -> Iterator[Output]:
-    """A LoadBalancer Service (Cilium LB IPAM), dual-stack."""
+    """A LoadBalancer Service (Cilium LB IPAM): IPv4-only when LAN-only (Cilium allocates only
+    the families of `ipFamilies`), else dual-stack."""
     selector = lb.selector or (lb.workload.selector_labels if lb.workload else {})
     meta: dict[str, Any] = metadata(lb.name, ctx.namespace(lb))
     if lb.annotations:
         meta["annotations"] = dict(lb.annotations)
+    families: dict[str, Any] = {"ipFamilyPolicy": lb.ip_family_policy}
+    if lb.ip_family_policy == "SingleStack":
+        families["ipFamilies"] = ["IPv4"]
     yield Output(
         app_path(lb, lb.file),
         lb,
@@ -112,7 +207,7 @@ def emit_load_balancer(lb: LoadBalancer, ctx: RenderContext) -> Iterator[Output]
                 "ports": service_ports(lb),  # type: ignore[arg-type]
                 "type": "LoadBalancer",
                 "externalTrafficPolicy": lb.traffic_policy,
-                "ipFamilyPolicy": lb.family_policy,
+                **families,
             },
         },
     )
@@ -125,7 +220,9 @@ def check_unique_hosts(project: Project, graph: ProjectGraph) -> Iterator[Proble
         (host_name(claim, domain), claim) for claim in project.of_type(HostClaim)
     ]
     claims += [
-        (qualified_host(lb.dns_name, lb.name, domain), lb) for lb in project.of_type(LoadBalancer)
+        (qualified_host(lb.dns_name, lb.name, domain), lb)
+        for lb in project.of_type(LoadBalancer)
+        if lb.needs_name
     ]
     seen: dict[str, HostClaim | LoadBalancer] = {}
     for host, claim in claims:
@@ -147,6 +244,33 @@ def check_hosts_in_domain(project: Project, graph: ProjectGraph) -> Iterator[Pro
             yield Problem(
                 claim.origin,
                 f"host {host!r} is outside {domain}; use a subdomain, or give host_reason='<reason>'",
+                subject=claim.address,
+            )
+
+
+def check_single_sign_on(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
+    """Every host a user reaches has single sign-on (forward auth, or an OIDC client of its
+    app), or says why not; forward auth needs the klasterfile's outpost."""
+    with_oidc = {oidc.app for oidc in project.of_type(OIDC)}
+    outpost = project.cluster.authentik_outpost
+    for claim in project.of_type(HostClaim):
+        kind = type(claim).__name__
+        if claim.forward_auth and outpost is None:
+            yield Problem(
+                claim.origin,
+                f"{kind} {claim.name!r} has forward_auth=True, but the klasterfile names no "
+                "Authentik outpost; add authentik_outpost='http://<outpost service>.<namespace>"
+                ".svc.cluster.local[:port]' to the Cluster in klasterfile.py",
+                subject=claim.address,
+            )
+        elif not claim.forward_auth and claim.sso_reason is None and claim.app not in with_oidc:
+            host = host_name(claim, project.cluster.domain)
+            yield Problem(
+                claim.origin,
+                f"{kind} {claim.name!r} serves https://{host}/ without single sign-on; put "
+                "Authentik in front with forward_auth=True, give the app an OIDC(...) client, or "
+                "say why it needs neither with sso_reason='<the app's own login, a public page, "
+                "an API with its own tokens...>'",
                 subject=claim.address,
             )
 
@@ -242,18 +366,30 @@ def exposure_steps(project: Project, graph: ProjectGraph) -> Iterator[OperatorSt
             {"host": host},
             claim.origin,
         )
+        if claim.forward_auth:
+            yield OperatorStep(
+                20,
+                "authentik",
+                f"authentik-forward-auth:{host}",
+                f"Create an Authentik Proxy provider in 'Forward auth (single application)' mode "
+                f"with external host https://{host}, its application, and add it to the outpost "
+                f"at {project.cluster.authentik_outpost}",
+                {"mode": "forward_single", "external_host": f"https://{host}"},
+                claim.origin,
+            )
     for lb in project.of_type(LoadBalancer):
-        host = qualified_host(lb.dns_name, lb.name, domain)
         namespace = project.apps[lb.app].namespace_name
-        yield OperatorStep(
-            41,
-            "dns",
-            f"dns:{host}",
-            f"Create DNS name {host} for LoadBalancer {namespace}/{lb.name} (its address is known once Flux applied it)",
-            {"host": host},
-            lb.origin,
-        )
-        for port in lb.public_ports:
+        if lb.needs_name:
+            host = qualified_host(lb.dns_name, lb.name, domain)
+            yield OperatorStep(
+                41,
+                "dns",
+                f"dns:{host}",
+                f"Create DNS name {host} for LoadBalancer {namespace}/{lb.name} (its address is known once Flux applied it)",
+                {"host": host},
+                lb.origin,
+            )
+        for port in lb.forwarded_ports:
             yield OperatorStep(
                 50,
                 "port-forward",
@@ -303,9 +439,7 @@ FAMILY = Family(
         (HostClaim, "fqdn"): lambda claim, ctx: host_name(claim, ctx.cluster.domain),
         (HostClaim, "tls_secret"): lambda claim, _ctx: f"{claim.app}-ingress",
         (HostClaim, "ingress_class"): lambda _claim, ctx: ctx.cluster.ingress_class,
-        (HostClaim, "annotations"): lambda claim, ctx: annotations_for(
-            claim, ctx.cluster.cluster_issuer
-        ),
+        (HostClaim, "annotations"): annotations_for,
     },
     records=(
         Ingress,
@@ -313,11 +447,16 @@ FAMILY = Family(
         LoadBalancer,
         PrivilegedNamespace,
     ),
-    emitters={Ingress: emit_ingress, LoadBalancer: emit_load_balancer},
+    emitters={
+        Ingress: emit_ingress,
+        ChartIngress: emit_forward_auth,
+        LoadBalancer: emit_load_balancer,
+    },
     checks=(
         check_unique_hosts,
         check_hosts_in_domain,
         check_no_http_load_balancers,
+        check_single_sign_on,
         check_exemptions,
         check_host_paths,
         check_talos_patches_exist,

@@ -411,7 +411,7 @@ def port_forwards(ctx: RenderContext) -> Iterator[Output]:
         }
         for lb in ctx.records()
         if isinstance(lb, LoadBalancer)
-        for port in lb.public_ports
+        for port in lb.forwarded_ports
     ]
     if entries:
         text = json.dumps({"port_forwards": entries}, indent=2) + "\n"

@@ -340,12 +340,14 @@ def vault_steps(project: Project, graph: ProjectGraph) -> Iterator[OperatorStep]
         )
     for oidc in project.of_type(OIDC):
         host = oidc.redirect_host or f"{oidc.app}.{project.cluster.domain}"
+        uris = [f"https://{host}{path}" for path in oidc.redirect_paths]
+        redirect = f"redirect URIs {', '.join(uris)}" if uris else f"redirect host {host}"
         yield OperatorStep(
             20,
             "authentik",
             f"authentik:{oidc.name}",
-            f"Create the Authentik OAuth2/OIDC application {oidc.name!r} (redirect host {host}) and store its client_id and client_secret at {kv}/authentik/{oidc.app}",
-            {"slug": oidc.name, "redirect_host": host},
+            f"Create the Authentik OAuth2/OIDC application {oidc.name!r} ({redirect}) and store its client_id and client_secret at {kv}/authentik/{oidc.app}",
+            {"slug": oidc.name, "redirect_host": host, "redirect_uris": uris},
             oidc.origin,
         )
     readers = secrets_by_policy(project.records)

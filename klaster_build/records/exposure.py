@@ -51,7 +51,7 @@ class ChartService:
     Example:
         repo = HelmRepository("grafana", url="https://grafana.github.io/helm-charts")
         HelmRelease("grafana", source=repo, chart="grafana", version="10.1.4")
-        Ingress("grafana", backend=ChartService("grafana", 80))
+        Ingress("grafana", backend=ChartService("grafana", 80), forward_auth=True)
     """
 
     name: str = attrs.field(validator=dns_label)
@@ -74,6 +74,21 @@ class HostClaim(Record):
     streaming: bool = attrs.field(default=False, validator=instance_of(bool))
     upload_limit: str | None = attrs.field(default=None, validator=optional(text(16)))
     annotations: dict[str, str] = attrs.field(factory=dict, validator=_annotations, metadata=DATA)
+    # Single sign-on in front of the app: Authentik's nginx forward auth (a Proxy provider in
+    # "forward auth (single application)" mode, answered by cluster.authentik_outpost).
+    forward_auth: bool = attrs.field(default=False, validator=instance_of(bool))
+    # Why a host with neither forward_auth nor an OIDC client of its app needs no single sign-on
+    # (the app's own login, a public page, an API with its own tokens).
+    sso_reason: str | None = attrs.field(default=None, validator=optional(text(500)))
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        if self.forward_auth and self.sso_reason is not None:
+            msg = (
+                f"{type(self).__name__} {self.name!r}: sso_reason= says why there is no single "
+                "sign-on, but forward_auth=True adds it; drop one of them"
+            )
+            raise DeclarationError(msg)
 
     @property
     def fqdn(self) -> Ref:
@@ -90,11 +105,19 @@ class HostClaim(Record):
 class Ingress(HostClaim):
     """An HTTPS Ingress through the cluster's ingress class, with a cert-manager certificate.
 
+    Single sign-on is required: `forward_auth=True` puts Authentik's sign-in in front (nginx
+    forward auth to cluster.authentik_outpost; `klaster todo` says which Proxy provider to
+    create), an `OIDC(...)` of the app is its own SSO login, and otherwise `sso_reason=` says why
+    none is needed (the app's own login, a public page, an API with its own tokens).
+
     Example:
         proxy = Deployment("llama-proxy", containers=[Container("caddy", image="caddy:2.11.4-alpine",
                            ports={"http": 80})])
         web = Service("llama-proxy", workload=proxy, ports={"http": 80})
-        Ingress("llama", backend=web, port="http", streaming=True)   # https://llama.<domain>
+        Ingress("llama", backend=web, port="http", streaming=True,   # https://llama.<domain>
+                sso_reason="an API for programs: the proxy checks their API key")
+        # A web UI with no login of its own: Authentik's sign-in in front (forward auth).
+        Ingress("llama-ui", backend=web, port="http", forward_auth=True)
     """
 
     backend: Service | ChartService = attrs.field(
@@ -132,7 +155,7 @@ class ChartIngress(HostClaim):
     """The settings of an Ingress a Helm chart makes, to put in its values (see `ingress_values`).
 
     Example:
-        web = ChartIngress("podinfo")   # https://podinfo.<domain>
+        web = ChartIngress("podinfo", forward_auth=True)   # https://podinfo.<domain>, behind Authentik
         repo = HelmRepository("podinfo", url="https://stefanprodan.github.io/podinfo")
         HelmRelease("podinfo", source=repo, chart="podinfo", version="6.9.2",
                     values={"ingress": ingress_values(web)})
@@ -141,11 +164,16 @@ class ChartIngress(HostClaim):
 
 @attrs.frozen(kw_only=True, eq=False)
 class LoadBalancer(Record):
-    """A LoadBalancer Service for non-HTTP traffic (Cilium LB, dual-stack, local traffic policy).
+    """A LoadBalancer Service for non-HTTP traffic (Cilium LB IPAM, local traffic policy).
 
-    Its ports are for the LAN unless declared `Port(..., public=True)`: only public ports get
-    an IPv4 port forward on the router (out/router/port-forwards.json and `klaster todo`).
-    `dns_name` is a host under the cluster's domain (`frigate-rtc`) or a full name.
+    Its ports are for the LAN unless declared `Port(..., public=True)`. IPv6 addresses are
+    reachable from the Internet, so a LAN-only LoadBalancer is IPv4-only (`SingleStack`,
+    `ipFamilies: [IPv4]`: Cilium gives it no IPv6 address), and a public one is dual-stack, its
+    IPv4 ports forwarded by the router (out/router/port-forwards.json and `klaster todo`;
+    `forward_ipv4=False`: public over IPv6 only). A Service's ports share its addresses, so one
+    LoadBalancer cannot mix LAN-only and public ports: declare two. `dns_name` is a host under
+    the cluster's domain (`frigate-rtc`) or a full name; public LoadBalancers get a DNS step at
+    `<name>.<domain>` without it, LAN-only ones only when it is given.
 
     Example:
         server = StatefulSet("teamspeak3", containers=[Container("teamspeak3", image="teamspeak:3.13.7",
@@ -163,10 +191,13 @@ class LoadBalancer(Record):
     # {"http": 8080}, or [Port(...)] for UDP and for a target port that differs
     ports: tuple[Port, ...] = attrs.field(converter=_ports)
     traffic_policy: str = attrs.field(default="Local", validator=one_of({"Local", "Cluster"}))
-    family_policy: str = attrs.field(
-        default="PreferDualStack",
-        validator=one_of({"PreferDualStack", "RequireDualStack", "SingleStack"}),
+    # None: SingleStack (IPv4) when every port is LAN-only, else PreferDualStack.
+    family_policy: str | None = attrs.field(
+        default=None,
+        validator=optional(one_of({"PreferDualStack", "RequireDualStack", "SingleStack"})),
     )
+    # False: the public ports are reachable over IPv6 only; the router forwards no IPv4 port.
+    forward_ipv4: bool = attrs.field(default=True, validator=instance_of(bool))
     annotations: dict[str, str] = attrs.field(factory=dict, validator=_annotations, metadata=DATA)
     dns_name: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
     http_reason: str | None = attrs.field(default=None, validator=optional(text(500)))
@@ -180,11 +211,53 @@ class LoadBalancer(Record):
         if self.workload is None and not self.selector:
             msg = f"LoadBalancer {self.name!r} needs a workload= or a selector="
             raise DeclarationError(msg)
+        lan = [p.name for p in self.ports if not p.public]
+        public = [p.name for p in self.public_ports]
+        if lan and public:
+            msg = (
+                f"LoadBalancer {self.name!r} mixes LAN-only ports {lan} with public ports {public}; "
+                "a Service's ports share its addresses, and an IPv6 address is reachable from the "
+                "Internet: declare two LoadBalancers, one with the public ports and one with the "
+                "LAN-only ports"
+            )
+            raise DeclarationError(msg)
+        if lan and self.family_policy not in (None, "SingleStack"):
+            msg = (
+                f"LoadBalancer {self.name!r}: family_policy={self.family_policy!r} gives its LAN-only "
+                f"ports {lan} an IPv6 address, which is reachable from the Internet; drop "
+                "family_policy= (a LAN-only LoadBalancer is IPv4-only), or declare the ports "
+                "Port(..., public=True)"
+            )
+            raise DeclarationError(msg)
+        if not self.forward_ipv4 and (lan or self.family_policy == "SingleStack"):
+            msg = (
+                f"LoadBalancer {self.name!r}: forward_ipv4=False makes public ports reachable over "
+                "IPv6 only; it needs public ports on a dual-stack LoadBalancer (Port(..., "
+                "public=True), no family_policy='SingleStack'), or drop forward_ipv4=False"
+            )
+            raise DeclarationError(msg)
 
     @property
     def public_ports(self) -> tuple[Port, ...]:
-        """The ports the router forwards from the Internet."""
+        """The ports reachable from the Internet (`Port(..., public=True)`)."""
         return tuple(p for p in self.ports if p.public)
+
+    @property
+    def forwarded_ports(self) -> tuple[Port, ...]:
+        """The ports the router forwards from the Internet over IPv4."""
+        return self.public_ports if self.forward_ipv4 else ()
+
+    @property
+    def ip_family_policy(self) -> str:
+        """The declared family policy, else IPv4-only when LAN-only and dual-stack when public."""
+        if self.family_policy is not None:
+            return self.family_policy
+        return "PreferDualStack" if self.public_ports else "SingleStack"
+
+    @property
+    def needs_name(self) -> bool:
+        """Whether the operator gives it a DNS name: a declared `dns_name`, or public ports."""
+        return self.dns_name is not None or bool(self.public_ports)
 
 
 @attrs.frozen(kw_only=True, eq=False)

@@ -48,6 +48,16 @@ def _keys(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
             raise DeclarationError(msg)
 
 
+def _redirect_paths(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    for path in value:
+        if not isinstance(path, str) or not re.fullmatch(r"/[^\s?#]*", path) or len(path) > 256:
+            msg = (
+                f"OIDC 'redirect_paths' are URL paths on the app's host such as "
+                f"'/oauth/oidc/callback', got {path!r}"
+            )
+            raise DeclarationError(msg)
+
+
 def _templates(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, dict):
         msg = f"{type(inst).__name__} 'templates' must map a key of the Kubernetes Secret to a template text"
@@ -335,10 +345,12 @@ class OIDC(Record):
     `templates=` (VSO templates over those two KV keys, as on VaultSecret). The endpoints are
     references computed from the klasterfile's authentik_url: `issuer_url` (what apps call the
     issuer or authority), `discovery_url`, `authorize_url`, `token_url`, `userinfo_url`,
-    `jwks_url`, `end_session_url`.
+    `jwks_url`, `end_session_url`. `redirect_paths=` names the app's callback paths, so that
+    `klaster todo` gives the full redirect URIs to enter in Authentik (`https://<redirect_host or
+    <app>.<domain>><path>`).
 
     Example:
-        sso = OIDC()   # name (the Authentik slug) = app name; Secret <app>-authentik with client_id, client_secret
+        sso = OIDC(redirect_paths=["/login/oidc/callback"])   # name (the Authentik slug) = app name; Secret <app>-authentik with client_id, client_secret
         Deployment("wiki", containers=[Container("wiki", image="ghcr.io/requarks/wiki:2.5.307", env={
             "OIDC_ISSUER": sso.issuer_url,
             "OIDC_CLIENT_ID": sso.client_id,
@@ -354,6 +366,10 @@ class OIDC(Record):
         validator=dns_label,
     )
     redirect_host: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
+    # The app's OAuth callback paths: the Authentik step lists the full redirect URIs.
+    redirect_paths: tuple[str, ...] = attrs.field(
+        factory=tuple, converter=to_tuple, validator=_redirect_paths
+    )
     templates: dict[str, str] = attrs.field(factory=dict, validator=_templates)
     access: VaultAccess | None = None
     file: str | None = attrs.field(default=None, validator=optional(output_file))
