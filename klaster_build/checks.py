@@ -12,6 +12,7 @@ from klaster_build.emit.outputs import Declared, Output, identity
 from klaster_build.errors import Problem
 from klaster_build.invocation import command
 from klaster_build.names import api_group, name_problems, pod_template_labels
+from klaster_build.refs import MARK
 
 if TYPE_CHECKING:
     from klaster_build.family import Catalog
@@ -121,12 +122,36 @@ def unmatched_selectors(by_path: dict[str, list[Output]]) -> Iterator[Problem]:
         )
 
 
+def _holds_marker(value: Any) -> bool:
+    if isinstance(value, str):
+        return MARK in value
+    if isinstance(value, dict):
+        return any(_holds_marker(k) or _holds_marker(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_holds_marker(item) for item in value)
+    return False
+
+
+def unresolved_references(by_path: dict[str, list[Output]]) -> Iterator[Problem]:
+    """No reference marker ever reaches out/ (the YAML writer would escape it into a string the
+    cluster takes literally): rendering resolves every field, and this holds it."""
+    for path, outputs in sorted(by_path.items()):
+        for output in outputs:
+            if _holds_marker([output.document, output.text, output.fragment]):
+                yield Problem(
+                    output.record.origin,
+                    f"out/{path} would hold a reference klaster did not resolve; this is a "
+                    "klaster bug, nothing was written: please report it with this apps.d line",
+                )
+
+
 def output_problems(by_path: dict[str, list[Output]]) -> list[Problem]:
     """What is wrong with the rendered outputs as a whole: two records generating the same
     (kind, namespace, name), one whole file written by two records, a name Kubernetes (or the
     operator that reads it) refuses, a Service selecting no pod, or a custom resource whose CRD
     nothing applies before it."""
     problems: list[Problem] = [
+        *unresolved_references(by_path),
         *name_problems(by_path),
         *unmatched_selectors(by_path),
         *crd_problems(by_path),

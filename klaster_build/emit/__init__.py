@@ -17,6 +17,7 @@ from klaster_build.graph import ProjectGraph
 from klaster_build.project import Project
 from klaster_build.refs import MARK
 from klaster_build.render_context import RenderContext
+from klaster_build.values import resolve
 
 # Comment syntax per file type for the "generated" header; files of other types get none.
 _COMMENT = {".yaml": "#", ".yml": "#", ".hcl": "#", ".patch": "#", "Makefile": "#"}
@@ -102,6 +103,19 @@ def _app_kustomizations(by_path: dict[str, list[Output]], ctx: RenderContext) ->
         )
 
 
+def _resolved(output: Output, ctx: RenderContext) -> Output:
+    """The output with every reference its emitter left in it replaced: a field that takes text
+    takes references (f-strings included), whichever emitter writes it."""
+    changes: dict[str, Any] = {}
+    if output.document is not None:
+        changes["document"] = resolve(output.document, ctx)
+    if output.text is not None and MARK in output.text:
+        changes["text"] = resolve(output.text, ctx)
+    if output.fragment is not None:
+        changes["fragment"] = resolve(output.fragment, ctx)
+    return attrs.evolve(output, **changes)
+
+
 Outputs = dict[str, list[Output]]  # path (relative to out/; "/x" = project root) -> its parts
 
 
@@ -113,7 +127,8 @@ def render(project: Project, graph: ProjectGraph, catalog: Catalog) -> Outputs:
         emit = catalog.emitter_for(type(record))
         if emit is None:
             continue
-        for output in emit(record, ctx):
+        for emitted in emit(record, ctx):
+            output = _resolved(emitted, ctx)
             if record in ctx.placements and output.path.startswith("apps/"):
                 # an infra controller's secret chain: applied with infra, after the operator
                 output = attrs.evolve(output, path=f"infra/configs/{output.path.split('/', 2)[2]}")
@@ -149,9 +164,6 @@ def serialize(by_path: Outputs, out_dir: str) -> Rendered:
                 Document(*identity(o.document), o.record, str((o.document or {}).get("apiVersion")))
                 for o in outputs
             ]
-        if MARK in content:
-            msg = f"internal error: an unresolved reference reached out/{path}"
-            raise AssertionError(msg)
         files[full] = content.encode("utf-8")
         sources[full] = origins
     return Rendered(files, sources, documents)
