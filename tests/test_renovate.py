@@ -127,6 +127,34 @@ def test_chart_and_git_tag_pins(project: ProjectDir, run, no_color) -> None:
     assert "apps.d/a.py:5: error: GitRepository 'g' tag 'main' is a floating tag" in err
 
 
+def test_two_part_tag_message_names_renovate_versioning(project: ProjectDir, run, no_color) -> None:
+    """A two-part tag may be complete in its project's scheme: the error says how to declare it,
+    and the `Renovate(versioning=...)` it suggests, pasted as written, builds."""
+    app = """\
+        from klaster_build.dsl import Container, Deployment, Renovate
+
+        Deployment("d", containers=[Container("d", image="ghcr.io/x/y:v24.11-alpine"{extra})])
+        """
+    project.app("a", app.format(extra=""))
+    code, _, err = run("build")
+    assert code == 2
+    scheme = "regex:^v(?<major>\\d+)\\.(?<minor>\\d+)-alpine$"
+    assert (
+        "apps.d/a.py:3: error: Deployment 'd' container 'd' image 'ghcr.io/x/y' 'v24.11-alpine' "
+        "slides to newer releases; pin a full version such as 'ghcr.io/x/y:1.2.3', or a digest as the "
+        "last resort; if the project releases two-part versions and 'v24.11-alpine' is a complete "
+        f"one, say so with renovate=Renovate(versioning={scheme!r})"
+    ) in err
+    project.app("a", app.format(extra=f", renovate=Renovate(versioning={scheme!r})"))
+    code, _, err = run("build")
+    assert code == 0, err
+    renovate = json.loads((project.root / "renovate.json").read_text())
+    assert {"matchPackageNames": ["ghcr.io/x/y"], "versioning": scheme} in [
+        {k: rule.get(k) for k in ("matchPackageNames", "versioning")}
+        for rule in renovate["packageRules"]
+    ]
+
+
 FIXTURE = {
     "web": """\
 from klaster_build.dsl import Container, Deployment, Renovate

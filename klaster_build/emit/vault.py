@@ -266,6 +266,13 @@ _NOT_A_CREDENTIAL = re.compile(
 )
 
 
+def _credential(name: str, value: Any) -> bool:
+    """A credential-named env entry holding a literal (`DB_PASSWORD_FILE=/run/...` holds a path)."""
+    if not (_CREDENTIAL.search(name) and _literal(value)):
+        return False
+    return not (name.upper().endswith("_FILE") and value.startswith("/"))
+
+
 def _literal(value: Any) -> bool:
     # Plain("...") marks a deliberately public value; references and secrets are not literals.
     return isinstance(value, str) and MARK not in value and not _NOT_A_CREDENTIAL.match(value)
@@ -275,13 +282,13 @@ def plaintext_credentials(values: Any, path: str = "") -> Iterator[str]:
     """Paths of env-like entries in Helm values that carry a credential as a literal."""
     if isinstance(values, dict):
         name = values.get("name")
-        if isinstance(name, str) and _CREDENTIAL.search(name) and _literal(values.get("value")):
+        if isinstance(name, str) and _credential(name, values.get("value")):
             yield f"{path}: {name}"
         for key, value in values.items():
             here = f"{path}.{key}" if path else str(key)
             if key in _ENV_KEYS and isinstance(value, dict):
                 for env, literal in value.items():
-                    if isinstance(env, str) and _CREDENTIAL.search(env) and _literal(literal):
+                    if isinstance(env, str) and _credential(env, literal):
                         yield f"{here}.{env}"
             yield from plaintext_credentials(value, here)
     elif isinstance(values, list | tuple):
@@ -291,11 +298,14 @@ def plaintext_credentials(values: Any, path: str = "") -> Iterator[str]:
 
 def check_plaintext_credentials(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """A credential-looking env var with a literal value belongs in OpenBao, not in git."""
-    hint = "keep it in OpenBao: VaultSecret(...) and pass secret.key('...')"
+    hint = (
+        "keep it in OpenBao: VaultSecret(...) and pass secret.key('...'); if the value is not"
+        " secret (a setting, a public id), write Plain('...', reason='...')"
+    )
     for workload in project.of_type(Workload):
         for container in workload.containers:
             for name, value in container.env.items():
-                if _CREDENTIAL.search(name) and _literal(value):
+                if _credential(name, value):
                     yield Problem(
                         workload.origin,
                         f"container {container.name!r} env {name} holds a literal credential; {hint}",
