@@ -9,7 +9,7 @@ from typing import Any
 
 from klaster_build.emit.outputs import Output, app_path, metadata
 from klaster_build.errors import Problem
-from klaster_build.family import Family, Resolver
+from klaster_build.family import Family, Mountable, Resolver
 from klaster_build.graph import ProjectGraph
 from klaster_build.operator import OperatorStep, state_key
 from klaster_build.project import Project
@@ -27,8 +27,9 @@ from klaster_build.records.vault import (
     VaultStaticSecret,
 )
 from klaster_build.records.workloads import Workload
-from klaster_build.refs import MARK
+from klaster_build.refs import MARK, Ref
 from klaster_build.render_context import RenderContext
+from klaster_build.values import record_references
 
 VSO_API = "secrets.hashicorp.com/v1beta1"
 
@@ -107,9 +108,37 @@ def emit_static_secret(secret: VaultStaticSecret, ctx: RenderContext) -> Iterato
                     "transformation": transformation,
                 },
                 "vaultAuthRef": secret.auth.name,
+                **_restart_targets(secret, ctx),
             },
         },
     )
+
+
+def _restart_targets(secret: VaultStaticSecret, ctx: RenderContext) -> dict[str, Any]:
+    """The workloads reading the Secret (env or mounted files) restart when OpenBao changes it:
+    VSO patches their pod template (`rolloutRestartTargets`: Deployment, StatefulSet, DaemonSet)."""
+    if "vault_restarts" not in ctx.memo:
+        readers: dict[VaultStaticSecret, set[tuple[str, str]]] = defaultdict(set)
+        for record in ctx.records():
+            kind = type(record).__name__
+            if isinstance(record, Workload) and kind in _RESTARTABLE:
+                for _field, reference in record_references(record):
+                    target = reference.target if isinstance(reference, Ref) else reference
+                    if isinstance(target, VaultSecret):
+                        readers[target.secret].add((kind, record.record_name))
+        ctx.memo["vault_restarts"] = readers
+    targets = sorted(ctx.memo["vault_restarts"].get(secret, ()))
+    if not targets:
+        return {}
+    return {"rolloutRestartTargets": [{"kind": kind, "name": name} for kind, name in targets]}
+
+
+# The kinds VSO can restart (hashicorp/vault-secrets-operator api/v1beta1/common.go).
+_RESTARTABLE = frozenset({"Deployment", "StatefulSet", "DaemonSet"})
+
+
+def _secret_volume(secret: VaultSecret, ctx: RenderContext) -> dict[str, Any]:
+    return {"secret": {"secretName": secret.secret.secret_name}}
 
 
 def emit_vault_role(role: VaultRole, ctx: RenderContext) -> Iterator[Output]:
@@ -403,6 +432,7 @@ def _authentik_endpoint(path: str) -> Resolver:
 
 FAMILY = Family(
     "vault",
+    mounts={VaultSecret: Mountable(_secret_volume, items=True)},
     references={
         **{(OIDC, part): _authentik_endpoint(path) for part, path in AUTHENTIK_ENDPOINTS.items()},
         (VaultSecret, "secret_name"): lambda secret, _ctx: secret.secret.secret_name,
