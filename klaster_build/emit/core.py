@@ -26,7 +26,7 @@ from klaster_build.records.workloads import (
     Workload,
 )
 from klaster_build.render_context import RenderContext
-from klaster_build.values import resolve
+from klaster_build.values import as_text, resolve
 
 
 def emit_app(app: App, ctx: RenderContext) -> Iterator[Output]:
@@ -139,7 +139,7 @@ def env_entry(name: str, value: Any, ctx: RenderContext) -> dict[str, Any]:
         return {"name": name, "valueFrom": resolved}
     if isinstance(resolved, bool):
         resolved = "true" if resolved else "false"
-    return {"name": name, "value": str(resolved)}
+    return {"name": name, "value": as_text(resolved)}
 
 
 def volume_name(source: Any, ctx: RenderContext) -> str:
