@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -181,7 +182,8 @@ def test_generated_config_shape(project: ProjectDir, run) -> None:
     assert run("build")[0] == 0
     config = json.loads((project.root / "renovate.json").read_text())
     assert config["ignorePaths"] == ["out/**"]
-    assert config["enabledManagers"] == ["custom.regex"]
+    assert config["enabledManagers"] == ["custom.regex", "kubernetes", "woodpecker"]
+    assert config["kubernetes"] == {"managerFilePatterns": ["/^apps\\.d/.+\\.ya?ml$/"]}
     helm = [m for m in config["customManagers"] if m["datasourceTemplate"] == "helm"]
     assert helm == [
         {
@@ -316,3 +318,14 @@ def test_renovate_extracts_every_version_of_the_repo(tmp_path: Path) -> None:
         for d in deps
     }
     assert expected <= extracted, expected - extracted
+    # Images in the raw YAML beside the apps (CoreDNS manifests under apps.d/) and in the CI
+    # pipelines (.woodpecker/) are versions too: Renovate's kubernetes and woodpecker managers.
+    raw = {
+        ("docker", *split_image(match)[:2])
+        for pattern in ("apps.d/**/*.yaml", "apps.d/**/*.yml", ".woodpecker/*.yaml")
+        for path in REPO.glob(pattern)
+        for match in re.findall(r"^\s*(?:-\s*)?image:\s*[\"']?([^\s\"'#]+)", path.read_text(), re.M)
+    }
+    assert any(package == "registry.k8s.io/coredns/coredns" for _, package, _ in raw)
+    assert any(package == "python" for _, package, _ in raw)
+    assert raw <= extracted, raw - extracted
