@@ -102,7 +102,7 @@ def test_mount_mistakes_are_located(project: ProjectDir, run, no_color) -> None:
     assert code == 2
     where = "apps.d/a.py:5: error: Deployment 'd' container 'd' mount"
     assert (
-        f"{where} /host cannot mount a str; mount one of ConfigFiles, ConfigMap, EmptyDir, PersistentVolumeClaim, VaultSecret"
+        f"{where} /host cannot mount a str; mount one of Certificate, ConfigFiles, ConfigMap, EmptyDir, PersistentVolumeClaim, VaultSecret"
         in err
     )
     assert (
