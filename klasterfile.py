@@ -24,6 +24,9 @@ Cluster(
     authentik_url="https://authentik.lumpiasty.xyz",
     # Forward auth asks Authentik's embedded outpost, served by the chart's server Service.
     authentik_outpost="http://authentik-server.authentik.svc.cluster.local",
+    # talos/patches/controlplane.patch cluster.network.podSubnets / serviceSubnets.
+    pod_cidrs=["10.42.0.0/16", "2001:470:61a3:200::/64"],
+    service_cidrs=["10.43.0.0/16", "2001:470:61a3:300::/112"],
     intervals=Intervals(
         helm_repository="24h", helm_release="30m", git_repository="24h", chart="12h"
     ),

@@ -12,6 +12,7 @@ from klaster_build.emit.outputs import Declared, Output, identity
 from klaster_build.errors import Problem
 from klaster_build.invocation import command
 from klaster_build.names import api_group, name_problems, pod_template_labels
+from klaster_build.records.workloads import Mount, Workload
 from klaster_build.refs import MARK
 
 if TYPE_CHECKING:
@@ -35,7 +36,60 @@ def unknown_records(project: Project, catalog: Catalog) -> list[Problem]:
 
 def run_checks(project: Project, graph: ProjectGraph, catalog: Catalog) -> list[Problem]:
     """Every problem every family's invariants find, sorted by place."""
-    return sorted(problem for check in catalog.checks for problem in check(project, graph))
+    found = [problem for check in catalog.checks for problem in check(project, graph)]
+    return sorted([*found, *mount_problems(project, catalog)])
+
+
+def mount_problems(project: Project, catalog: Catalog) -> Iterator[Problem]:
+    """Every mount is of something a family declares mountable; `items` pick declared keys of a
+    ConfigMap or Secret, and one volume is mounted with one choice of items."""
+    for workload in project.of_type(Workload):
+        chosen: dict[str, dict[str, str]] = {}
+        for container in (*workload.init_containers, *workload.containers):
+            for path, mounted in container.mounts.items():
+                source = mounted.source if isinstance(mounted, Mount) else mounted
+                items = mounted.items if isinstance(mounted, Mount) else {}
+                where = f"{type(workload).__name__} {workload.record_name!r} container {container.name!r} mount {path}"
+                mountable = catalog.mountable(type(source))
+                if mountable is None:
+                    yield Problem(
+                        workload.origin,
+                        f"{where} cannot mount a {type(source).__name__}; mount one of "
+                        f"{catalog.mountable_names()}",
+                        subject=workload.address,
+                    )
+                    continue
+                if items and not mountable.items:
+                    yield Problem(
+                        workload.origin,
+                        f"{where}: a {type(source).__name__} has no keys to pick with items=; "
+                        "leave items out",
+                        subject=workload.address,
+                    )
+                keys = sorted(
+                    getattr(source, "secret_keys", None)
+                    or getattr(source, "files", None)
+                    or getattr(source, "data", None)
+                    or ()
+                )
+                unknown = sorted(set(items) - set(keys)) if keys else []
+                if unknown:
+                    yield Problem(
+                        workload.origin,
+                        f"{where} picks keys {unknown} that {type(source).__name__} "
+                        f"{getattr(source, 'record_name', '')!r} does not declare; it has {keys}",
+                        subject=workload.address,
+                    )
+                name = (mounted.name if isinstance(mounted, Mount) else None) or getattr(
+                    source, "record_name", None
+                )
+                if name is not None and chosen.setdefault(name, items) != items:
+                    yield Problem(
+                        workload.origin,
+                        f"{where} mounts volume {name!r} again with other items; give this "
+                        "Mount its own name= (one pod volume per choice of items)",
+                        subject=workload.address,
+                    )
 
 
 # API groups of objects that make no pods, or only pods whose labels their own document holds.

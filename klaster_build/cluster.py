@@ -3,7 +3,9 @@ belongs to one particular cluster: the conventions come from the user's klasterf
 
 from __future__ import annotations
 
+import ipaddress
 import re
+from typing import Any
 
 import attrs
 
@@ -115,6 +117,22 @@ def _nodes(inst: object, attribute: attrs.Attribute[object], value: object) -> N
         raise DeclarationError(msg)
 
 
+def _cidrs(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    problem = None
+    if not isinstance(value, tuple) or not value or not all(isinstance(v, str) for v in value):
+        problem = "must be a non-empty list of CIDRs such as ['10.244.0.0/16']"
+    else:
+        for cidr in value:
+            try:
+                ipaddress.ip_network(cidr)
+            except ValueError as error:
+                problem = f"entry {cidr!r} is not a network in CIDR notation ({error})"
+                break
+    if problem:
+        msg = f"Cluster {attribute.name!r} {problem}"
+        raise DeclarationError(msg, attribute.name)
+
+
 def _relative_dir(inst: object, attribute: attrs.Attribute[str], value: object) -> None:
     problem = None
     if not isinstance(value, str) or not value:
@@ -178,6 +196,14 @@ class Cluster:
     authentik_outpost: str | None = attrs.field(default=None, validator=optional(_outpost_url))
     intervals: Intervals = attrs.field(validator=instance_of(Intervals))
     out_dir: str = attrs.field(default="out", validator=_relative_dir)
+    # The networks of pods and Services (Talos `cluster.network.podSubnets`/`serviceSubnets`,
+    # Talos' defaults unless set): what an app trusts as its proxies (`cluster.pod_cidrs`).
+    pod_cidrs: tuple[str, ...] = attrs.field(
+        default=("10.244.0.0/16",), converter=to_tuple, validator=_cidrs
+    )
+    service_cidrs: tuple[str, ...] = attrs.field(
+        default=("10.96.0.0/12",), converter=to_tuple, validator=_cidrs
+    )
     # The storage tier whose StorageClass is the cluster default (annotation), if any.
     default_storage_tier: str | None = attrs.field(default=None)
     talos: TalosSettings | None = attrs.field(default=None)

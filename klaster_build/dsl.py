@@ -17,6 +17,7 @@ from klaster_build.cluster import (
 from klaster_build.data import Plain, SecretKey
 from klaster_build.errors import DeclarationError
 from klaster_build.records.app import App, Namespace
+from klaster_build.records.certificates import Certificate
 from klaster_build.records.exposure import (
     ChartIngress,
     ChartService,
@@ -112,6 +113,7 @@ def _read_from(caller: Path, path: str) -> str:
 __all__ = [
     "OIDC",
     "App",
+    "Certificate",
     "ChartIngress",
     "ChartService",
     "Cluster",

@@ -2,6 +2,7 @@
 import). A record type is known to klaster when one of these families lists it."""
 
 from klaster_build.emit import (
+    certificates,
     core,
     exposure,
     infra,
@@ -20,6 +21,7 @@ FAMILIES: tuple[Family, ...] = (
     rbac.FAMILY,
     storage.FAMILY,
     exposure.FAMILY,
+    certificates.FAMILY,
     vault.FAMILY,
     infra.FAMILY,
     renovate.FAMILY,

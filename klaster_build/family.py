@@ -48,6 +48,15 @@ Resolver = Callable[[Any, "RenderContext"], Any]
 
 
 @attrs.frozen
+class Mountable:
+    """How a record mounted in a container becomes a pod volume source (`{"secret": {...}}`);
+    `items`: whether a `Mount(..., items={key: path})` may pick keys of it as files."""
+
+    volume: Callable[[Any, RenderContext], dict[str, Any]]
+    items: bool = False
+
+
+@attrs.frozen
 class Family:
     """Record types, and how they are rendered, checked and handed over to the operator."""
 
@@ -55,6 +64,7 @@ class Family:
     records: tuple[type[Record], ...] = ()  # every type of the family a record can have
     emitters: Mapping[type, Emitter] = attrs.field(factory=dict)
     references: Mapping[tuple[type, str], Resolver] = attrs.field(factory=dict)
+    mounts: Mapping[type, Mountable] = attrs.field(factory=dict)  # what containers may mount
     checks: tuple[Check, ...] = ()
     steps: tuple[StepSource, ...] = ()
     removals: tuple[RemovalCheck, ...] = ()
@@ -76,6 +86,7 @@ class Catalog:
     record_types: frozenset[type] = attrs.field(init=False)
     emitters: dict[type, Emitter] = attrs.field(init=False)
     references: dict[tuple[type, str], Resolver] = attrs.field(init=False)
+    mounts: dict[type, Mountable] = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(
@@ -87,6 +98,9 @@ class Catalog:
         object.__setattr__(
             self, "references", {k: v for f in self.families for k, v in f.references.items()}
         )
+        object.__setattr__(
+            self, "mounts", {k: v for f in self.families for k, v in f.mounts.items()}
+        )
 
     def knows(self, record: Record) -> bool:
         """Whether a family declares the record's exact type."""
@@ -95,6 +109,14 @@ class Catalog:
     def emitter_for(self, kind: type) -> Emitter | None:
         """The emitter of a record type, looked up along its base classes."""
         return _by_class(self.emitters, kind)  # type: ignore[no-any-return]
+
+    def mountable(self, kind: type) -> Mountable | None:
+        """How a mounted value of `kind` becomes a volume, looked up along its base classes."""
+        return _by_class(self.mounts, kind)  # type: ignore[no-any-return]
+
+    def mountable_names(self) -> str:
+        """The types containers may mount, for messages."""
+        return ", ".join(sorted(kind.__name__ for kind in self.mounts))
 
     def resolver_for(self, kind: type, part: str) -> Resolver | None:
         """How `Ref(record of kind, part)` is computed, looked up along the base classes."""

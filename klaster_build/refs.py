@@ -164,6 +164,17 @@ class ClusterSettings:
         """The Authentik base URL (per-application URLs: `OIDC(...).issuer_url` and friends)."""
         return ClusterRef("authentik_url")
 
+    @property
+    def pod_cidrs(self) -> ClusterRef:
+        """The pods' networks (a list in values, comma-separated in text): the addresses the
+        ingress controller proxies from, for an app's trusted proxies."""
+        return ClusterRef("pod_cidrs")
+
+    @property
+    def service_cidrs(self) -> ClusterRef:
+        """The Services' networks (a list in values, comma-separated in text)."""
+        return ClusterRef("service_cidrs")
+
     def host(self, subdomain: str) -> ClusterRef:
         """`<subdomain>.<domain>`."""
         problem = name_problem(subdomain)
@@ -177,7 +188,8 @@ class ClusterSettings:
             raise AttributeError(name)
         msg = (
             f"cluster has no setting {name!r}; apps.d files can use cluster.domain, cluster.name, "
-            "cluster.authentik_url and cluster.host('subdomain')"
+            "cluster.authentik_url, cluster.pod_cidrs, cluster.service_cidrs and "
+            "cluster.host('subdomain')"
         )
         raise DeclarationError(msg)
 

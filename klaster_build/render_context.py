@@ -63,4 +63,5 @@ class RenderContext:
         """The klasterfile setting a `cluster.<setting>` reference reads."""
         if reference.setting == "host":
             return self.cluster.host(*reference.args)
-        return getattr(self.cluster, reference.setting)
+        value = getattr(self.cluster, reference.setting)
+        return list(value) if isinstance(value, tuple) else value

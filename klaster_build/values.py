@@ -75,12 +75,19 @@ def record_references(record: Record) -> list[tuple[str, Reference]]:
     return found
 
 
+def as_text(value: Any) -> str:
+    """A resolved value inside text: a list (`cluster.pod_cidrs`) comma-separated."""
+    if isinstance(value, list):
+        return ",".join(str(item) for item in value)
+    return str(value)
+
+
 def resolve(value: Any, ctx: RenderContext) -> Any:
     """`value` with every reference replaced by its concrete value (plain data for YAML)."""
     kind = type(value)  # exact-type fast paths first: this runs for every value of every record
     if kind is str:
         if MARK in value:
-            return MARKER.sub(lambda m: str(resolve(marked(int(m[1])), ctx)), value)
+            return MARKER.sub(lambda m: as_text(resolve(marked(int(m[1])), ctx)), value)
         return value
     if kind in _ATOMS:
         return value
@@ -102,7 +109,7 @@ def resolve(value: Any, ctx: RenderContext) -> Any:
         return {"secretKeyRef": {"name": resolve(value.secret, ctx), "key": value.key}}
     if isinstance(value, str):
         if MARK in value:
-            return MARKER.sub(lambda m: str(resolve(marked(int(m[1])), ctx)), value)
+            return MARKER.sub(lambda m: as_text(resolve(marked(int(m[1])), ctx)), value)
         return value
     if isinstance(value, dict):
         return {resolve(k, ctx): resolve(v, ctx) for k, v in value.items()}

@@ -41,6 +41,8 @@ _DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 # `1`, `1.2`, `v1`, `v1.2`, optionally with a variant word (`1-alpine`, `3.23-alpine`); a suffix
 # with digits is a build number (`v197-vulkan-b8202`) and pins.
 _SLIDING = re.compile(r"^v?\d+(\.\d+)?(-[A-Za-z]+)*$")
+# `2.10`, `v24.11-alpine`: a complete version in projects that release two-part versions.
+_TWO_PART = re.compile(r"^(v?)\d+\.\d+((?:-[A-Za-z]+)*)$")
 
 
 @attrs.frozen(kw_only=True)
@@ -98,7 +100,12 @@ def pin_problem(
     if renovate is not None and renovate.versioning:
         return None  # the package declares its own scheme; its tags are complete in it
     if _SLIDING.fullmatch(value) or not re.search(r"\d", value):
-        return f"{what} {value!r} slides to newer releases; pin a full version such as {example!r}, or a digest as the last resort"
+        message = f"{what} {value!r} slides to newer releases; pin a full version such as {example!r}, or a digest as the last resort"
+        two_part = _TWO_PART.fullmatch(value)
+        if two_part:
+            scheme = f"regex:^{two_part[1]}(?<major>\\d+)\\.(?<minor>\\d+){two_part[2]}$"
+            message += f"; if the project releases two-part versions and {value!r} is a complete one, say so with renovate=Renovate(versioning={scheme!r})"
+        return message
     return None
 
 

@@ -73,7 +73,8 @@ def test_unknown_setting_lists_what_apps_may_read(project: ProjectDir, run, no_c
     assert code == 2
     assert err.splitlines()[0] == (
         "apps.d/web.py:3: error: cluster has no setting 'domian'; apps.d files can use "
-        "cluster.domain, cluster.name, cluster.authentik_url and cluster.host('subdomain')"
+        "cluster.domain, cluster.name, cluster.authentik_url, cluster.pod_cidrs, "
+        "cluster.service_cidrs and cluster.host('subdomain')"
     )
 
 
@@ -83,3 +84,88 @@ def test_host_takes_one_dns_label_and_str_says_use_an_f_string() -> None:
         cluster.host("Photos")
     with pytest.raises(DeclarationError, match="put it in an f-string"):
         str(cluster.domain)
+
+
+def test_pod_and_service_cidrs_are_cluster_settings(project: ProjectDir, run, no_color) -> None:
+    """`cluster.pod_cidrs` is a list in chart values and comma-separated in env and text; Talos'
+    defaults unless the klasterfile says otherwise; a wrong CIDR is refused at its line."""
+    project.app(
+        "web",
+        """\
+        from klaster_build.dsl import Container, Deployment, HelmRelease, HelmRepository, cluster
+
+        Deployment("web", containers=[Container("web", image="nginx:1.27.3", env={
+            "TRUSTED_PROXIES": cluster.pod_cidrs, "NOTE": f"proxies {cluster.service_cidrs}"})])
+        repo = HelmRepository("r", url="https://example.org/charts")
+        HelmRelease("h", source=repo, chart="h", version="1.0.0",
+                    values={"trustedProxies": cluster.pod_cidrs})
+        """,
+    )
+    assert run("build")[0] == 0
+    (deployment,) = [
+        d for d in yaml.safe_load_all(project.file("out/apps/web/deployment.yaml")) if d
+    ]
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["env"] == [
+        {"name": "TRUSTED_PROXIES", "value": "10.244.0.0/16"},
+        {"name": "NOTE", "value": "proxies 10.96.0.0/12"},
+    ]
+    klasterfile = project.root / "klasterfile.py"
+    klasterfile.write_text(
+        klasterfile.read_text().replace(
+            'domain="example.org",',
+            'domain="example.org", pod_cidrs=["10.42.0.0/16", "2001:db8:200::/64"],',
+        )
+    )
+    assert run("build")[0] == 0
+    (deployment,) = [
+        d for d in yaml.safe_load_all(project.file("out/apps/web/deployment.yaml")) if d
+    ]
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["env"][0] == {
+        "name": "TRUSTED_PROXIES",
+        "value": "10.42.0.0/16,2001:db8:200::/64",
+    }
+    (release,) = [
+        d
+        for d in yaml.safe_load_all(project.file("out/apps/web/release.yaml"))
+        if d and d["kind"] == "HelmRelease"
+    ]
+    assert release["spec"]["values"]["trustedProxies"] == ["10.42.0.0/16", "2001:db8:200::/64"]
+    klasterfile.write_text(klasterfile.read_text().replace('"2001:db8:200::/64"', '"10.42.0.1/64"'))
+    code, _, err = run("build")
+    assert code == 2
+    assert "klasterfile.py:" in err
+    assert "Cluster 'pod_cidrs' entry '10.42.0.1/64' is not a network in CIDR notation" in err
+
+
+def test_cidrs_must_match_the_talos_patch(project: ProjectDir, run, no_color) -> None:
+    """When the operator's Talos patch sets the cluster's networks, the klasterfile says the same
+    (else apps would trust the wrong proxies): the error gives the line to write."""
+    project.app("web", APP)
+    (project.root / "talos").mkdir()
+    (project.root / "talos" / "cp.patch").write_text(
+        "cluster:\n  network:\n    podSubnets:\n      - 10.42.0.0/16\n"
+        "    serviceSubnets:\n      - 10.96.0.0/12\n"
+    )
+    klasterfile = project.root / "klasterfile.py"
+    klasterfile.write_text(
+        klasterfile.read_text()
+        .replace("VaultSettings\n", "TalosSettings, VaultSettings\n")
+        .replace(
+            'domain="example.org",',
+            'domain="example.org", talos=TalosSettings(cluster_name="test", '
+            'endpoint="https://kube.example.org:6443", base_patches=["talos/cp.patch"]),',
+        )
+    )
+    code, _, err = run("build")
+    assert code == 2
+    assert (
+        "error: Cluster pod_cidrs=['10.244.0.0/16'] differs from talos/cp.patch "
+        "cluster.network.podSubnets ['10.42.0.0/16']; write pod_cidrs=['10.42.0.0/16']"
+    ) in err
+    assert "service_cidrs" not in err
+    klasterfile.write_text(
+        klasterfile.read_text().replace(
+            'domain="example.org",', 'domain="example.org", pod_cidrs=["10.42.0.0/16"],'
+        )
+    )
+    assert run("build")[0] == 0

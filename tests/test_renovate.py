@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -127,6 +128,34 @@ def test_chart_and_git_tag_pins(project: ProjectDir, run, no_color) -> None:
     assert "apps.d/a.py:5: error: GitRepository 'g' tag 'main' is a floating tag" in err
 
 
+def test_two_part_tag_message_names_renovate_versioning(project: ProjectDir, run, no_color) -> None:
+    """A two-part tag may be complete in its project's scheme: the error says how to declare it,
+    and the `Renovate(versioning=...)` it suggests, pasted as written, builds."""
+    app = """\
+        from klaster_build.dsl import Container, Deployment, Renovate
+
+        Deployment("d", containers=[Container("d", image="ghcr.io/x/y:v24.11-alpine"{extra})])
+        """
+    project.app("a", app.format(extra=""))
+    code, _, err = run("build")
+    assert code == 2
+    scheme = "regex:^v(?<major>\\d+)\\.(?<minor>\\d+)-alpine$"
+    assert (
+        "apps.d/a.py:3: error: Deployment 'd' container 'd' image 'ghcr.io/x/y' 'v24.11-alpine' "
+        "slides to newer releases; pin a full version such as 'ghcr.io/x/y:1.2.3', or a digest as the "
+        "last resort; if the project releases two-part versions and 'v24.11-alpine' is a complete "
+        f"one, say so with renovate=Renovate(versioning={scheme!r})"
+    ) in err
+    project.app("a", app.format(extra=f", renovate=Renovate(versioning={scheme!r})"))
+    code, _, err = run("build")
+    assert code == 0, err
+    renovate = json.loads((project.root / "renovate.json").read_text())
+    assert {"matchPackageNames": ["ghcr.io/x/y"], "versioning": scheme} in [
+        {k: rule.get(k) for k in ("matchPackageNames", "versioning")}
+        for rule in renovate["packageRules"]
+    ]
+
+
 FIXTURE = {
     "web": """\
 from klaster_build.dsl import Container, Deployment, Renovate
@@ -153,7 +182,8 @@ def test_generated_config_shape(project: ProjectDir, run) -> None:
     assert run("build")[0] == 0
     config = json.loads((project.root / "renovate.json").read_text())
     assert config["ignorePaths"] == ["out/**"]
-    assert config["enabledManagers"] == ["custom.regex"]
+    assert config["enabledManagers"] == ["custom.regex", "kubernetes", "woodpecker"]
+    assert config["kubernetes"] == {"managerFilePatterns": ["/^apps\\.d/.+\\.ya?ml$/"]}
     helm = [m for m in config["customManagers"] if m["datasourceTemplate"] == "helm"]
     assert helm == [
         {
@@ -288,3 +318,14 @@ def test_renovate_extracts_every_version_of_the_repo(tmp_path: Path) -> None:
         for d in deps
     }
     assert expected <= extracted, expected - extracted
+    # Images in the raw YAML beside the apps (CoreDNS manifests under apps.d/) and in the CI
+    # pipelines (.woodpecker/) are versions too: Renovate's kubernetes and woodpecker managers.
+    raw = {
+        ("docker", *split_image(match)[:2])
+        for pattern in ("apps.d/**/*.yaml", "apps.d/**/*.yml", ".woodpecker/*.yaml")
+        for path in REPO.glob(pattern)
+        for match in re.findall(r"^\s*(?:-\s*)?image:\s*[\"']?([^\s\"'#]+)", path.read_text(), re.M)
+    }
+    assert any(package == "registry.k8s.io/coredns/coredns" for _, package, _ in raw)
+    assert any(package == "python" for _, package, _ in raw)
+    assert raw <= extracted, raw - extracted

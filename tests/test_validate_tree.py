@@ -97,6 +97,17 @@ agent = DaemonSet("node-exporter", host_network=True, containers=[Container("nod
     readiness=Probe(http_get="/", port="metrics"))])
 Service("node-exporter", workload=agent, ports={"metrics": 9100})
 """,
+    "broker": """\
+from klaster_build.dsl import *
+
+tls = Certificate("mqtt", hosts=["mqtt", "broker"])
+api = VaultSecret("broker-api", path="broker", keys=["token"])
+Deployment("broker", containers=[Container("mosquitto", image="eclipse-mosquitto:2.0.22",
+    env={"TOKEN_FILE": "/run/api/token"},
+    mounts={"/mosquitto/certs": Mount(tls, items={"tls.crt": "server.crt", "tls.key": "server.key"},
+                                      read_only=True),
+            "/run/api": api})])
+""",
 }
 
 

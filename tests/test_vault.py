@@ -201,6 +201,30 @@ def test_plaintext_credentials_are_refused(project: ProjectDir, run, no_color) -
     )
 
 
+def test_credential_file_paths_pass_and_the_error_points_at_plain(
+    project: ProjectDir, run, no_color
+) -> None:
+    """`*_FILE` env vars hold a path to a mounted secret, not the secret; a real literal is refused
+    with both ways out: OpenBao, or `Plain(...)` for a value that is not secret."""
+    project.app(
+        "a",
+        """\
+        from klaster_build.dsl import Container, Deployment
+
+        Deployment("d", containers=[Container("d", image="nginx:1.27.3", env={
+            "POSTGRES_PASSWORD_FILE": "/run/secrets/db/password", "API_TOKEN": "abc"})])
+        """,
+    )
+    code, _, err = run("build")
+    assert code == 2
+    assert "POSTGRES_PASSWORD_FILE" not in err
+    assert (
+        "apps.d/a.py:3: error: container 'd' env API_TOKEN holds a literal credential; keep it in "
+        "OpenBao: VaultSecret(...) and pass secret.key('...'); if the value is not secret (a "
+        "setting, a public id), write Plain('...', reason='...')"
+    ) in err
+
+
 def test_operator_steps_name_paths_keys_and_authentik_apps(project: ProjectDir) -> None:
     """The checklist lists each KV path with its keys, each OIDC app, and the OpenBao sync."""
     from klaster_build.families import CATALOG

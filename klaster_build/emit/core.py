@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from klaster_build.emit.outputs import Output, app_path, metadata
-from klaster_build.emit.volumes import is_claim, volume_source
+from klaster_build.emit.volumes import MOUNTS, is_claim, volume_source
 from klaster_build.family import Family
 from klaster_build.records.app import App, Namespace
 from klaster_build.records.base import Record
@@ -26,7 +26,7 @@ from klaster_build.records.workloads import (
     Workload,
 )
 from klaster_build.render_context import RenderContext
-from klaster_build.values import resolve
+from klaster_build.values import as_text, resolve
 
 
 def emit_app(app: App, ctx: RenderContext) -> Iterator[Output]:
@@ -139,7 +139,7 @@ def env_entry(name: str, value: Any, ctx: RenderContext) -> dict[str, Any]:
         return {"name": name, "valueFrom": resolved}
     if isinstance(resolved, bool):
         resolved = "true" if resolved else "false"
-    return {"name": name, "value": str(resolved)}
+    return {"name": name, "value": as_text(resolved)}
 
 
 def volume_name(source: Any, ctx: RenderContext) -> str:
@@ -149,9 +149,11 @@ def volume_name(source: Any, ctx: RenderContext) -> str:
     return str(resolve(source, ctx))
 
 
-def volume_entry(name: str, source: Any, ctx: RenderContext) -> dict[str, Any]:
-    """The pod `volumes` entry for a mount source."""
-    return {"name": name, **volume_source(source, ctx)}
+def volume_entry(
+    name: str, source: Any, ctx: RenderContext, items: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The pod `volumes` entry for a mount source (`items`: its keys picked as files)."""
+    return {"name": name, **volume_source(source, ctx, items)}
 
 
 def container_spec(
@@ -264,7 +266,8 @@ def pod_spec(workload: Workload, ctx: RenderContext) -> dict[str, Any]:
                 )
             else:
                 name = volume_name(source, ctx)
-            volumes.setdefault(name, volume_entry(name, source, ctx))
+            items = mounted.items if isinstance(mounted, Mount) else None
+            volumes.setdefault(name, volume_entry(name, source, ctx, items))
             names[path] = name
         for device in container.devices:
             volumes.setdefault(
@@ -418,6 +421,7 @@ def emit_config_files(files: ConfigFiles, ctx: RenderContext) -> Iterator[Output
 
 FAMILY = Family(
     "core",
+    mounts=MOUNTS,
     references={
         (Service, "host"): lambda svc, ctx: f"{svc.name}.{ctx.namespace(svc)}.svc.cluster.local",
     },

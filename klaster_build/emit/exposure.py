@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import yaml
+
 from klaster_build.emit.core import service_ports
 from klaster_build.emit.outputs import Output, app_path, metadata
 from klaster_build.emit.yaml import dump_document
@@ -433,6 +435,37 @@ def check_talos_patches_exist(project: Project, graph: ProjectGraph) -> Iterator
             )
 
 
+def check_cidrs_match_talos(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
+    """`pod_cidrs` and `service_cidrs` are the networks the operator's Talos patches give the
+    cluster (`cluster.network.podSubnets` / `serviceSubnets`), when a patch sets them."""
+    cluster = project.cluster
+    for patch in cluster.talos.base_patches if cluster.talos else ():
+        path = project.root / patch
+        if not path.is_file():
+            continue  # check_talos_patches_exist says so
+        try:
+            documents = list(yaml.safe_load_all(path.read_text()))
+        except yaml.YAMLError:
+            continue  # not ours to parse: talosctl reports it
+        for document in documents:
+            network = (
+                (document or {}).get("cluster", {}).get("network", {})
+                if isinstance(document, dict)
+                else {}
+            )
+            if not isinstance(network, dict):
+                continue
+            for setting, key in (("pod_cidrs", "podSubnets"), ("service_cidrs", "serviceSubnets")):
+                talos = network.get(key)
+                declared = list(getattr(cluster, setting))
+                if isinstance(talos, list) and talos != declared:
+                    yield Problem(
+                        cluster.origin,
+                        f"Cluster {setting}={declared} differs from {patch} cluster.network.{key} "
+                        f"{talos}; write {setting}={talos} (apps trust these as their proxies)",
+                    )
+
+
 FAMILY = Family(
     "exposure",
     references={
@@ -460,6 +493,7 @@ FAMILY = Family(
         check_exemptions,
         check_host_paths,
         check_talos_patches_exist,
+        check_cidrs_match_talos,
     ),
     steps=(exposure_steps,),
 )

@@ -9,7 +9,7 @@ from typing import Any
 
 from klaster_build.emit.outputs import Output, app_path, metadata
 from klaster_build.errors import Problem
-from klaster_build.family import Family, Removal
+from klaster_build.family import Family, Mountable, Removal
 from klaster_build.graph import ProjectGraph
 from klaster_build.project import Project
 from klaster_build.quantity import parse_quantity
@@ -473,8 +473,13 @@ def check_bundled_storage(project: Project, graph: ProjectGraph) -> Iterator[Pro
             )
 
 
+def _claim_volume(claim: PersistentVolumeClaim, ctx: RenderContext) -> dict[str, Any]:
+    return {"persistentVolumeClaim": {"claimName": claim.name}}
+
+
 FAMILY = Family(
     "storage",
+    mounts={PersistentVolumeClaim: Mountable(_claim_volume)},
     references={
         (PostgresCluster, "app_secret"): lambda cluster, _ctx: f"{cluster.name}-app",
         (PostgresCluster, "rw_service"): lambda cluster, _ctx: f"{cluster.name}-rw",

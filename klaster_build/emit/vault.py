@@ -9,7 +9,7 @@ from typing import Any
 
 from klaster_build.emit.outputs import Output, app_path, metadata
 from klaster_build.errors import Problem
-from klaster_build.family import Family, Resolver
+from klaster_build.family import Family, Mountable, Resolver
 from klaster_build.graph import ProjectGraph
 from klaster_build.operator import OperatorStep, state_key
 from klaster_build.project import Project
@@ -27,8 +27,9 @@ from klaster_build.records.vault import (
     VaultStaticSecret,
 )
 from klaster_build.records.workloads import Workload
-from klaster_build.refs import MARK
+from klaster_build.refs import MARK, Ref
 from klaster_build.render_context import RenderContext
+from klaster_build.values import record_references
 
 VSO_API = "secrets.hashicorp.com/v1beta1"
 
@@ -107,9 +108,37 @@ def emit_static_secret(secret: VaultStaticSecret, ctx: RenderContext) -> Iterato
                     "transformation": transformation,
                 },
                 "vaultAuthRef": secret.auth.name,
+                **_restart_targets(secret, ctx),
             },
         },
     )
+
+
+def _restart_targets(secret: VaultStaticSecret, ctx: RenderContext) -> dict[str, Any]:
+    """The workloads reading the Secret (env or mounted files) restart when OpenBao changes it:
+    VSO patches their pod template (`rolloutRestartTargets`: Deployment, StatefulSet, DaemonSet)."""
+    if "vault_restarts" not in ctx.memo:
+        readers: dict[VaultStaticSecret, set[tuple[str, str]]] = defaultdict(set)
+        for record in ctx.records():
+            kind = type(record).__name__
+            if isinstance(record, Workload) and kind in _RESTARTABLE:
+                for _field, reference in record_references(record):
+                    target = reference.target if isinstance(reference, Ref) else reference
+                    if isinstance(target, VaultSecret):
+                        readers[target.secret].add((kind, record.record_name))
+        ctx.memo["vault_restarts"] = readers
+    targets = sorted(ctx.memo["vault_restarts"].get(secret, ()))
+    if not targets:
+        return {}
+    return {"rolloutRestartTargets": [{"kind": kind, "name": name} for kind, name in targets]}
+
+
+# The kinds VSO can restart (hashicorp/vault-secrets-operator api/v1beta1/common.go).
+_RESTARTABLE = frozenset({"Deployment", "StatefulSet", "DaemonSet"})
+
+
+def _secret_volume(secret: VaultSecret, ctx: RenderContext) -> dict[str, Any]:
+    return {"secret": {"secretName": secret.secret.secret_name}}
 
 
 def emit_vault_role(role: VaultRole, ctx: RenderContext) -> Iterator[Output]:
@@ -266,6 +295,13 @@ _NOT_A_CREDENTIAL = re.compile(
 )
 
 
+def _credential(name: str, value: Any) -> bool:
+    """A credential-named env entry holding a literal (`DB_PASSWORD_FILE=/run/...` holds a path)."""
+    if not (_CREDENTIAL.search(name) and _literal(value)):
+        return False
+    return not (name.upper().endswith("_FILE") and value.startswith("/"))
+
+
 def _literal(value: Any) -> bool:
     # Plain("...") marks a deliberately public value; references and secrets are not literals.
     return isinstance(value, str) and MARK not in value and not _NOT_A_CREDENTIAL.match(value)
@@ -275,13 +311,13 @@ def plaintext_credentials(values: Any, path: str = "") -> Iterator[str]:
     """Paths of env-like entries in Helm values that carry a credential as a literal."""
     if isinstance(values, dict):
         name = values.get("name")
-        if isinstance(name, str) and _CREDENTIAL.search(name) and _literal(values.get("value")):
+        if isinstance(name, str) and _credential(name, values.get("value")):
             yield f"{path}: {name}"
         for key, value in values.items():
             here = f"{path}.{key}" if path else str(key)
             if key in _ENV_KEYS and isinstance(value, dict):
                 for env, literal in value.items():
-                    if isinstance(env, str) and _CREDENTIAL.search(env) and _literal(literal):
+                    if isinstance(env, str) and _credential(env, literal):
                         yield f"{here}.{env}"
             yield from plaintext_credentials(value, here)
     elif isinstance(values, list | tuple):
@@ -291,11 +327,14 @@ def plaintext_credentials(values: Any, path: str = "") -> Iterator[str]:
 
 def check_plaintext_credentials(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """A credential-looking env var with a literal value belongs in OpenBao, not in git."""
-    hint = "keep it in OpenBao: VaultSecret(...) and pass secret.key('...')"
+    hint = (
+        "keep it in OpenBao: VaultSecret(...) and pass secret.key('...'); if the value is not"
+        " secret (a setting, a public id), write Plain('...', reason='...')"
+    )
     for workload in project.of_type(Workload):
         for container in workload.containers:
             for name, value in container.env.items():
-                if _CREDENTIAL.search(name) and _literal(value):
+                if _credential(name, value):
                     yield Problem(
                         workload.origin,
                         f"container {container.name!r} env {name} holds a literal credential; {hint}",
@@ -395,6 +434,7 @@ def _authentik_endpoint(path: str) -> Resolver:
 
 FAMILY = Family(
     "vault",
+    mounts={VaultSecret: Mountable(_secret_volume, items=True)},
     references={
         **{(OIDC, part): _authentik_endpoint(path) for part, path in AUTHENTIK_ENDPOINTS.items()},
         (VaultSecret, "secret_name"): lambda secret, _ctx: secret.secret.secret_name,

@@ -1,26 +1,34 @@
-"""How a mounted thing becomes a pod volume: one table of every mountable type."""
+"""How a mounted thing becomes a pod volume: each family declares what of its records a container
+may mount (`Family.mounts`); these are the core ones."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from klaster_build.errors import DeclarationError
+from klaster_build.family import Mountable
 from klaster_build.records.storage import PersistentVolumeClaim
 from klaster_build.records.workloads import ConfigFiles, ConfigMap, EmptyDir
 from klaster_build.render_context import RenderContext
 from klaster_build.values import resolve
 
 
-def volume_source(source: Any, ctx: RenderContext) -> dict[str, Any]:
-    """The volume source mapping (`persistentVolumeClaim: {...}`, `configMap: {...}`...)."""
-    for klass in type(source).__mro__:
-        if klass in _SOURCES:
-            return _SOURCES[klass](source, ctx)
-    msg = (
-        f"cannot mount a {type(source).__name__}; mount a claim, ConfigMap, ConfigFiles or EmptyDir"
-    )
-    raise DeclarationError(msg)
+def volume_source(
+    source: Any, ctx: RenderContext, items: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The volume source mapping (`persistentVolumeClaim: {...}`, `secret: {...}`...), with
+    `items` (key -> file path) when the mount picks keys as files."""
+    mountable = ctx.catalog.mountable(type(source))
+    if mountable is None:  # refused with its line by checks.mount_problems before rendering
+        msg = (
+            f"cannot mount a {type(source).__name__}; mount one of {ctx.catalog.mountable_names()}"
+        )
+        raise DeclarationError(msg)
+    volume = mountable.volume(source, ctx)
+    if items:
+        (spec,) = volume.values()
+        spec["items"] = [{"key": key, "path": path} for key, path in items.items()]
+    return volume
 
 
 def is_claim(source: Any) -> bool:
@@ -41,13 +49,8 @@ def _config_map(source: ConfigMap | ConfigFiles, ctx: RenderContext) -> dict[str
     return {"configMap": {"name": resolve(source, ctx)}}
 
 
-def _claim(claim: PersistentVolumeClaim, ctx: RenderContext) -> dict[str, Any]:
-    return {"persistentVolumeClaim": {"claimName": claim.name}}
-
-
-_SOURCES: dict[type, Callable[[Any, RenderContext], dict[str, Any]]] = {
-    EmptyDir: _empty_dir,
-    ConfigMap: _config_map,
-    ConfigFiles: _config_map,
-    PersistentVolumeClaim: _claim,
+MOUNTS: dict[type, Mountable] = {
+    EmptyDir: Mountable(_empty_dir),
+    ConfigMap: Mountable(_config_map, items=True),
+    ConfigFiles: Mountable(_config_map, items=True),
 }

@@ -74,6 +74,8 @@ class InfraComponent(Record):
         InfraComponent("cilium", namespace="kube-system", create_namespace=False,
                        url="https://helm.cilium.io/", chart="cilium", version="1.18.4",
                        provides=["cilium.io"])
+        InfraComponent("cert-manager", namespace="cert-manager", url="https://charts.jetstack.io",
+                       chart="cert-manager", version="v1.19.3", provides=["cert-manager.io"])
     """
 
     name: str = attrs.field(kw_only=False, validator=dns_label)

@@ -157,16 +157,30 @@ class EmptyDir:
     size: str | None = attrs.field(default=None, validator=optional(quantity))
 
 
+def _items(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    _mapping(inst, attribute, value)
+    for key, path in value.items():
+        if not isinstance(key, str) or not re.fullmatch(r"[-._a-zA-Z0-9]+", key):
+            msg = f"Mount 'items' key {key!r} must be a Secret or ConfigMap key such as 'tls.crt'"
+            raise DeclarationError(msg, "items")
+        if not isinstance(path, str) or not path or path.startswith("/") or ".." in path.split("/"):
+            msg = f"Mount 'items' path {path!r} for key {key!r} must be a relative file path such as 'tls.crt'"
+            raise DeclarationError(msg, "items")
+
+
 @attrs.frozen
 class Mount:
-    """A mount with options: part of a volume (`sub_path`) and/or read-only.
+    """A mount with options: part of a volume (`sub_path`), read-only, and/or some keys of a
+    ConfigMap or Secret as files (`items`: key -> file path under the mount path).
 
     Example:
         data = Volume("data", size="5Gi")
         config = ConfigFiles("gitea-config", files={"app.ini": "[server]\\nHTTP_PORT = 3000\\n"})
+        tls = VaultSecret("gitea-tls", path="gitea-tls", keys=["tls.crt", "tls.key"])
         Deployment("gitea", containers=[Container("gitea", image="gitea/gitea:1.24.6", mounts={
             "/data": Mount(data.claim, sub_path="gitea"),
             "/etc/gitea": Mount(config, name="config", read_only=True),
+            "/etc/gitea/tls": Mount(tls, items={"tls.crt": "cert.pem", "tls.key": "key.pem"}),
         })])
     """
 
@@ -175,6 +189,8 @@ class Mount:
     # The pod volume's name, when it should not be the mounted object's name.
     name: str | None = attrs.field(default=None, kw_only=True, validator=optional(dns_label))
     read_only: bool = attrs.field(default=False, kw_only=True)
+    # Keys of a ConfigMap or Secret mounted as files: key -> file path under the mount path.
+    items: dict[str, str] = attrs.field(factory=dict, kw_only=True, validator=_items)
 
 
 _ENV_VALUE = (str, int, float, bool, SecretKey, Ref, Record, AddressRef, ClusterRef, Plain)
@@ -238,7 +254,8 @@ class Container:
     """One container of a workload.
 
     `mounts` maps a mount path to what is mounted there: a claim (`volume.claim`), a ConfigMap or
-    ConfigFiles record, or `EmptyDir(...)`; klaster derives the pod's volumes from it.
+    ConfigFiles record, a VaultSecret, or `EmptyDir(...)`; klaster derives the pod's volumes
+    from it.
 
     Example:
         Deployment("whoami", containers=[Container(
