@@ -106,12 +106,13 @@ def input_fingerprint(root: Path, cluster: Cluster) -> str:
 def _out_is_current(root: Path, out_dir: Path, fingerprint: str) -> bool:
     """Whether the last build or check that found out/ current had these inputs, and out/
     still holds exactly what that build's manifest lists."""
+    # The cache is data like the manifest: anything but what a build wrote means "render again".
     try:
-        recorded = (root / FINGERPRINT_FILE).read_text()
+        recorded = (root / FINGERPRINT_FILE).read_bytes()
         manifest_bytes = (out_dir / output.MANIFEST).read_bytes()
     except OSError:
         return False
-    if recorded != f"{fingerprint} {output.digest(manifest_bytes)}":
+    if recorded != f"{fingerprint} {output.digest(manifest_bytes)}".encode():
         return False
     manifest = output.Manifest.parse(manifest_bytes.decode("utf-8", "replace"))
     if manifest is None:
@@ -135,8 +136,11 @@ def _remember_current(root: Path, out_dir: Path, fingerprint: str) -> None:
         (root / output.CACHE_DIR).mkdir(exist_ok=True)
         target = root / FINGERPRINT_FILE
         tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-        tmp.write_text(f"{fingerprint} {output.digest(manifest_bytes)}")
-        os.replace(tmp, target)
+        try:
+            tmp.write_text(f"{fingerprint} {output.digest(manifest_bytes)}")
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 def analyse(
@@ -309,6 +313,12 @@ def _build(
             "move them out of the output directory (or delete them) and build again"
         )
         raise output.OwnershipError(msg)
+    blocked = output.in_the_way(root, plan.write)
+    if blocked:
+        raise ProblemsFound(
+            Problem(Origin(path, 0), f"{what}: move it away (or delete it) and build again")
+            for path, what in blocked.items()
+        )
     edits = attrs.evolve(
         plan,
         write={p: plan.write[p] for p in plan.hand_edited if p in plan.write},

@@ -66,6 +66,10 @@ class DeclarationError(KlasterError, ValueError):
         self.keyword = keyword
 
 
+class WriteFailed(KlasterError):
+    """The disk failed after part of the build was written; the message says what is on disk."""
+
+
 class WriteInterrupted(KeyboardInterrupt):
     """Ctrl-C while out/ was being replaced: it holds the old tree or the new one, whole."""
 
