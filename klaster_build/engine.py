@@ -117,11 +117,19 @@ def _out_is_current(root: Path, out_dir: Path, fingerprint: str) -> bool:
     manifest = output.Manifest.parse(manifest_bytes.decode("utf-8", "replace"))
     if manifest is None:
         return False
+    out_rel = f"{out_dir.relative_to(root).as_posix()}/"
     for path, expected in manifest.files.items():
-        if not output.is_plain_path(path):  # never read what a hand edit points at
+        # Never read what a hand edit points at: only a plain path under out/, or a file at the
+        # project root klaster renders (renovate.json), not an input or a hidden file (.git);
+        # a symlink there is not followed. Anything else renders again, which reports it.
+        if not output.is_plain_path(path) or not (
+            path.startswith(out_rel)
+            or ("/" not in path and not path.startswith(".") and path != KLASTERFILE)
+        ):
             return False
         try:
-            with open(root / path, "rb") as stream:
+            descriptor = os.open(root / path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            with open(descriptor, "rb") as stream:
                 if output.digest(stream.read()) != expected:
                     return False
         except OSError:

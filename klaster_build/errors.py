@@ -18,6 +18,7 @@ class ExitStatus(IntEnum):
     INVALID = 2
     INTERNAL = 3
     INTERRUPTED = 130  # Ctrl-C: the shell's status of a command stopped by SIGINT (128 + 2)
+    TERMINATED = 143  # SIGTERM (128 + 15)
 
 
 @attrs.frozen(order=True)
