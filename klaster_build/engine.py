@@ -117,15 +117,11 @@ def _out_is_current(root: Path, out_dir: Path, fingerprint: str) -> bool:
     manifest = output.Manifest.parse(manifest_bytes.decode("utf-8", "replace"))
     if manifest is None:
         return False
-    out_rel = f"{out_dir.relative_to(root).as_posix()}/"
+    out_rel = out_dir.relative_to(root).as_posix()
     for path, expected in manifest.files.items():
-        # Never read what a hand edit points at: only a plain path under out/, or a file at the
-        # project root klaster renders (renovate.json), not an input or a hidden file (.git);
-        # a symlink there is not followed. Anything else renders again, which reports it.
-        if not output.is_plain_path(path) or not (
-            path.startswith(out_rel)
-            or ("/" not in path and not path.startswith(".") and path != KLASTERFILE)
-        ):
+        # Never read what a hand edit points at, nor through a symlink: anything else renders
+        # again, which reports the entry.
+        if not _may_be_generated(path, out_rel):
             return False
         try:
             descriptor = os.open(root / path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
@@ -135,6 +131,16 @@ def _out_is_current(root: Path, out_dir: Path, fingerprint: str) -> bool:
         except OSError:
             return False
     return True
+
+
+def _may_be_generated(path: str, out_rel: str) -> bool:
+    """Whether a manifest entry can name a file klaster generates, before rendering says which:
+    a plain path under out/ (`out_rel`), or a plain file at the project root that is neither
+    hidden (.git) nor the klasterfile (renovate.json). Manifest.owning decides after rendering."""
+    return output.is_plain_path(path) and (
+        path.startswith(f"{out_rel}/")
+        or ("/" not in path and not path.startswith(".") and path != KLASTERFILE)
+    )
 
 
 def _remember_current(root: Path, out_dir: Path, fingerprint: str) -> None:
@@ -239,7 +245,8 @@ def build(
         return _build(root, cluster, out_dir, catalog, check=True, only_apps=only_apps)
     with build_lock(root, on_wait):
         entries = output.Manifest.read(out_dir).files
-        output.cleanup_leftovers(out_dir, [p for p in entries if output.is_plain_path(p)])
+        rel = out_dir.relative_to(root).as_posix()
+        output.cleanup_leftovers(out_dir, [p for p in entries if _may_be_generated(p, rel)])
         return _build(root, cluster, out_dir, catalog, check=False, only_apps=only_apps)
 
 

@@ -3,6 +3,7 @@ leaves the process as it found it."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -166,4 +167,62 @@ def test_a_real_ctrl_c_in_an_endless_app_is_one_line_and_exit_130(project: Proje
             build.wait()
     assert build.returncode == 130, err
     assert (out, err) == ("", "klaster: interrupted; out/ was left as it was\n")
+    assert not project.out.exists()
+
+
+def test_print_in_an_app_goes_to_stderr(project: ProjectDir, run) -> None:
+    """stdout is klaster's (`--json`): an app's print() shows on stderr."""
+    project.app("web", GOOD + "print('hello from web')\n")
+    code, out, err = run("todo", "--json")
+    assert code == 0, err
+    json.loads(out)
+    assert "hello from web" in err and "hello from web" not in out
+
+
+def test_a_thread_an_app_leaves_running_does_not_keep_klaster_alive(
+    project: ProjectDir,
+) -> None:
+    """An app starts a thread that never ends: klaster still exits, with its status and its
+    output whole."""
+    project.app(
+        "web",
+        GOOD + "import threading, time\nthreading.Thread(target=time.sleep, args=(600,)).start()\n",
+    )
+    done = klaster_subprocess("todo", "--json", cwd=project.root, timeout=60)
+    assert done.returncode == 0, done.stderr
+    json.loads(done.stdout)
+    done = klaster_subprocess("build", cwd=project.root, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "wrote" in done.stderr
+
+
+def test_sigterm_is_one_line_and_exit_143(project: ProjectDir) -> None:
+    """SIGTERM to a build running an app: one line, like Ctrl-C, exit 143, nothing written."""
+    project.app("web", GOOD)
+    project.app(
+        "slow", "import pathlib, time\npathlib.Path('started').write_text('')\ntime.sleep(60)\n"
+    )
+    environment = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
+    build = subprocess.Popen(
+        [sys.executable, "-m", "klaster_build", "build"],
+        cwd=project.root,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60  # a wait for the start, not a measurement
+        while not (project.root / "started").exists():
+            assert build.poll() is None, build.communicate()
+            assert time.monotonic() < deadline, "the build never reached the app"
+            time.sleep(0.05)
+        build.send_signal(signal.SIGTERM)
+        out, err = build.communicate(timeout=60)
+    finally:
+        if build.poll() is None:
+            build.kill()
+            build.wait()
+    assert build.returncode == 143, err
+    assert (out, err) == ("", "klaster: terminated; out/ was left as it was\n")
     assert not project.out.exists()
