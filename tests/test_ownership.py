@@ -176,3 +176,20 @@ def test_the_no_op_answer_never_trusts_an_entry_outside_out(
     assert f"{MANIFEST}:0: warning: lists 'klasterfile.py'" in err
     assert klasterfile.read_bytes() == before
     assert "klasterfile.py" not in json.loads((project.root / MANIFEST).read_text())["files"]
+
+
+@pytest.mark.parametrize("out_dir", ["apps.d", "apps.d/out", ".git", "x/.git", ".klaster-cache"])
+def test_out_dir_is_never_where_inputs_or_state_live(
+    project: ProjectDir, run, no_color, out_dir: str
+) -> None:
+    """out/ in apps.d/, .git or .klaster-cache would let a manifest entry own an input or git's
+    data: the klasterfile line is refused, nothing written."""
+    klasterfile = project.root / "klasterfile.py"
+    klasterfile.write_text(
+        klasterfile.read_text().replace("\n)\n", f"\n    out_dir={out_dir!r},\n)\n", 1)
+    )
+    project.app("web", WEB)
+    code, _, err = run("build")
+    assert code == 2, err
+    assert "error: Cluster 'out_dir' must be a directory of its own" in err
+    assert not (project.root / "renovate.json").exists()
