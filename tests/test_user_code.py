@@ -133,8 +133,15 @@ def test_ctrl_c_while_writing_says_out_is_whole(project: ProjectDir, run, monkey
     assert "nginx:1.27.4" in project.file("out/apps/web/deployment.yaml")
 
 
-def test_a_real_ctrl_c_in_an_endless_app_is_one_line_and_exit_130(project: ProjectDir) -> None:
-    """SIGINT to a build stuck in an app (no time limit): no traceback, exit 130."""
+@pytest.mark.parametrize(
+    ("signum", "status", "said"),
+    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
+)
+def test_a_real_ctrl_c_or_sigterm_in_an_endless_app_is_one_line(
+    project: ProjectDir, signum: signal.Signals, status: int, said: str
+) -> None:
+    """SIGINT (exit 130) or SIGTERM (143) to a build stuck in an app (no time limit): one line,
+    no traceback, nothing written."""
     project.app("web", GOOD)
     project.app(
         "spin", "import pathlib\npathlib.Path('started').write_text('')\nwhile True: pass\n"
@@ -159,14 +166,14 @@ def test_a_real_ctrl_c_in_an_endless_app_is_one_line_and_exit_130(project: Proje
             assert build.poll() is None, build.communicate()
             assert time.monotonic() < deadline, "the build never reached the app"
             time.sleep(0.05)
-        build.send_signal(signal.SIGINT)
+        build.send_signal(signum)
         out, err = build.communicate(timeout=60)
     finally:
         if build.poll() is None:
             build.kill()
             build.wait()
-    assert build.returncode == 130, err
-    assert (out, err) == ("", "klaster: interrupted; out/ was left as it was\n")
+    assert build.returncode == status, err
+    assert (out, err) == ("", f"klaster: {said}; out/ was left as it was\n")
     assert not project.out.exists()
 
 
@@ -194,35 +201,3 @@ def test_a_thread_an_app_leaves_running_does_not_keep_klaster_alive(
     done = klaster_subprocess("build", cwd=project.root, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "wrote" in done.stderr
-
-
-def test_sigterm_is_one_line_and_exit_143(project: ProjectDir) -> None:
-    """SIGTERM to a build running an app: one line, like Ctrl-C, exit 143, nothing written."""
-    project.app("web", GOOD)
-    project.app(
-        "slow", "import pathlib, time\npathlib.Path('started').write_text('')\ntime.sleep(60)\n"
-    )
-    environment = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
-    build = subprocess.Popen(
-        [sys.executable, "-m", "klaster_build", "build"],
-        cwd=project.root,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60  # a wait for the start, not a measurement
-        while not (project.root / "started").exists():
-            assert build.poll() is None, build.communicate()
-            assert time.monotonic() < deadline, "the build never reached the app"
-            time.sleep(0.05)
-        build.send_signal(signal.SIGTERM)
-        out, err = build.communicate(timeout=60)
-    finally:
-        if build.poll() is None:
-            build.kill()
-            build.wait()
-    assert build.returncode == 143, err
-    assert (out, err) == ("", "klaster: terminated; out/ was left as it was\n")
-    assert not project.out.exists()
