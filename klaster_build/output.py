@@ -234,21 +234,27 @@ def plan(
 
 def in_the_way(root: Path, paths: Iterable[str]) -> dict[str, str]:
     """What stands where the project-relative `paths` a build writes must go: a folder at a
-    file's place, or a file at a folder's; its path -> what it is."""
+    file's place, or a file or a symlink at a folder's (staged writes would go through it);
+    its path -> what it is."""
     found: dict[str, str] = {}
     for path in paths:
         target = root / path
         if target.is_dir() and not target.is_symlink():
             found[path] = "is a folder, where klaster writes a file"
             continue
-        parent = target.parent
-        while parent != root and not parent.is_dir():
-            if parent.exists() or parent.is_symlink():
+        for parent in target.parents:
+            if parent == root:
+                break
+            if parent.is_symlink():
+                found[parent.relative_to(root).as_posix()] = (
+                    "is a symlink, where klaster needs a folder of its own for its files"
+                )
+                break
+            if parent.exists() and not parent.is_dir():
                 found[parent.relative_to(root).as_posix()] = (
                     "is a file, where klaster needs a folder for its files"
                 )
                 break
-            parent = parent.parent
     return found
 
 

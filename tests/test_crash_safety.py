@@ -283,13 +283,18 @@ def test_a_garbage_fingerprint_renders_again(project: ProjectDir, run, garbage) 
     [
         ("folder", "out/apps/web/deployment.yaml", "is a folder, where klaster writes a file"),
         ("file", "out/apps/web", "is a file, where klaster needs a folder for its files"),
+        (
+            "symlink",
+            "out/apps/web",
+            "is a symlink, where klaster needs a folder of its own for its files",
+        ),
     ],
 )
 def test_something_in_the_way_of_a_generated_file_is_a_located_error(
     project: ProjectDir, run, no_color, make: str, where: str, what: str
 ) -> None:
-    """A folder where out/ needs a file (or a file where it needs a folder): exit 2, the path
-    and what to do, nothing written."""
+    """A folder where out/ needs a file (or a file or symlink where it needs a folder): exit 2,
+    the path and what to do, nothing written."""
     project.app("web", WEB)
     assert run("build")[0] == 0
     target = project.root / where
@@ -301,7 +306,11 @@ def test_something_in_the_way_of_a_generated_file_is_a_located_error(
         for child in target.iterdir():
             child.unlink()
         target.rmdir()
-        target.write_text("mine\n")
+        if make == "file":
+            target.write_text("mine\n")
+        else:  # inside out/, so allowed; staged writes would go through it into the live tree
+            (project.out / "elsewhere").mkdir()
+            target.symlink_to(project.out / "elsewhere")
     project.app("web", WEB.replace("nginx:1.27.3", "nginx:1.27.4"))
     before = project.snapshot()
     code, out, err = run("build")
