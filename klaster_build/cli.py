@@ -130,8 +130,10 @@ def _run(args: argparse.Namespace) -> int:
         )
         try:
             report.print_build(result, check=args.check)
-        except KeyboardInterrupt as interrupt:  # written already: "left as it was" is untrue
-            raise WriteInterrupted from interrupt
+        except KeyboardInterrupt as interrupt:
+            if args.check or result.noop:
+                raise
+            raise WriteInterrupted from interrupt  # written already: not "left as it was"
         return int(result.status)
     if args.command == "graph":
         return commands.graph_command(args.directory, args.apps, args.format, args.output)

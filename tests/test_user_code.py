@@ -201,3 +201,23 @@ def test_a_thread_an_app_leaves_running_does_not_keep_klaster_alive(
     done = klaster_subprocess("build", cwd=project.root, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "wrote" in done.stderr
+
+
+def test_ctrl_c_after_writing_never_says_out_was_left(
+    project: ProjectDir, run, monkeypatch
+) -> None:
+    """Ctrl-C while the summary of a finished build prints: out/ is the new tree, and the line
+    says it holds the old tree or the new one, not that it was left as it was."""
+    from klaster_build import report
+
+    project.app("web", GOOD)
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report, "print_build", interrupted)
+    code, _, err = run("build")
+    assert code == 130
+    assert "left as it was" not in err
+    assert err.startswith("klaster: interrupted while writing; out/ holds the old tree or the new")
+    assert (project.out / "apps/web/deployment.yaml").exists()
