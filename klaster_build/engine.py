@@ -321,6 +321,12 @@ def _build(
             warnings,
             output.unified_diff(plan, files),
         )
+    blocked = output.in_the_way(root, [*plan.write, manifest_path])
+    if blocked:
+        raise ProblemsFound(
+            Problem(Origin(path, 0), f"{what}: move it away (or delete it) and build again")
+            for path, what in blocked.items()
+        )
     if plan.foreign:
         listed = "\n  ".join(plan.foreign)
         msg = (
@@ -328,12 +334,6 @@ def _build(
             "move them out of the output directory (or delete them) and build again"
         )
         raise output.OwnershipError(msg)
-    blocked = output.in_the_way(root, plan.write)
-    if blocked:
-        raise ProblemsFound(
-            Problem(Origin(path, 0), f"{what}: move it away (or delete it) and build again")
-            for path, what in blocked.items()
-        )
     edits = attrs.evolve(
         plan,
         write={p: plan.write[p] for p in plan.hand_edited if p in plan.write},

@@ -288,6 +288,7 @@ def test_a_garbage_fingerprint_renders_again(project: ProjectDir, run, garbage) 
             "out/apps/web",
             "is a symlink, where klaster needs a folder of its own for its files",
         ),
+        ("folder", "out/.klaster-manifest.json", "is a folder, where klaster writes a file"),
     ],
 )
 def test_something_in_the_way_of_a_generated_file_is_a_located_error(
