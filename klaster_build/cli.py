@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 
-from klaster_build.errors import ExitStatus, KlasterError, ProblemsFound, WriteInterrupted
+from klaster_build import user_code
+from klaster_build.errors import (
+    ExitStatus,
+    KlasterError,
+    ProblemsFound,
+    WriteFailed,
+    WriteInterrupted,
+)
 from klaster_build.scaffold import TEMPLATES
 from klaster_build.views import FORMATS
 
 EXIT_CODES = (
     "Exit codes: 0 ok, 1 out/ is stale (build --check), 2 invalid input, 3 internal error, "
-    "130 interrupted (Ctrl-C)."
+    "130 interrupted (Ctrl-C), 143 terminated (SIGTERM)."
 )
 
 
@@ -118,7 +128,12 @@ def _run(args: argparse.Namespace) -> int:
             only_apps=args.apps or None,
             on_wait=report.print_waiting,
         )
-        report.print_build(result, check=args.check)
+        try:
+            report.print_build(result, check=args.check)
+        except KeyboardInterrupt as interrupt:
+            if args.check or result.noop:
+                raise
+            raise WriteInterrupted from interrupt  # written already: not "left as it was"
         return int(result.status)
     if args.command == "graph":
         return commands.graph_command(args.directory, args.apps, args.format, args.output)
@@ -132,19 +147,48 @@ def _run(args: argparse.Namespace) -> int:
     return commands.new_command(args.directory, args.name, template, args.helm)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: klaster stops as it does on Ctrl-C."""
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit status."""
+    """Run the CLI; returns the exit status. A thread an apps.d file left running does not keep
+    the program (argv None: the `klaster` command) from exiting."""
+    status = _interruptible(argv)
+    if argv is None and any(t.is_alive() for t in user_code.STRAY_THREADS):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    return status
+
+
+def _interruptible(argv: Sequence[str] | None) -> int:
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread (a caller's worker): signals cannot reach it
+        previous = None
     try:
         return _main(argv)
-    except WriteInterrupted:
-        print(
-            "klaster: interrupted while writing; out/ holds the old tree or the new one, whole, "
-            "never a mix (files outside it may be older): build again",
-            file=sys.stderr,
-        )
-    except KeyboardInterrupt:
-        print("klaster: interrupted; out/ was left as it was", file=sys.stderr)
-    return int(ExitStatus.INTERRUPTED)
+    except KeyboardInterrupt as interrupt:
+        writing = isinstance(interrupt, WriteInterrupted)
+        terminated = isinstance(interrupt.__cause__ if writing else interrupt, Terminated)
+        how = "terminated" if terminated else "interrupted"
+        if writing:
+            print(
+                f"klaster: {how} while writing; out/ holds the old tree or the new one, whole, "
+                "never a mix (files outside it may be older): build again",
+                file=sys.stderr,
+            )
+        else:
+            print(f"klaster: {how}; out/ was left as it was", file=sys.stderr)
+        return int(ExitStatus.TERMINATED if terminated else ExitStatus.INTERRUPTED)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -168,6 +212,9 @@ def _main(argv: Sequence[str] | None) -> int:
         return int(ExitStatus.INVALID)
     except OSError as error:  # the disk, not the declarations: out/ is untouched (atomic swap)
         report.console().print(f"klaster: error: {error}; out/ was left as it was", markup=False)
+        return int(ExitStatus.INTERNAL)
+    except WriteFailed as error:  # the disk, after part of the build was written
+        report.console().print(f"klaster: error: {error}", markup=False)
         return int(ExitStatus.INTERNAL)
     except KlasterError as error:  # e.g. a file in out/ klaster must not touch
         report.console().print(f"klaster: error: {error}", markup=False)

@@ -139,6 +139,9 @@ def _relative_dir(inst: object, attribute: attrs.Attribute[str], value: object) 
         problem = "must be a non-empty string"
     elif value.startswith("/") or ".." in value.split("/") or value in (".", "./"):
         problem = "must be a directory inside the project, such as 'out'"
+    elif value.split("/")[0] in ("apps.d", ".klaster-cache") or ".git" in value.split("/"):
+        # klaster owns what its manifest lists there: never the inputs or git's or its own state
+        problem = "must be a directory of its own, not in apps.d/, .git or .klaster-cache"
     if problem:
         msg = f"Cluster 'out_dir' {problem}, got {value!r}"
         raise DeclarationError(msg)

@@ -111,26 +111,41 @@ def input_fingerprint(root: Path, cluster: Cluster) -> str:
 def _out_is_current(root: Path, out_dir: Path, fingerprint: str) -> bool:
     """Whether the last build or check that found out/ current had these inputs, and out/
     still holds exactly what that build's manifest lists."""
+    # The cache is data like the manifest: anything but what a build wrote means "render again".
     try:
-        recorded = (root / FINGERPRINT_FILE).read_text()
+        recorded = (root / FINGERPRINT_FILE).read_bytes()
         manifest_bytes = (out_dir / output.MANIFEST).read_bytes()
     except OSError:
         return False
-    if recorded != f"{fingerprint} {output.digest(manifest_bytes)}":
+    if recorded != f"{fingerprint} {output.digest(manifest_bytes)}".encode():
         return False
     manifest = output.Manifest.parse(manifest_bytes.decode("utf-8", "replace"))
     if manifest is None:
         return False
+    out_rel = out_dir.relative_to(root).as_posix()
     for path, expected in manifest.files.items():
-        if not output.is_plain_path(path):  # never read what a hand edit points at
+        # Never read what a hand edit points at, nor through a symlink: anything else renders
+        # again, which reports the entry.
+        if not _may_be_generated(path, out_rel):
             return False
         try:
-            with open(root / path, "rb") as stream:
+            descriptor = os.open(root / path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            with open(descriptor, "rb") as stream:
                 if output.digest(stream.read()) != expected:
                     return False
         except OSError:
             return False
     return True
+
+
+def _may_be_generated(path: str, out_rel: str) -> bool:
+    """Whether a manifest entry can name a file klaster generates, before rendering says which:
+    a plain path under out/ (`out_rel`), or a plain file at the project root that is neither
+    hidden (.git) nor the klasterfile (renovate.json). Manifest.owning decides after rendering."""
+    return output.is_plain_path(path) and (
+        path.startswith(f"{out_rel}/")
+        or ("/" not in path and not path.startswith(".") and path != KLASTERFILE)
+    )
 
 
 def _remember_current(root: Path, out_dir: Path, fingerprint: str) -> None:
@@ -140,8 +155,11 @@ def _remember_current(root: Path, out_dir: Path, fingerprint: str) -> None:
         (root / output.CACHE_DIR).mkdir(exist_ok=True)
         target = root / FINGERPRINT_FILE
         tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-        tmp.write_text(f"{fingerprint} {output.digest(manifest_bytes)}")
-        os.replace(tmp, target)
+        try:
+            tmp.write_text(f"{fingerprint} {output.digest(manifest_bytes)}")
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 def analyse(
@@ -232,7 +250,8 @@ def build(
         return _build(root, cluster, out_dir, catalog, check=True, only_apps=only_apps)
     with build_lock(root, on_wait):
         entries = output.Manifest.read(out_dir).files
-        output.cleanup_leftovers(out_dir, [p for p in entries if output.is_plain_path(p)])
+        rel = out_dir.relative_to(root).as_posix()
+        output.cleanup_leftovers(out_dir, [p for p in entries if _may_be_generated(p, rel)])
         return _build(root, cluster, out_dir, catalog, check=False, only_apps=only_apps)
 
 
@@ -306,6 +325,12 @@ def _build(
             files,
             warnings,
             output.unified_diff(plan, files),
+        )
+    blocked = output.in_the_way(root, [*plan.write, manifest_path])
+    if blocked:
+        raise ProblemsFound(
+            Problem(Origin(path, 0), f"{what}: move it away (or delete it) and build again")
+            for path, what in blocked.items()
         )
     if plan.foreign:
         listed = "\n  ".join(plan.foreign)

@@ -18,6 +18,7 @@ class ExitStatus(IntEnum):
     INVALID = 2
     INTERNAL = 3
     INTERRUPTED = 130  # Ctrl-C: the shell's status of a command stopped by SIGINT (128 + 2)
+    TERMINATED = 143  # SIGTERM (128 + 15)
 
 
 @attrs.frozen(order=True)
@@ -64,6 +65,10 @@ class DeclarationError(KlasterError, ValueError):
     def __init__(self, message: str, keyword: str | None = None) -> None:
         super().__init__(message)
         self.keyword = keyword
+
+
+class WriteFailed(KlasterError):
+    """The disk failed after part of the build was written; the message says what is on disk."""
 
 
 class WriteInterrupted(KeyboardInterrupt):

@@ -9,6 +9,7 @@ new one; the next build removes what a killed one left.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import difflib
@@ -23,7 +24,7 @@ from pathlib import Path
 import attrs
 import cattrs
 
-from klaster_build.errors import KlasterError
+from klaster_build.errors import KlasterError, WriteFailed
 
 MANIFEST = ".klaster-manifest.json"
 CACHE_DIR = ".klaster-cache"  # klaster's own state in the project root, never committed
@@ -231,6 +232,32 @@ def plan(
     )
 
 
+def in_the_way(root: Path, paths: Iterable[str]) -> dict[str, str]:
+    """What stands where the project-relative `paths` a build writes must go: a folder at a
+    file's place, or a file or a symlink at a folder's (staged writes would go through it);
+    its path -> what it is."""
+    found: dict[str, str] = {}
+    for path in paths:
+        target = root / path
+        if target.is_dir() and not target.is_symlink():
+            found[path] = "is a folder, where klaster writes a file"
+            continue
+        for parent in target.parents:
+            if parent == root:
+                break
+            if parent.is_symlink():
+                found[parent.relative_to(root).as_posix()] = (
+                    "is a symlink, where klaster needs a folder of its own for its files"
+                )
+                break
+            if parent.exists() and not parent.is_dir():
+                found[parent.relative_to(root).as_posix()] = (
+                    "is a file, where klaster needs a folder for its files"
+                )
+                break
+    return found
+
+
 def unified_diff(plan_: Plan, files: dict[str, bytes], limit: int = 400) -> str:
     """A readable diff of what a build would change (at most `limit` lines)."""
     lines: list[str] = []
@@ -255,6 +282,33 @@ def _temp_beside(target: Path) -> Path:
     return target.with_name(f".klaster-tmp-{target.name}")
 
 
+def _remove_tree(path: Path) -> None:
+    """rmtree, and once more after making every folder writable (a build of a read-only out/
+    leaves read-only folders in its staging tree). Symlinks inside are removed, never followed."""
+    try:
+        shutil.rmtree(path)
+    except PermissionError:
+        for folder, _, _ in os.walk(path):  # os.walk does not enter symlinked folders
+            os.chmod(folder, os.stat(folder).st_mode | 0o700)
+        shutil.rmtree(path)
+
+
+def remove_leftover(path: Path) -> None:
+    """Remove a staging or old tree klaster made beside out/ (a symlink by that name: only the
+    link, never what it points at). Raises OSError naming it when it cannot be removed."""
+    try:
+        if path.is_symlink() or not path.is_dir():
+            path.unlink(missing_ok=True)
+        else:
+            _remove_tree(path)
+    except OSError as error:
+        msg = (
+            f"cannot remove {path.name}, which an earlier build left beside out/ "
+            f"({error.strerror or error}); remove it by hand and build again"
+        )
+        raise OSError(error.errno, msg) from error
+
+
 def cleanup_leftovers(out_dir: Path, owned: Iterable[str] = ()) -> list[Path]:
     """Undo what a killed build left behind (run it before reading out/); returns what was
     removed. `owned`: project-relative paths of the owned files outside out/ (their temp files).
@@ -264,16 +318,16 @@ def cleanup_leftovers(out_dir: Path, owned: Iterable[str] = ()) -> list[Path]:
     """
     removed: list[Path] = []
     old = _beside(out_dir, OLD_PREFIX)
-    if not out_dir.exists() and old.is_dir():
+    if not out_dir.exists() and old.is_dir() and not old.is_symlink():
         old.rename(out_dir)
     for leftover in (old, _beside(out_dir, STAGING_PREFIX)):
-        if leftover.exists():
-            shutil.rmtree(leftover, ignore_errors=True)
+        if leftover.exists() or leftover.is_symlink():
+            remove_leftover(leftover)
             removed.append(leftover)
     root = out_dir.parent
     for path in owned:
         tmp = _temp_beside(root / path)
-        if tmp.exists():
+        if tmp.is_file() or tmp.is_symlink():
             tmp.unlink()
             removed.append(tmp)
     return removed
@@ -298,7 +352,7 @@ def _stage(out_dir: Path, staging: Path, writes: dict[str, bytes], deletes: set[
     """Make `staging` the new out/: every file of out/ that stays is hard-linked (the user's
     own files and symlinks included), `writes` are written; folders emptied only by `deletes`
     go."""
-    shutil.rmtree(staging, ignore_errors=True)
+    remove_leftover(staging)
     staging.mkdir()
     pending = [""]
     while out_dir.exists() and pending:
@@ -331,18 +385,28 @@ def _link_or_copy(source: str, target: Path) -> None:
 
 
 def _swap_in(out_dir: Path, writes: dict[str, bytes], deletes: set[str]) -> None:
-    """Replace out/ by its staged new version in one step (two renames without renameat2)."""
+    """Replace out/ by its staged new version in one step (two renames without renameat2).
+
+    An OSError from here means out/ is as it was; once the new tree is in, the old one is
+    removed if it can be (else the next build's cleanup_leftovers tries again).
+    """
     staging = _beside(out_dir, STAGING_PREFIX)
     _stage(out_dir, staging, writes, deletes)
     if not out_dir.exists():
         staging.rename(out_dir)
-    elif _exchange(staging, out_dir):
-        shutil.rmtree(staging)  # now the old tree
+        return
+    if _exchange(staging, out_dir):
+        old = staging  # the exchange left the old tree there
     else:
         old = _beside(out_dir, OLD_PREFIX)
         out_dir.rename(old)
-        staging.rename(out_dir)
-        shutil.rmtree(old)
+        try:
+            staging.rename(out_dir)
+        except OSError:
+            old.rename(out_dir)
+            raise
+    with contextlib.suppress(OSError):
+        remove_leftover(old)
 
 
 def apply(
@@ -366,15 +430,24 @@ def apply(
     start = len(out_rel)
     inside = {p[start:]: c for p, c in plan_.write.items() if p.startswith(out_rel)}
     deleted = {p[start:] for p in plan_.delete if p.startswith(out_rel)}
-    if inside or deleted or updated != _read(out_dir / MANIFEST):
+    swapped = bool(inside or deleted or updated != _read(out_dir / MANIFEST))
+    if swapped:
         _swap_in(out_dir, {**inside, MANIFEST: updated}, deleted)
-    for path, content in plan_.write.items():
-        if not path.startswith(out_rel):
-            target = root / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = _temp_beside(target)
-            tmp.write_bytes(content)
-            os.replace(tmp, target)
-    for path in plan_.delete:
-        if not path.startswith(out_rel):
-            (root / path).unlink(missing_ok=True)
+    try:
+        for path, content in plan_.write.items():
+            if not path.startswith(out_rel):
+                target = root / path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                tmp = _temp_beside(target)
+                tmp.write_bytes(content)
+                os.replace(tmp, target)
+        for path in plan_.delete:
+            if not path.startswith(out_rel):
+                (root / path).unlink(missing_ok=True)
+    except OSError as error:
+        done = f"{out_dir.name}/ holds the new tree" if swapped else f"{out_dir.name}/ is unchanged"
+        msg = (
+            f"{done}, but writing outside it failed: {error}; "
+            "fix that and build again (the build rewrites what is missing)"
+        )
+        raise WriteFailed(msg) from error

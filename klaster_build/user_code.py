@@ -59,13 +59,25 @@ def time_limit() -> float | None:
     return seconds or None
 
 
+# Threads a user's file started that were still running when it ended: klaster exits without
+# waiting for them (cli.main), as it would if they were daemon threads.
+STRAY_THREADS: set[threading.Thread] = set()
+
+
 @contextlib.contextmanager
 def guarded(seconds: float | None) -> Iterator[None]:
-    """Run the body with `os._exit` raising ProcessExit and, when `seconds` is set and this is
-    the main thread (signals reach only it), TimeLimitExceeded raised where the body is after
-    `seconds`."""
-    with _exit_refused(), _alarm(seconds):
-        yield
+    """Run the body with `os._exit` raising ProcessExit, its print() going to stderr (stdout is
+    klaster's: `--json`), the threads it leaves running noted in STRAY_THREADS and, when
+    `seconds` is set and this is the main thread (signals reach only it), TimeLimitExceeded
+    raised where the body is after `seconds`."""
+    before = set(threading.enumerate())
+    try:
+        with _exit_refused(), _alarm(seconds), contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        STRAY_THREADS.update(
+            t for t in threading.enumerate() if t not in before and not t.daemon and t.is_alive()
+        )
 
 
 @contextlib.contextmanager

@@ -180,3 +180,196 @@ def test_a_second_build_waits_for_the_first(project: ProjectDir, run) -> None:
     _, err = second.communicate(timeout=120)
     assert second.returncode == 0, err
     assert any(b"2.0.1" in content for content in _tree(project.root).values())
+
+
+WEB = """\
+from klaster_build.dsl import Container, Deployment, Service
+
+web = Deployment("web", containers=[Container("web", image="nginx:1.27.3", ports={"http": 80})])
+Service("web", workload=web, ports={"http": 80})
+"""
+
+
+def test_a_failure_after_the_swap_says_what_is_on_disk(
+    project: ProjectDir, run, monkeypatch, no_color
+) -> None:
+    """Writing renovate.json fails once out/ was swapped: exit 3, the message says out/ holds
+    the new tree (never "left as it was"); the next build finishes the job."""
+    project.app("web", WEB)
+    assert run("build")[0] == 0
+    project.app("web", WEB.replace("nginx:1.27.3", "nginx:1.27.4"))
+    (project.root / "renovate.json").write_text("{}\n")  # a hand edit the build replaces
+    real_replace = os.replace
+
+    def failing_replace(source: object, target: object) -> None:
+        if str(target).endswith("renovate.json"):
+            raise OSError(28, "No space left on device")
+        real_replace(source, target)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(output.os, "replace", failing_replace)
+    renovate_before = (project.root / "renovate.json").read_bytes()
+    code, _, err = run("build")
+    monkeypatch.undo()
+    assert code == 3, err
+    assert "left as it was" not in err
+    assert "out/ holds the new tree, but writing outside it failed" in err
+    assert "No space left on device" in err
+    assert "nginx:1.27.4" in project.file("out/apps/web/deployment.yaml")
+    assert (project.root / "renovate.json").read_bytes() == renovate_before
+    assert run("build")[0] == 0
+    assert run("build", "--check")[0] == 0
+
+
+def test_a_leftover_staging_tree_never_breaks_later_builds(
+    project: ProjectDir, run, monkeypatch, tmp_path
+) -> None:
+    """The old tree cannot be removed after the swap (a read-only out/): the build still
+    succeeds; the next build removes the leftover, read-only folders and all. A leftover that
+    is a symlink loses only the link."""
+    project.app("web", WEB)
+    assert run("build")[0] == 0
+    project.app("web", WEB.replace("nginx:1.27.3", "nginx:1.27.4"))
+    (project.out / "apps" / "web").chmod(0o555)  # out/ as a read-only checkout leaves it
+    real_remove = output.remove_leftover
+
+    def refuse(path: Path) -> None:  # only the old tree, after the swap, is there to remove
+        if path.exists():
+            raise PermissionError(13, "Permission denied", str(path))
+        real_remove(path)
+
+    monkeypatch.setattr(output, "remove_leftover", refuse)
+    code, _, err = run("build")
+    monkeypatch.setattr(output, "remove_leftover", real_remove)
+    assert code == 0, err
+    assert "nginx:1.27.4" in project.file("out/apps/web/deployment.yaml")
+    (leftover,) = _leftovers(project.root)
+    assert not os.access(leftover / "apps" / "web", os.W_OK) or os.geteuid() == 0
+    project.app("web", WEB.replace("nginx:1.27.3", "nginx:1.27.5"))
+    code, _, err = run("build")
+    assert code == 0, err
+    assert not _leftovers(project.root)
+    canary = tmp_path / "canary"
+    canary.mkdir()
+    (canary / "keep.txt").write_text("keep\n")
+    (project.root / f"{output.STAGING_PREFIX}out").symlink_to(canary)
+    project.app("web", WEB.replace("nginx:1.27.3", "nginx:1.27.6"))
+    code, _, err = run("build")
+    assert code == 0, err
+    assert (canary / "keep.txt").read_text() == "keep\n"
+    assert not _leftovers(project.root)
+
+
+@pytest.mark.parametrize("garbage", [b"\xff\xfe\x00", b"", b"x" * 200, None])
+def test_a_garbage_fingerprint_renders_again(project: ProjectDir, run, garbage) -> None:
+    """.klaster-cache/fingerprint that is not what a build wrote (bytes, empty, a folder):
+    the build renders again and records a good one."""
+    project.app("web", WEB)
+    assert run("build")[0] == 0
+    fingerprint = project.root / ".klaster-cache" / "fingerprint"
+    fingerprint.unlink()
+    if garbage is None:
+        fingerprint.mkdir()
+    else:
+        fingerprint.write_bytes(garbage)
+    project.app("web", WEB.replace("nginx:1.27.3", "nginx:1.27.4"))
+    code, _, err = run("build")
+    assert code == 0, err
+    assert "nginx:1.27.4" in project.file("out/apps/web/deployment.yaml")
+    assert sorted(p.name for p in fingerprint.parent.iterdir()) == ["build.lock", "fingerprint"]
+
+
+@pytest.mark.parametrize(
+    ("make", "where", "what"),
+    [
+        ("folder", "out/apps/web/deployment.yaml", "is a folder, where klaster writes a file"),
+        ("file", "out/apps/web", "is a file, where klaster needs a folder for its files"),
+        (
+            "symlink",
+            "out/apps/web",
+            "is a symlink, where klaster needs a folder of its own for its files",
+        ),
+        ("folder", "out/.klaster-manifest.json", "is a folder, where klaster writes a file"),
+    ],
+)
+def test_something_in_the_way_of_a_generated_file_is_a_located_error(
+    project: ProjectDir, run, no_color, make: str, where: str, what: str
+) -> None:
+    """A folder where out/ needs a file (or a file or symlink where it needs a folder): exit 2,
+    the path and what to do, nothing written."""
+    project.app("web", WEB)
+    assert run("build")[0] == 0
+    target = project.root / where
+    if make == "folder":
+        target.unlink()
+        target.mkdir()
+        (target / "mine.txt").write_text("mine\n")
+    else:
+        for child in target.iterdir():
+            child.unlink()
+        target.rmdir()
+        if make == "file":
+            target.write_text("mine\n")
+        else:  # inside out/, so allowed; staged writes would go through it into the live tree
+            (project.out / "elsewhere").mkdir()
+            target.symlink_to(project.out / "elsewhere")
+    project.app("web", WEB.replace("nginx:1.27.3", "nginx:1.27.4"))
+    before = project.snapshot()
+    code, out, err = run("build")
+    assert code == 2, err
+    assert f"{where}:0: error: {what}: move it away (or delete it) and build again" in err
+    assert err.count(where + ":") == 1
+    assert "Traceback" not in out + err
+    assert project.snapshot() == before
+    assert not _leftovers(project.root)
+
+
+def test_a_read_only_leftover_is_made_writable_and_removed(tmp_path: Path, monkeypatch) -> None:
+    """A staging tree with read-only folders (one rmtree refused): its folders are made
+    writable and it goes; a symlink inside loses only the link."""
+    canary = tmp_path / "canary.txt"
+    canary.write_text("keep\n")
+    leftover = tmp_path / f"{output.STAGING_PREFIX}out"
+    (leftover / "apps" / "web").mkdir(parents=True)
+    (leftover / "apps" / "web" / "x.yaml").write_text("x\n")
+    (leftover / "apps" / "link").symlink_to(canary)
+    for folder in (leftover / "apps" / "web", leftover / "apps"):
+        folder.chmod(0o555)
+    real_rmtree = output.shutil.rmtree
+    calls = []
+
+    def refused_once(path: Path) -> None:
+        calls.append(path)
+        if len(calls) == 1:
+            raise PermissionError(13, "Permission denied", str(path))
+        real_rmtree(path)
+
+    monkeypatch.setattr(output.shutil, "rmtree", refused_once)
+    assert output.cleanup_leftovers(tmp_path / "out") == [leftover]
+    assert not leftover.exists() and len(calls) == 2
+    assert canary.read_text() == "keep\n"
+
+
+def test_a_failed_second_rename_of_the_fallback_swap_puts_out_back(
+    project: ProjectDir, run, monkeypatch
+) -> None:
+    """Without renameat2, the staged tree cannot be renamed to out/: out/ is renamed back, and
+    the message that it was left as it was is true."""
+    project.app("web", WEB)
+    assert run("build")[0] == 0
+    before = project.snapshot()
+    project.app("web", WEB.replace("nginx:1.27.3", "nginx:1.27.4"))
+    monkeypatch.setattr(output, "_exchange", lambda a, b: False)
+    real_rename = Path.rename
+
+    def failing_rename(self: Path, target: Path) -> Path:
+        if self.name.startswith(output.STAGING_PREFIX):
+            raise OSError(5, "Input/output error")
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", failing_rename)
+    code, _, err = run("build")
+    monkeypatch.undo()
+    assert code == 3 and "out/ was left as it was" in err
+    assert project.snapshot() == before
+    assert run("build")[0] == 0
+    assert not _leftovers(project.root)

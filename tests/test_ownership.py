@@ -136,3 +136,60 @@ def test_owned_entries_stay_under_out(entry: str) -> None:
         assert resolved.is_relative_to(Path("/project/out"))
         assert resolved != Path("/project/out/.klaster-manifest.json")
         assert ".git" not in Path(path).parts
+
+
+def test_a_symlinked_renovate_json_never_writes_through(
+    project: ProjectDir, run, no_color, tmp_path
+) -> None:
+    """renovate.json (owned, outside out/) replaced by a symlink to a file outside the project:
+    the build replaces the link, never the file it points at."""
+    project.app("web", WEB)
+    assert run("build")[0] == 0
+    canary = tmp_path / "canary.json"
+    canary.write_text("{}\n")
+    renovate = project.root / "renovate.json"
+    renovate.unlink()
+    renovate.symlink_to(canary)
+    code, _, err = run("build")
+    assert code == 0, err
+    assert canary.read_text() == "{}\n"
+    assert not renovate.is_symlink()
+
+
+def test_the_no_op_answer_never_trusts_an_entry_outside_out(
+    project: ProjectDir, run, no_color
+) -> None:
+    """A forged entry and a cache that matches it (both hand-made): the build does not answer
+    "up to date" from them; it renders, warns at the manifest and drops the entry."""
+    project.app("web", WEB)
+    assert run("build")[0] == 0
+    klasterfile = project.root / "klasterfile.py"
+    before = klasterfile.read_bytes()
+    _forge(project, {"klasterfile.py": _sha(before), "apps.d/web.py": "0" * 64})
+    fingerprint = project.root / ".klaster-cache/fingerprint"
+    recorded = fingerprint.read_text().split()[0]
+    manifest_sha = _sha((project.root / MANIFEST).read_bytes())
+    fingerprint.write_text(f"{recorded} {manifest_sha}")
+    code, _, err = run("build")
+    assert code == 0, err
+    assert "up to date" not in err
+    assert f"{MANIFEST}:0: warning: lists 'klasterfile.py'" in err
+    assert klasterfile.read_bytes() == before
+    assert "klasterfile.py" not in json.loads((project.root / MANIFEST).read_text())["files"]
+
+
+@pytest.mark.parametrize("out_dir", ["apps.d", "apps.d/out", ".git", "x/.git", ".klaster-cache"])
+def test_out_dir_is_never_where_inputs_or_state_live(
+    project: ProjectDir, run, no_color, out_dir: str
+) -> None:
+    """out/ in apps.d/, .git or .klaster-cache would let a manifest entry own an input or git's
+    data: the klasterfile line is refused, nothing written."""
+    klasterfile = project.root / "klasterfile.py"
+    klasterfile.write_text(
+        klasterfile.read_text().replace("\n)\n", f"\n    out_dir={out_dir!r},\n)\n", 1)
+    )
+    project.app("web", WEB)
+    code, _, err = run("build")
+    assert code == 2, err
+    assert "error: Cluster 'out_dir' must be a directory of its own" in err
+    assert not (project.root / "renovate.json").exists()

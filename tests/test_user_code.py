@@ -3,6 +3,7 @@ leaves the process as it found it."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -132,8 +133,15 @@ def test_ctrl_c_while_writing_says_out_is_whole(project: ProjectDir, run, monkey
     assert "nginx:1.27.4" in project.file("out/apps/web/deployment.yaml")
 
 
-def test_a_real_ctrl_c_in_an_endless_app_is_one_line_and_exit_130(project: ProjectDir) -> None:
-    """SIGINT to a build stuck in an app (no time limit): no traceback, exit 130."""
+@pytest.mark.parametrize(
+    ("signum", "status", "said"),
+    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
+)
+def test_a_real_ctrl_c_or_sigterm_in_an_endless_app_is_one_line(
+    project: ProjectDir, signum: signal.Signals, status: int, said: str
+) -> None:
+    """SIGINT (exit 130) or SIGTERM (143) to a build stuck in an app (no time limit): one line,
+    no traceback, nothing written."""
     project.app("web", GOOD)
     project.app(
         "spin", "import pathlib\npathlib.Path('started').write_text('')\nwhile True: pass\n"
@@ -158,12 +166,58 @@ def test_a_real_ctrl_c_in_an_endless_app_is_one_line_and_exit_130(project: Proje
             assert build.poll() is None, build.communicate()
             assert time.monotonic() < deadline, "the build never reached the app"
             time.sleep(0.05)
-        build.send_signal(signal.SIGINT)
+        build.send_signal(signum)
         out, err = build.communicate(timeout=60)
     finally:
         if build.poll() is None:
             build.kill()
             build.wait()
-    assert build.returncode == 130, err
-    assert (out, err) == ("", "klaster: interrupted; out/ was left as it was\n")
+    assert build.returncode == status, err
+    assert (out, err) == ("", f"klaster: {said}; out/ was left as it was\n")
     assert not project.out.exists()
+
+
+def test_print_in_an_app_goes_to_stderr(project: ProjectDir, run) -> None:
+    """stdout is klaster's (`--json`): an app's print() shows on stderr."""
+    project.app("web", GOOD + "print('hello from web')\n")
+    code, out, err = run("todo", "--json")
+    assert code == 0, err
+    json.loads(out)
+    assert "hello from web" in err and "hello from web" not in out
+
+
+def test_a_thread_an_app_leaves_running_does_not_keep_klaster_alive(
+    project: ProjectDir,
+) -> None:
+    """An app starts a thread that never ends: klaster still exits, with its status and its
+    output whole."""
+    project.app(
+        "web",
+        GOOD + "import threading, time\nthreading.Thread(target=time.sleep, args=(600,)).start()\n",
+    )
+    done = klaster_subprocess("todo", "--json", cwd=project.root, timeout=60)
+    assert done.returncode == 0, done.stderr
+    json.loads(done.stdout)
+    done = klaster_subprocess("build", cwd=project.root, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "wrote" in done.stderr
+
+
+def test_ctrl_c_after_writing_never_says_out_was_left(
+    project: ProjectDir, run, monkeypatch
+) -> None:
+    """Ctrl-C while the summary of a finished build prints: out/ is the new tree, and the line
+    says it holds the old tree or the new one, not that it was left as it was."""
+    from klaster_build import report
+
+    project.app("web", GOOD)
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report, "print_build", interrupted)
+    code, _, err = run("build")
+    assert code == 130
+    assert "left as it was" not in err
+    assert err.startswith("klaster: interrupted while writing; out/ holds the old tree or the new")
+    assert (project.out / "apps/web/deployment.yaml").exists()
