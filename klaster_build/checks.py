@@ -7,13 +7,21 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from klaster_build.data import SecretKey
 from klaster_build.emit.infra import crd_problems
 from klaster_build.emit.outputs import Declared, Output, identity
-from klaster_build.errors import Problem
+from klaster_build.emit.vault import infra_placements
+from klaster_build.errors import KlasterError, Problem
 from klaster_build.invocation import command
 from klaster_build.names import api_group, name_problems, pod_template_labels
-from klaster_build.records.workloads import Mount, Workload
-from klaster_build.refs import MARK
+from klaster_build.records.base import Record
+from klaster_build.records.certificates import Certificate
+from klaster_build.records.helm import HelmRelease
+from klaster_build.records.storage import PersistentVolumeClaim
+from klaster_build.records.vault import OIDC, VaultSecret, VaultStaticSecret
+from klaster_build.records.workloads import ConfigFiles, ConfigMap, Mount, Workload
+from klaster_build.refs import MARK, AddressRef, Ref, follow
+from klaster_build.values import record_references
 
 if TYPE_CHECKING:
     from klaster_build.family import Catalog
@@ -37,17 +45,85 @@ def unknown_records(project: Project, catalog: Catalog) -> list[Problem]:
 def run_checks(project: Project, graph: ProjectGraph, catalog: Catalog) -> list[Problem]:
     """Every problem every family's invariants find, sorted by place."""
     found = [problem for check in catalog.checks for problem in check(project, graph)]
-    return sorted([*found, *mount_problems(project, catalog)])
+    return sorted([*found, *mount_problems(project, catalog), *namespace_problems(project)])
+
+
+# What a pod or a chart reads by name, from its own namespace only: Secrets (and the records
+# writing them), ConfigMaps and claims. A Service's address is a DNS name and crosses namespaces.
+_READ_BY_NAME = (
+    VaultSecret,
+    VaultStaticSecret,
+    OIDC,
+    ConfigMap,
+    ConfigFiles,
+    PersistentVolumeClaim,
+    Certificate,
+)
+_READ_BY_NAME_PARTS = frozenset({"secret_name", "app_secret"})
+
+
+def _followed(reference: Any, by_address: dict[str, Record]) -> Any:
+    """What an address reference (`ref("app/Kind/name")...`) stands for; anything else as it
+    is. An address that does not resolve is None: the graph reports it, with its line."""
+    if not isinstance(reference, AddressRef):
+        return reference
+    try:
+        return follow(by_address[reference.address], reference.parts)
+    except (KeyError, AttributeError, TypeError, KlasterError):
+        return None
+
+
+def _read_by_name(reference: Any, by_address: dict[str, Record]) -> Record | None:
+    """The record whose namespaced object `reference` reads by name, if it reads one."""
+    value = _followed(reference, by_address)
+    if isinstance(value, SecretKey):
+        value = value.secret
+    if isinstance(value, Ref):
+        return value.target if value.part in _READ_BY_NAME_PARTS else None
+    return value if isinstance(value, _READ_BY_NAME) else None
+
+
+def namespace_problems(project: Project) -> Iterator[Problem]:
+    """A pod or chart reading a Secret, ConfigMap or claim of another namespace never starts:
+    Kubernetes resolves those names in the pod's own namespace."""
+    placed = infra_placements(project)
+    by_address = {record.address: record for record in project.records}
+
+    def namespace(record: Record) -> str:
+        return placed.get(record) or project.apps[record.app].namespace_name
+
+    for consumer in [*project.of_type(Workload), *project.of_type(HelmRelease)]:
+        for _, reference in record_references(consumer):
+            target = _read_by_name(reference, by_address)
+            if target is None or namespace(target) == namespace(consumer):
+                continue
+            here, there = namespace(consumer), namespace(target)
+            yield Problem(
+                consumer.origin,
+                f"{type(consumer).__name__} {consumer.record_name!r} (namespace {here!r}) reads "
+                f"{type(target).__name__} {target.record_name!r} of namespace {there!r} "
+                f"({target.origin}), but a pod reads Secrets, ConfigMaps and claims only from "
+                f"its own namespace: it would never start. Share the namespace "
+                f"(App(namespace={there!r}) in this file), or give this app its own copy "
+                "(its own VaultSecret on the same OpenBao path); a Service address (.host) "
+                "may cross namespaces",
+                subject=consumer.address,
+            )
 
 
 def mount_problems(project: Project, catalog: Catalog) -> Iterator[Problem]:
     """Every mount is of something a family declares mountable; `items` pick declared keys of a
     ConfigMap or Secret, and one volume is mounted with one choice of items."""
+    by_address = {record.address: record for record in project.records}
     for workload in project.of_type(Workload):
         chosen: dict[str, dict[str, str]] = {}
         for container in (*workload.init_containers, *workload.containers):
             for path, mounted in container.mounts.items():
-                source = mounted.source if isinstance(mounted, Mount) else mounted
+                source = _followed(
+                    mounted.source if isinstance(mounted, Mount) else mounted, by_address
+                )
+                if source is None:
+                    continue  # an address that resolves to nothing: the graph says so
                 items = mounted.items if isinstance(mounted, Mount) else {}
                 where = f"{type(workload).__name__} {workload.record_name!r} container {container.name!r} mount {path}"
                 mountable = catalog.mountable(type(source))

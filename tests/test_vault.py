@@ -399,8 +399,9 @@ def test_secret_key_is_a_reference_in_env_and_values(project: ProjectDir, run) -
     project.app(
         "other",
         """\
-        from klaster_build.dsl import Container, Deployment, ref
+        from klaster_build.dsl import App, Container, Deployment, ref
 
+        App(namespace="api")  # a pod reads Secrets of its own namespace only
         token = ref("api/VaultSecret/api-secret").key("api_token")
         Deployment("o", containers=[Container("o", image="nginx:1.27.3", env={"TOKEN": token})])
         """,

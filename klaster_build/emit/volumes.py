@@ -9,6 +9,7 @@ from klaster_build.errors import DeclarationError
 from klaster_build.family import Mountable
 from klaster_build.records.storage import PersistentVolumeClaim
 from klaster_build.records.workloads import ConfigFiles, ConfigMap, EmptyDir
+from klaster_build.refs import AddressRef
 from klaster_build.render_context import RenderContext
 from klaster_build.values import resolve
 
@@ -18,6 +19,8 @@ def volume_source(
 ) -> dict[str, Any]:
     """The volume source mapping (`persistentVolumeClaim: {...}`, `secret: {...}`...), with
     `items` (key -> file path) when the mount picks keys as files."""
+    if isinstance(source, AddressRef):  # another file's record (same namespace: checked)
+        source = ctx.resolve_address(source)
     mountable = ctx.catalog.mountable(type(source))
     if mountable is None:  # refused with its line by checks.mount_problems before rendering
         msg = (

@@ -185,7 +185,12 @@ class VaultAccess(Record):
     )
     file: str = attrs.field(
         default=attrs.Factory(
-            lambda self: f"{self.component.name}-secret.yaml" if self.component else "secret.yaml",
+            # (validators run after defaults: a wrong component must fail there, not here)
+            lambda self: (
+                f"{self.component.name}-secret.yaml"
+                if isinstance(self.component, InfraComponent)
+                else "secret.yaml"
+            ),
             takes_self=True,
         ),
         validator=output_file,
