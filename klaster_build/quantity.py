@@ -6,6 +6,9 @@ import re
 from decimal import Decimal, InvalidOperation
 
 _SUFFIXES: dict[str, Decimal] = {
+    "n": Decimal(10) ** -9,  # CPU: nano-, micro- and millicores
+    "u": Decimal(10) ** -6,
+    "m": Decimal(10) ** -3,
     "": Decimal(1),
     "Ki": Decimal(1024),
     "Mi": Decimal(1024) ** 2,
@@ -20,7 +23,9 @@ _SUFFIXES: dict[str, Decimal] = {
     "P": Decimal(10) ** 15,
     "E": Decimal(10) ** 18,
 }
-_QUANTITY = re.compile(r"^(?P<number>[0-9]+(\.[0-9]+)?)(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
+_QUANTITY = re.compile(
+    r"^(?P<number>[0-9]+(\.[0-9]+)?)(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$"
+)
 
 
 def parse_quantity(text: str) -> Decimal:

@@ -164,3 +164,77 @@ def to_tuple(value: Any) -> Any:
     if isinstance(value, list):
         return tuple(value)
     return value
+
+
+# A ConfigMap or Secret key (Kubernetes' IsConfigMapKey: pkg/util/validation, docs/names.md).
+_DATA_KEY = re.compile(r"[-._a-zA-Z0-9]+")
+
+
+def data_key_problem(key: object) -> str | None:
+    """Why `key` cannot be a key of a ConfigMap or Secret, or None when it can."""
+    if not isinstance(key, str) or not _DATA_KEY.fullmatch(key) or len(key) > 253:
+        return (
+            f"{key!r} is not a ConfigMap/Secret key: at most 253 of letters, digits, '-', '_' "
+            "and '.' (a file name such as 'config.yaml')"
+        )
+    if key in (".", ".."):
+        return f"{key!r} is not a ConfigMap/Secret key: it must not be '.' or '..'"
+    return None
+
+
+def resources(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """A container's `resources`: requests and limits of valid quantities, each request at most
+    its limit (the API server refuses a request above the limit)."""
+    if not isinstance(value, dict):
+        _fail(inst, attribute, f"must be a dict, got {type(value).__name__}")
+    unknown = sorted(set(value) - {"requests", "limits", "claims"})
+    if unknown:
+        _fail(inst, attribute, f"takes 'requests' and 'limits', got {unknown}")
+    amounts: dict[str, dict[str, Any]] = {}
+    for part in ("requests", "limits"):
+        given = value.get(part, {})
+        if not isinstance(given, dict):
+            _fail(inst, attribute, f"{part!r} must map a resource to a quantity, got {given!r}")
+        for resource, amount in given.items():
+            try:
+                amounts.setdefault(part, {})[resource] = parse_quantity(str(amount))
+            except ValueError as error:
+                _fail(inst, attribute, f"{part} {resource!r}: {error}")
+    for resource, limit in amounts.get("limits", {}).items():
+        request = amounts.get("requests", {}).get(resource)
+        if request is not None and request > limit:
+            _fail(
+                inst,
+                attribute,
+                f"requests {resource} {value['requests'][resource]!r} above its limit "
+                f"{value['limits'][resource]!r}: the API server refuses it; raise the limit or "
+                "lower the request",
+            )
+
+
+# An image reference's repository path is lower-case (distribution/reference's grammar: path
+# components [a-z0-9]+ joined by '.', '_', '__' or dashes); the registry host may have capitals.
+_PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*")
+
+
+def image_reference(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """A container image reference the API server and the registry accept."""
+    text(512)(inst, attribute, value)
+    if not value or any(c.isspace() for c in value):
+        _fail(inst, attribute, f"must be an image reference such as 'nginx:1.27.3', got {value!r}")
+    name = value.split("@", 1)[0]
+    last = name.rsplit("/", 1)[-1]
+    if ":" in last:
+        name = name[: len(name) - len(last)] + last.split(":", 1)[0]
+    parts = name.split("/")
+    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+        parts = parts[1:]  # the registry host
+    bad = [p for p in parts if not _PATH_COMPONENT.fullmatch(p)]
+    if bad:
+        fixed = value.replace("/".join(parts), "/".join(parts).lower())
+        _fail(
+            inst,
+            attribute,
+            f"{value!r}: the repository {'/'.join(parts)!r} must be lower-case letters, digits "
+            f"and separators (registries refuse others); write {fixed!r}",
+        )

@@ -215,6 +215,79 @@ def emit_load_balancer(lb: LoadBalancer, ctx: RenderContext) -> Iterator[Output]
     )
 
 
+def check_port_forwards(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
+    """The router forwards one IPv4 port and protocol to one place: two public LoadBalancer
+    ports on the same port and protocol cannot both be forwarded."""
+    seen: dict[tuple[int, str], LoadBalancer] = {}
+    for lb in project.of_type(LoadBalancer):
+        for port in lb.forwarded_ports:
+            other = seen.setdefault((port.number, port.protocol), lb)
+            if other is not lb:
+                yield Problem(
+                    lb.origin,
+                    f"LoadBalancer {lb.name!r} forwards public {port.protocol} port "
+                    f"{port.number}, which {other.origin} (LoadBalancer {other.name!r}) forwards "
+                    "already: the router forwards one IPv4 port to one address. Use another "
+                    "port number, or forward_ipv4=False for this one (public over IPv6 only)",
+                    subject=lb.address,
+                )
+
+
+# Cilium LB IPAM: a Service may ask for given addresses, and Services share an address only with
+# the same sharing key (and, across namespaces, each allowing the other's) and distinct ports
+# (docs/upstream.md, "Clashes the cluster rejects").
+LB_IPS = "lbipam.cilium.io/ips"
+LB_SHARING_KEY = "lbipam.cilium.io/sharing-key"
+LB_SHARING_NAMESPACES = "lbipam.cilium.io/sharing-cross-namespace"
+
+
+def check_pinned_addresses(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
+    """Two LoadBalancers asking for one address get it only when Cilium lets them share it."""
+    pinned: dict[str, list[LoadBalancer]] = {}
+    for lb in project.of_type(LoadBalancer):
+        for address in str(lb.annotations.get(LB_IPS, "")).split(","):
+            if address.strip():
+                pinned.setdefault(address.strip(), []).append(lb)
+
+    def namespace(lb: LoadBalancer) -> str:
+        return project.apps[lb.app].namespace_name
+
+    def allows(lb: LoadBalancer, other: LoadBalancer) -> bool:
+        if namespace(lb) == namespace(other):
+            return True
+        allowed = {n.strip() for n in str(lb.annotations.get(LB_SHARING_NAMESPACES, "")).split(",")}
+        return namespace(other) in allowed or "*" in allowed
+
+    for address, lbs in pinned.items():
+        first = lbs[0]
+        for lb in lbs[1:]:
+            key, first_key = (
+                lb.annotations.get(LB_SHARING_KEY),
+                first.annotations.get(LB_SHARING_KEY),
+            )
+            ports = {(p.number, p.protocol) for p in lb.ports} & {
+                (p.number, p.protocol) for p in first.ports
+            }
+            why = None
+            if key is None or key != first_key:
+                why = f"without one {LB_SHARING_KEY} annotation on both"
+            elif not (allows(lb, first) and allows(first, lb)):
+                why = f"across namespaces without {LB_SHARING_NAMESPACES} allowing each other"
+            elif ports:
+                port, protocol = sorted(ports)[0]
+                why = f"and both use {protocol} port {port}"
+            if why:
+                yield Problem(
+                    lb.origin,
+                    f"LoadBalancer {lb.name!r} asks for address {address}, which "
+                    f"LoadBalancer {first.name!r} ({first.origin}) asks for too, {why}: Cilium "
+                    "gives it to one of them and leaves the other without an address. Use "
+                    f"another address, or share it ({LB_SHARING_KEY}: the same key on both, "
+                    "distinct ports)",
+                    subject=lb.address,
+                )
+
+
 def check_unique_hosts(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """No two Ingresses (raw or chart) or LoadBalancers claim one DNS name, however spelt."""
     domain = project.cluster.domain
@@ -486,6 +559,8 @@ FAMILY = Family(
         LoadBalancer: emit_load_balancer,
     },
     checks=(
+        check_port_forwards,
+        check_pinned_addresses,
         check_unique_hosts,
         check_hosts_in_domain,
         check_no_http_load_balancers,

@@ -107,6 +107,35 @@ def _provided_groups(records: Iterable[object]) -> dict[str, InfraComponent]:
     return found
 
 
+# Namespaces Kubernetes and Flux own: an app's objects there mix with the cluster's own, and
+# pruning the app's Namespace would delete the cluster's (kube-system: the API's add-ons).
+CLUSTER_NAMESPACES = frozenset(
+    {"default", "kube-system", "kube-public", "kube-node-lease", "flux-system"}
+)
+
+
+def check_app_namespaces(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
+    """An app's namespace is its own: never one the cluster or an infra controller owns (its
+    Namespace document would be the app's, and removing the app would prune it)."""
+    controllers = {c.namespace: c for c in project.of_type(InfraComponent)}
+    for app in project.apps.values():
+        if app.infra:
+            continue
+        namespace = app.namespace_name
+        owner = "Kubernetes or Flux" if namespace in CLUSTER_NAMESPACES else None
+        if namespace in controllers:
+            owner = f"the infra controller {controllers[namespace].name!r} ({controllers[namespace].origin})"
+        if owner is not None:
+            yield Problem(
+                app.origin,
+                f"app {app.app!r} would live in namespace {namespace!r}, which {owner} owns: "
+                "its objects would mix with theirs and removing the app would delete the "
+                f'namespace. Give it a namespace of its own (App(namespace="{app.app}") or '
+                "another name)",
+                subject=app.address,
+            )
+
+
 def check_uses(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """What a chart creates of another component's API groups is installed by then: some
     component provides the group, in the same Kustomization (the HelmRelease waits for it) or
@@ -440,6 +469,6 @@ FAMILY = Family(
         InfraConfig,
     ),
     emitters={InfraComponent: emit_infra_component, InfraConfig: emit_infra_config},
-    checks=(check_uses,),
+    checks=(check_uses, check_app_namespaces),
     indexers=(infra_index,),
 )

@@ -21,6 +21,7 @@ from klaster_build.records.manifest import output_file
 from klaster_build.records.rbac import ServiceAccount
 from klaster_build.refs import Ref
 from klaster_build.validators import (
+    data_key_problem,
     dns_label,
     dns_subdomain,
     instance_of,
@@ -43,8 +44,8 @@ def kv_path(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
 
 def _keys(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     for key in value:
-        if not isinstance(key, str) or not re.fullmatch(r"^[A-Za-z0-9_.-]+$", key):
-            msg = f"{type(inst).__name__} key {key!r} must be a secret key name such as 'api_token'"
+        if data_key_problem(key):
+            msg = f"{type(inst).__name__} key {key!r} must be a secret key name such as 'api_token' (letters, digits, '-', '_', '.')"
             raise DeclarationError(msg)
 
 

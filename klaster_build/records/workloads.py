@@ -22,20 +22,22 @@ from klaster_build.records.pods import (
 from klaster_build.records.rbac import ServiceAccount
 from klaster_build.refs import AddressRef, ClusterRef, Ref
 from klaster_build.validators import (
+    data_key_problem,
     dns_label,
     each,
+    image_reference,
     instance_of,
     non_negative_int,
     one_of,
     optional,
     port_name,
     quantity,
+    resources,
     text,
     to_tuple,
 )
 from klaster_build.versions import Renovate
 
-_CONFIG_KEY = re.compile(r"^[A-Za-z0-9_.-]+$")
 _PORT_RANGE = range(1, 65536)
 
 
@@ -194,6 +196,7 @@ class Mount:
 
 
 _ENV_VALUE = (str, int, float, bool, SecretKey, Ref, Record, AddressRef, ClusterRef, Plain)
+_TEXT_VALUE = (str, Ref, Record, AddressRef, ClusterRef, Plain)
 
 
 def _env(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -269,7 +272,7 @@ class Container:
     """
 
     name: str = attrs.field(kw_only=False, validator=dns_label)
-    image: str = attrs.field(validator=text(512))
+    image: str = attrs.field(validator=image_reference)
     args: tuple[Any, ...] = attrs.field(default=(), converter=to_tuple, metadata=DATA)
     command: tuple[Any, ...] = attrs.field(default=(), converter=to_tuple, metadata=DATA)
     # Literal text, a reference (`svc.host`), or a secret's key (`secret.key("token")`, SecretKey)
@@ -278,7 +281,7 @@ class Container:
     # with the LoadBalancer may carry its public=True)
     ports: tuple[Port, ...] = attrs.field(default=(), converter=_ports)
     mounts: dict[str, Any] = attrs.field(factory=dict, validator=_mounts)
-    resources: dict[str, Any] = attrs.field(factory=dict, validator=_mapping, metadata=DATA)
+    resources: dict[str, Any] = attrs.field(factory=dict, validator=resources, metadata=DATA)
     image_pull_policy: str | None = attrs.field(
         default=None, validator=optional(one_of({"IfNotPresent", "Always", "Never"}))
     )
@@ -502,6 +505,23 @@ class Service(Record):
         raise DeclarationError(msg)
 
 
+def _config_data(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """ConfigMap data: keys the API server accepts, values that are text (or references)."""
+    _mapping(inst, attribute, value)
+    for key, item in value.items():
+        problem = data_key_problem(key)
+        if problem:
+            msg = f"ConfigMap data key {problem}"
+            raise DeclarationError(msg)
+        if not isinstance(item, _TEXT_VALUE):
+            msg = (
+                f"ConfigMap data {key!r} must be text (a string or a reference), got "
+                f"{type(item).__name__} {item!r}: ConfigMap values are strings; write it as "
+                "text (json.dumps(...) for structured data, '3' for a number)"
+            )
+            raise DeclarationError(msg)
+
+
 @attrs.frozen(kw_only=True, eq=False)
 class ConfigMap(Record):
     """A ConfigMap with literal data.
@@ -513,7 +533,7 @@ class ConfigMap(Record):
     """
 
     name: str = attrs.field(kw_only=False, validator=dns_label)
-    data: dict[str, Any] = attrs.field(validator=_mapping, metadata=DATA)
+    data: dict[str, Any] = attrs.field(validator=_config_data, metadata=DATA)
     file: str = attrs.field(default="configmap.yaml", validator=output_file)
 
 
@@ -523,7 +543,7 @@ def _files(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         msg = "ConfigFiles 'files' must name at least one file"
         raise DeclarationError(msg)
     for key, content in value.items():
-        if not isinstance(key, str) or not _CONFIG_KEY.fullmatch(key) or key in (".", ".."):
+        if data_key_problem(key):
             msg = f"ConfigFiles file name {key!r} must be a plain file name such as 'config.yaml'"
             raise DeclarationError(msg)
         if not isinstance(content, str):
