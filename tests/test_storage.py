@@ -248,13 +248,14 @@ def test_bundled_storage_is_refused_unless_allowed(project: ProjectDir, run, no_
     code, _, err = run("build")
     assert code == 2
     assert (
-        "apps.d/gitea.py:4: error: HelmRelease 'gitea' values set postgresql.enabled: true (a bundled database; bring a Postgres(...) record)"
+        "apps.d/gitea.py:4: error: HelmRelease 'gitea' values set postgresql.enabled: true (a bundled database; declare a Postgres(...) and point the chart at it)"
         in err
     )
     assert (
         "persistence.storageClass: mayastor-single-hdd (chart-provisioned storage; bring a Volume(...)"
         in err
     )
+    assert "persistence.enabled: true without one of klaster's claims" in err
     project.app(
         "gitea", source.replace("{allow}", ", bundled_storage_reason='migrating off mayastor'")
     )

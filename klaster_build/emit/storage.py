@@ -23,8 +23,9 @@ from klaster_build.records.storage import (
     Volume,
 )
 from klaster_build.records.workloads import Workload
+from klaster_build.refs import AddressRef
 from klaster_build.render_context import RenderContext
-from klaster_build.values import resolve
+from klaster_build.values import references_in, resolve
 
 CSI_DRIVER = "local.csi.openebs.io"
 # The node label lvm-localpv's CSI driver reports as its topology (`LVMTopologyKey`, set to the
@@ -437,21 +438,56 @@ def check_storage_use(project: Project, graph: ProjectGraph) -> Iterator[Problem
             )
 
 
-_BUNDLED_DATABASES = ("postgresql", "postgresql-ha", "mariadb", "mysql", "mongodb", "redis-cluster")
+# Databases a chart can bundle: the guideline's databases are CloudNativePG clusters (Postgres).
+_BUNDLED_DATABASES = frozenset(
+    {"postgresql", "postgresql-ha", "postgres", "mariadb", "mysql", "mongodb", "internaldatabase"}
+)
+# Sub-charts that make their own claims when enabled: fine when their storage is a klaster
+# claim (`existingClaim: volume.claim`), otherwise a claim nothing of klaster's holds.
+_BUNDLED_STORES = frozenset(
+    {
+        "redis",
+        "redis-cluster",
+        "valkey",
+        "valkey-cluster",
+        "keydb",
+        "minio",
+        "elasticsearch",
+        "opensearch",
+        "rabbitmq",
+        "kafka",
+        "zookeeper",
+        "etcd",
+        "clickhouse",
+        "cassandra",
+    }
+)
+
+
+def _holds_claim(values: Any) -> bool:
+    """Whether `values` name one of klaster's claims (`volume.claim`, directly or by ref())."""
+    return any(
+        isinstance(reference, PersistentVolumeClaim | AddressRef)
+        for reference in references_in(values)
+    )
 
 
 def _bundled_storage(values: Any, path: str = "") -> Iterator[str]:
-    """Paths in Helm values that turn on a chart's own storage class or database."""
+    """Paths in Helm values where a chart makes storage klaster does not hold: a bundled
+    database, a bundled store or persistence turned on without one of klaster's claims (a
+    dynamic claim on the default StorageClass, reclaim Delete: removing the release deletes
+    the data), or a storage class named."""
     if isinstance(values, dict):
+        last = path.rsplit(".", 1)[-1].lower()
+        if values.get("enabled") is True:
+            if last in _BUNDLED_DATABASES:
+                yield f"{path}.enabled: true (a bundled database; declare a Postgres(...) and point the chart at it)"
+                return
+            if (last in _BUNDLED_STORES or "persistence" in last) and not _holds_claim(values):
+                yield f"{path}.enabled: true without one of klaster's claims (the chart makes its own claim on the default StorageClass, deleted with the release; declare a Volume(...) and pass existingClaim: volume.claim)"
         for key, value in values.items():
             here = f"{path}.{key}" if path else str(key)
-            if (
-                key in _BUNDLED_DATABASES
-                and isinstance(value, dict)
-                and value.get("enabled") is True
-            ):
-                yield f"{here}.enabled: true (a bundled database; bring a Postgres(...) record)"
-            elif key in ("storageClass", "storageClassName") and isinstance(value, str) and value:
+            if key in ("storageClass", "storageClassName") and isinstance(value, str) and value:
                 yield f"{here}: {value} (chart-provisioned storage; bring a Volume(...) and pass volume.claim)"
             else:
                 yield from _bundled_storage(value, here)

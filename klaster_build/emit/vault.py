@@ -307,8 +307,31 @@ def _literal(value: Any) -> bool:
     return isinstance(value, str) and MARK not in value and not _NOT_A_CREDENTIAL.match(value)
 
 
+# Helm value keys that hold a credential itself (`adminPassword`, `auth.token`, `secretKey`);
+# `existingSecret`, `secretName`, `passwordKey` name where one is kept and are not.
+_CREDENTIAL_KEY = (
+    "password",
+    "passwd",
+    "passphrase",
+    "token",
+    "secret",
+    "apikey",
+    "secretkey",
+    "accesskey",
+    "privatekey",
+    "credential",
+    "credentials",
+)
+
+
+def _credential_key(key: Any) -> bool:
+    flat = str(key).lower().replace("-", "").replace("_", "")
+    return flat.endswith(_CREDENTIAL_KEY) and "existing" not in flat
+
+
 def plaintext_credentials(values: Any, path: str = "") -> Iterator[str]:
-    """Paths of env-like entries in Helm values that carry a credential as a literal."""
+    """Paths in Helm values that carry a credential as a literal: env-like entries with a
+    credential's name, and any key that names one."""
     if isinstance(values, dict):
         name = values.get("name")
         if isinstance(name, str) and _credential(name, values.get("value")):
@@ -319,6 +342,9 @@ def plaintext_credentials(values: Any, path: str = "") -> Iterator[str]:
                 for env, literal in value.items():
                     if isinstance(env, str) and _credential(env, literal):
                         yield f"{here}.{env}"
+                continue  # an env mapping's entries are variables, judged by their names
+            if _credential_key(key) and _literal(value):
+                yield here
             yield from plaintext_credentials(value, here)
     elif isinstance(values, list | tuple):
         for index, item in enumerate(values):
