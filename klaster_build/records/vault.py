@@ -50,6 +50,9 @@ def _keys(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
 
 
 def _redirect_paths(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, list | tuple):
+        msg = f"OIDC 'redirect_paths' must be a list of URL paths such as ['/oauth/oidc/callback'], got {value!r}"
+        raise DeclarationError(msg)
     for path in value:
         if not isinstance(path, str) or not re.fullmatch(r"/[^\s?#]*", path) or len(path) > 256:
             msg = (
