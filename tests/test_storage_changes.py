@@ -86,7 +86,10 @@ def test_another_tier_for_the_same_lv_is_refused(project: ProjectDir, run, no_co
         "apps.d/web.py:3: error: Volume 'data' puts LV web-data-lvmhdd on tier 'ssd' (volume "
         "group vg-ssd), but the cluster has it in vg-hdd" in err
     )
-    assert "declare a new volume (another name) on the new tier, copy the data" in err
+    assert (
+        "to move the data, keep the old declaration and add Volume('data-ssd', size='5Gi', "
+        "tier='ssd', data_from='web-data-lvmhdd') (klaster todo lists the copy)" in err
+    )
 
 
 def test_another_node_for_the_same_lv_is_refused(project: ProjectDir, run, no_color) -> None:
@@ -101,6 +104,7 @@ def test_another_node_for_the_same_lv_is_refused(project: ProjectDir, run, no_co
         "apps.d/web.py:3: error: Volume 'data' puts LV web-data-lvmhdd on node 'node2', but it "
         "lives on 'node1'" in err
     )
+    assert "add Volume('data-node2', size='5Gi', node='node2', data_from='web-data-lvmhdd')" in err
 
 
 def test_a_claim_renamed_or_moved_is_refused_with_the_recipe(
@@ -133,3 +137,78 @@ def test_size_changes(scratch, old: int, new: int, declared: bool) -> None:
     project.app("web", _source(size=f"{new}Gi", extra=extra))
     code = main(["-C", str(root), "build"])
     assert (code == 2) == (new < old or (new > old and not declared))
+
+
+MOVED = """\
+from klaster_build.dsl import Container, Deployment, Postgres, Volume{retired_import}
+{old}
+fast = Volume("fast", size="5Gi", tier="ssd", data_from="web-data-lvmhdd")
+{old_db}
+db = Postgres("web-db2", size="2Gi", data_from="web-db-1")
+Deployment("web", containers=[Container("web", image="nginx:1.27.3",
+           mounts={{{mounts}"/fast": fast.claim}}, env={{"DB": db.secret_key("uri")}})])
+{retired}
+"""
+
+
+def test_a_declared_move_lists_the_copy_before_the_retirement(
+    project: ProjectDir, run, no_color
+) -> None:
+    """data_from= on a new volume (another tier) and a new database: todo lists the copy (a
+    pod mounting both claims) and the pg_dump | pg_restore, then the old LVs' retirement."""
+    _committed(project, run)
+    project.app(
+        "web",
+        MOVED.format(
+            retired_import="",
+            old='data = Volume("data", size="5Gi", tier="hdd")',
+            old_db='Postgres("web-db", size="2Gi")',
+            mounts='"/data": data.claim, ',
+            retired="",
+        ),
+    )
+    code, _, err = run("build")
+    assert code == 0, err
+    code, out, _ = run("todo")
+    assert (
+        "Copy the data of LV web-data-lvmhdd into web-fast-lvmssd before retiring "
+        "web-data-lvmhdd: stop what writes to claim web-data-lvmhdd" in out
+    )
+    assert "kubectl -n web run klaster-copy --rm -i --restart=Never --image=busybox:1.37" in out
+    assert '"claimName":"web-data-lvmhdd"' in out and '"claimName":"web-fast-lvmssd"' in out
+    assert (
+        "`kubectl -n web exec web-db-1 -c postgres -- pg_dump -Fc -d app | kubectl -n web exec "
+        "-i web-db2-1 -c postgres -- pg_restore --no-owner --role=app -d app`" in out
+    )
+    _commit(project)
+    # The copy done, the old LVs retire: the copy still comes first in todo.
+    project.app(
+        "web",
+        MOVED.format(
+            retired_import=", RetiredVolume",
+            old="",
+            old_db="",
+            mounts="",
+            retired='RetiredVolume("web-data-lvmhdd", reason="moved to ssd")\n'
+            'RetiredVolume("web-db-1", reason="moved to web-db2")',
+        ),
+    )
+    code, _, err = run("build")
+    assert code == 0, err
+    code, out, _ = run("todo")
+    copy, backup = (
+        out.index("Copy the data of LV web-data-lvmhdd"),
+        out.index("Back up LV web-data-lvmhdd"),
+    )
+    dump, delete = out.index("pg_dump"), out.index("Delete LV web-db-1")
+    assert copy < backup and dump < delete
+
+
+def test_data_from_its_own_lv_is_refused(project: ProjectDir, run, no_color) -> None:
+    project.app(
+        "web",
+        'from klaster_build.dsl import Volume\nVolume("data", data_from="web-data-lvmhdd")\n',
+    )
+    code, _, err = run("build")
+    assert code == 2
+    assert "apps.d/web.py:2" in err and "names this volume's own LV" in err

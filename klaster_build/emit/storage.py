@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
@@ -11,6 +12,7 @@ from klaster_build.emit.outputs import Output, app_path, metadata
 from klaster_build.errors import Problem
 from klaster_build.family import Family, Mountable, Removal
 from klaster_build.graph import ProjectGraph
+from klaster_build.operator import OperatorStep
 from klaster_build.project import Project
 from klaster_build.quantity import parse_quantity
 from klaster_build.records.helm import HelmRelease
@@ -257,6 +259,12 @@ def _volumes(project: Project) -> Iterator[tuple[Volume | Postgres, LVMVolume, t
             yield db, lv, (namespace, f"{db.name}-{serial}")
 
 
+def _move(owner: Volume | Postgres, lv: LVMVolume, suffix: str, setting: str) -> str:
+    """The declaration, ready to paste, of a new volume taking over `lv`'s data."""
+    name = f"{owner.name or 'data'}-{suffix}"
+    return f"{type(owner).__name__}({name!r}, size={lv.size!r}, {setting}, data_from={lv.name!r})"
+
+
 def refuse_storage_changes(project: Project, removal: Removal) -> Iterator[Problem]:
     """Changes to a volume the previous tree has that the cluster cannot apply or that would
     lose data: a smaller size, a bigger one not yet made in the cluster, another volume group
@@ -314,18 +322,21 @@ def refuse_storage_changes(project: Project, removal: Removal) -> Iterator[Probl
                     f"{what} puts LV {lv.name} on tier {lv.tier!r} (volume group {vg}), but the "
                     f"cluster has it in {old_vg}: LVM does not move it, and the new storage "
                     "class would only relabel the PV while a bound claim's class cannot change. "
-                    f"Keep the tier of {old_vg}; to move the data, declare a new volume (another "
-                    "name) on the new tier, copy the data, then retire the old LV",
+                    f"Keep the tier of {old_vg}; to move the data, keep the old declaration "
+                    f"and add {_move(owner, lv, lv.tier, f'tier={lv.tier!r}')} (klaster todo lists "
+                    "the copy), then retire the old LV",
                     subject=owner.address,
                 )
             node = lv.node_name(nodes) if (lv.node is None or lv.node in nodes) else None
             if node is not None and old_node is not None and node != old_node:
+                placed = f"nodes=[{node!r}]" if isinstance(owner, Postgres) else f"node={node!r}"
                 yield Problem(
                     owner.origin,
                     f"{what} puts LV {lv.name} on node {node!r}, but it lives on {old_node!r}: "
                     "an LV is a disk on one node, and pinning its PV elsewhere leaves the pod "
-                    f"Pending. Keep node={old_node!r}; to move the data, declare a new volume "
-                    "(another name) on the new node, copy the data, then retire the old LV",
+                    f"Pending. Keep node={old_node!r}; to move the data, keep the old "
+                    f"declaration and add {_move(owner, lv, node, placed)} (klaster todo "
+                    "lists the copy), then retire the old LV",
                     subject=owner.address,
                 )
         old_claim = old_claims.get(lv.name)
@@ -339,6 +350,82 @@ def refuse_storage_changes(project: Project, removal: Removal) -> Iterator[Probl
                 "claim is named after the database)",
                 subject=owner.address,
             )
+
+
+def _copy_command(namespace: str, source: str, target: str) -> str:
+    """A one-off pod in `namespace` that copies claim `source` into claim `target`."""
+    mounts = [{"name": side, "mountPath": f"/{side}"} for side in ("from", "to")]
+    claims = [
+        {"name": side, "persistentVolumeClaim": {"claimName": claim}}
+        for side, claim in (("from", source), ("to", target))
+    ]
+    pod = {
+        "spec": {
+            "containers": [
+                {
+                    "name": "klaster-copy",
+                    "image": "busybox:1.37",
+                    "command": ["cp", "-a", "/from/.", "/to/"],
+                    "volumeMounts": mounts,
+                }
+            ],
+            "volumes": claims,
+        }
+    }
+    return (
+        f"kubectl -n {namespace} run klaster-copy --rm -i --restart=Never --image=busybox:1.37 "
+        f"--overrides='{json.dumps(pod, separators=(',', ':'))}'"
+    )
+
+
+def data_moves(project: Project, graph: ProjectGraph) -> Iterator[OperatorStep]:
+    """`data_from=`: copy the old LV's data into the new volume (a database: pg_dump piped
+    into pg_restore), listed before the old LV's retirement steps (90, 91)."""
+    declared = {lv.name: (owner, lv, claim) for owner, lv, claim in _volumes(project)}
+    nodes = project.cluster.node_names
+    for owner, lv, (namespace, claim) in _volumes(project):
+        if owner.data_from is None or lv is not (
+            owner.lvs[0] if isinstance(owner, Postgres) else owner.lv
+        ):
+            continue
+        old = owner.data_from
+        source = declared.get(old)
+        if isinstance(owner, Postgres):
+            old_db = source[0].name if source else old.removesuffix("-1")
+            old_ns = source[2][0] if source else namespace
+            database = owner.database or "app"  # CloudNativePG's initdb default
+            text = (
+                f"Move the data of database {old_db} (LV {old}) into {owner.name} (LV {lv.name}) "
+                f"before retiring {old}: stop the app's writers, then `kubectl -n {old_ns} exec "
+                f"{old_db}-1 -c postgres -- pg_dump -Fc -d {database} | kubectl -n {namespace} "
+                f"exec -i {owner.name}-1 -c postgres -- pg_restore --no-owner "
+                f"--role={owner.owner or 'app'} -d {database}`"
+            )
+        elif (
+            source is not None
+            and source[2][0] == namespace
+            and source[1].node_name(nodes) == lv.node_name(nodes)
+        ):
+            text = (
+                f"Copy the data of LV {old} into {lv.name} before retiring {old}: stop what "
+                f"writes to claim {source[2][1]} (scale its workloads to 0), then "
+                f"`{_copy_command(namespace, source[2][1], claim)}`"
+            )
+        else:
+            text = (
+                f"Copy the data of LV {old} into {lv.name} (claim {namespace}/{claim}, node "
+                f"{lv.node_name(nodes)}) before retiring {old}: keep the old volume declared "
+                "(lv_name=) in the same namespace and on the same node until the copy is done "
+                "(a pod mounts both claims then), or copy over the network"
+            )
+        yield OperatorStep(
+            85,
+            "data-move",
+            f"data-move:{lv.name}:{old}",
+            text,
+            {"from": old, "to": lv.name},
+            owner.origin,
+        )
 
 
 def check_volume_chain(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
@@ -502,6 +589,7 @@ FAMILY = Family(
         PostgresCluster: emit_postgres_cluster,
     },
     removals=(refuse_storage_changes,),
+    steps=(data_moves,),
     checks=(
         check_tiers,
         check_nodes,
