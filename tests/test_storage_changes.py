@@ -212,3 +212,29 @@ def test_data_from_its_own_lv_is_refused(project: ProjectDir, run, no_color) -> 
     code, _, err = run("build")
     assert code == 2
     assert "apps.d/web.py:2" in err and "names this volume's own LV" in err
+
+
+def test_a_declared_claim_move_lists_the_rebind(project: ProjectDir, run, no_color) -> None:
+    """claim_reason= declares the move: the build passes and todo says how to re-bind the PV
+    (clear its claimRef); a database's claim cannot move that way (refused with data_from=)."""
+    _committed(project, run)
+    err = _refused(project, run, extra=', claim_name="data"')
+    assert 'or move it on purpose with claim_reason="<why>"' in err
+    err = _refused(project, run, app='App(namespace="shop")')
+    assert "to move the database, declare a new one with data_from='web-db-1'" in err
+    project.app("web", _source(extra=', claim_name="data", claim_reason="shorter name"'))
+    code, _, err = run("build")
+    assert code == 0, err
+    assert "volumeName: web-data-lvmhdd" in project.file("out/apps/web/data-volume.yaml")
+    code, out, _ = run("todo")
+    assert (
+        "Re-bind PV web-data-lvmhdd to claim web/data once Flux has applied it: when the old "
+        "claim is gone (`kubectl get pv web-data-lvmhdd` shows Released), `kubectl patch pv "
+        """web-data-lvmhdd --type json -p '[{"op":"remove","path":"/spec/claimRef"}]'`""" in out
+    )
+    _commit(project)
+    # Once committed, the claim is the cluster's: the declaration may go, the step with it.
+    project.app("web", _source(extra=', claim_name="data"'))
+    code, _, err = run("build")
+    assert code == 0, err
+    assert "Re-bind" not in run("todo")[1]

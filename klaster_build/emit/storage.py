@@ -340,15 +340,44 @@ def refuse_storage_changes(project: Project, removal: Removal) -> Iterator[Probl
                     subject=owner.address,
                 )
         old_claim = old_claims.get(lv.name)
-        if old_claim is not None and old_claim != claim:
+        moved = isinstance(owner, Volume) and owner.claim_reason
+        if old_claim is not None and old_claim != claim and not moved:
+            declared = (
+                ', or move it on purpose with claim_reason="<why>" (klaster todo then lists '
+                "the re-bind of the PV)"
+                if isinstance(owner, Volume)
+                else f"; to move the database, declare a new one with data_from={lv.name!r}"
+            )
             yield Problem(
                 owner.origin,
                 f"{what} binds PV {lv.name} to claim {claim[0]}/{claim[1]}, but the cluster's PV "
                 f"stays bound to {old_claim[0]}/{old_claim[1]} (its claimRef), so the new claim "
                 f"would stay Pending. Keep the claim: the namespace with App(namespace="
                 f"{old_claim[0]!r}) and the name with claim_name={old_claim[1]!r} (a database's "
-                "claim is named after the database)",
+                f"claim is named after the database){declared}",
                 subject=owner.address,
+            )
+
+
+def claim_moves(project: Project, graph: ProjectGraph) -> Iterator[OperatorStep]:
+    """`claim_reason=`: a Volume's claim renamed or moved on purpose. The PV keeps the old
+    claim's claimRef until it is cleared; then the new claim binds it by volumeName."""
+    for volume in project.of_type(Volume):
+        if volume.claim_reason:
+            namespace = project.apps[volume.app].namespace_name
+            pv = volume.pv.name
+            yield OperatorStep(
+                80,
+                "claim-move",
+                f"claim-move:{pv}:{namespace}/{volume.claim.name}",
+                f"Re-bind PV {pv} to claim {namespace}/{volume.claim.name} once Flux has "
+                f"applied it: when the old claim is gone (`kubectl get pv {pv}` shows Released), "
+                f"`kubectl patch pv {pv} --type json -p "
+                """'[{"op":"remove","path":"/spec/claimRef"}]'` """
+                "(the data stays on the LV; the new claim then binds it); then delete "
+                "claim_reason=",
+                {"pv": pv, "namespace": namespace, "claim": volume.claim.name},
+                volume.origin,
             )
 
 
@@ -589,7 +618,7 @@ FAMILY = Family(
         PostgresCluster: emit_postgres_cluster,
     },
     removals=(refuse_storage_changes,),
-    steps=(data_moves,),
+    steps=(claim_moves, data_moves),
     checks=(
         check_tiers,
         check_nodes,

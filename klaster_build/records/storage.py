@@ -134,6 +134,9 @@ class Volume(Record):
     # In words, that the live claim was already grown to `size` (the refusal of a bigger size
     # says how): growing is done in the cluster first, then declared.
     size_reason: str | None = attrs.field(default=None, validator=optional(text(500)))
+    # In words, why the claim is renamed or moved to another namespace on purpose: the build
+    # then lists the re-bind of the PV (clearing its claimRef to the old claim) in klaster todo.
+    claim_reason: str | None = attrs.field(default=None, validator=optional(text(500)))
     # The LV (its name, `vg` not included) whose data this new volume takes over: a move to
     # another tier, node or name. `klaster todo` lists the copy before the old LV's retirement.
     data_from: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
