@@ -238,3 +238,21 @@ def test_a_declared_claim_move_lists_the_rebind(project: ProjectDir, run, no_col
     code, _, err = run("build")
     assert code == 0, err
     assert "Re-bind" not in run("todo")[1]
+
+
+def test_another_storage_class_for_a_bound_claim_is_refused(
+    project: ProjectDir, run, no_color
+) -> None:
+    """A tier's storage_class renamed in the klasterfile: the claims' class is immutable."""
+    _committed(project, run)
+    (project.root / "klasterfile.py").write_text(
+        KLASTERFILE.replace('storage_class="hdd-lvmpv"', 'storage_class="hdd-lvm"')
+    )
+    err = _refused(project, run)
+    assert (
+        "apps.d/web.py:3: error: Volume 'data' puts PV web-data-lvmhdd and its claim "
+        "web/web-data-lvmhdd in storage class 'hdd-lvm', but the cluster's are in 'hdd-lvmpv': "
+        "a bound claim's storageClassName cannot change" in err
+    )
+    assert """Keep the class: StorageTier(..., storage_class="hdd-lvmpv") for tier 'hdd'""" in err
+    assert "web-db" not in err  # the database is on ssd, whose class stays

@@ -223,12 +223,15 @@ def check_nodes(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
             )
 
 
-def _previous(removal: Removal) -> tuple[dict[str, dict[str, Any]], dict[str, tuple[str, str]]]:
-    """From the previous tree's changed files: its LVMVolumes by name, and the claim
+def _previous(
+    removal: Removal,
+) -> tuple[dict[str, dict[str, Any]], dict[str, tuple[str, str]], dict[str, str]]:
+    """From the previous tree's changed files: its LVMVolumes by name, the claim
     (namespace, name) each PV was bound to (a PVC's volumeName, a database's template or a PV's
-    claimRef)."""
+    claimRef), and each PV's storage class."""
     lvs: dict[str, dict[str, Any]] = {}
     bound: dict[str, tuple[str, str]] = {}
+    classes: dict[str, str] = {}
     for documents in removal.documents.values():
         for document in documents:
             meta, spec = document.get("metadata") or {}, document.get("spec") or {}
@@ -237,15 +240,17 @@ def _previous(removal: Removal) -> tuple[dict[str, dict[str, Any]], dict[str, tu
                 lvs[name] = document
             elif kind == "PersistentVolumeClaim" and isinstance(spec.get("volumeName"), str):
                 bound[spec["volumeName"]] = (str(namespace), str(name))
-            elif kind == "PersistentVolume" and isinstance(spec.get("claimRef"), dict):
-                ref = spec["claimRef"]
-                bound[str(name)] = (str(ref.get("namespace")), str(ref.get("name")))
+            elif kind == "PersistentVolume":
+                if isinstance(spec.get("storageClassName"), str):
+                    classes[str(name)] = spec["storageClassName"]
+                if isinstance(ref := spec.get("claimRef"), dict):
+                    bound[str(name)] = (str(ref.get("namespace")), str(ref.get("name")))
             elif kind == "Cluster" and isinstance(
                 volume := ((spec.get("storage") or {}).get("pvcTemplate") or {}).get("volumeName"),
                 str,
             ):
                 bound[volume] = (str(namespace), f"{name}-1")
-    return lvs, bound
+    return lvs, bound, classes
 
 
 def _volumes(project: Project) -> Iterator[tuple[Volume | Postgres, LVMVolume, tuple[str, str]]]:
@@ -270,7 +275,7 @@ def refuse_storage_changes(project: Project, removal: Removal) -> Iterator[Probl
     lose data: a smaller size, a bigger one not yet made in the cluster, another volume group
     (tier) or node for the same LV, the PV bound to a claim of another name or namespace.
     What each component does is cited in docs/upstream.md; docs/data-safety.md lists them."""
-    old_lvs, old_claims = _previous(removal)
+    old_lvs, old_claims, old_classes = _previous(removal)
     nodes = project.cluster.node_names
     for owner, lv, claim in _volumes(project):
         old = old_lvs.get(lv.name)
@@ -339,6 +344,24 @@ def refuse_storage_changes(project: Project, removal: Removal) -> Iterator[Probl
                     "lists the copy), then retire the old LV",
                     subject=owner.address,
                 )
+        old_class = old_classes.get(lv.name)
+        tier = project.cluster.storage.get(lv.tier)
+        if (
+            tier is not None
+            and old_class is not None
+            and tier.storage_class != old_class
+            and (old is None or (old.get("spec") or {}).get("volGroup") == tier.volume_group)
+        ):
+            yield Problem(
+                owner.origin,
+                f"{what} puts PV {lv.name} and its claim {claim[0]}/{claim[1]} in storage class "
+                f"{tier.storage_class!r}, but the cluster's are in {old_class!r}: a bound claim's "
+                "storageClassName cannot change (the API server refuses the apply), and a new "
+                "class would only relabel the LV, never move it. Keep the class: "
+                f'StorageTier(..., storage_class="{old_class}") for tier {lv.tier!r} in '
+                "klasterfile.py (or declare a new volume with data_from= and copy)",
+                subject=owner.address,
+            )
         old_claim = old_claims.get(lv.name)
         moved = isinstance(owner, Volume) and owner.claim_reason
         if old_claim is not None and old_claim != claim and not moved:
