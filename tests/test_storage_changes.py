@@ -256,3 +256,20 @@ def test_another_storage_class_for_a_bound_claim_is_refused(
     )
     assert """Keep the class: StorageTier(..., storage_class="hdd-lvmpv") for tier 'hdd'""" in err
     assert "web-db" not in err  # the database is on ssd, whose class stays
+
+
+def test_data_from_naming_no_lv_is_a_typo(project: ProjectDir, run, no_color) -> None:
+    project.app(
+        "web",
+        "from klaster_build.dsl import Postgres, Volume\n"
+        'Volume("data", size="5Gi")\n'
+        'Volume("fast", tier="ssd", data_from="web-data-lvmhd")\n'
+        'Postgres("web-db2", data_from="web-db")\n',
+    )
+    code, _, err = run("build")
+    assert code == 2
+    assert (
+        "apps.d/web.py:3: error: Volume 'fast' data_from='web-data-lvmhd' names no LV that "
+        "apps.d declares or retires (did you mean 'web-data-lvmhdd'" in err
+    )
+    assert "apps.d/web.py:4: error: Postgres 'web-db2' data_from='web-db' names no LV" in err

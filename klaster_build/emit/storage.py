@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections import defaultdict
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from klaster_build.operator import OperatorStep
 from klaster_build.project import Project
 from klaster_build.quantity import parse_quantity
 from klaster_build.records.helm import HelmRelease
+from klaster_build.records.retirement import RetiredVolume
 from klaster_build.records.storage import (
     LVMVolume,
     PersistentVolume,
@@ -480,6 +482,26 @@ def data_moves(project: Project, graph: ProjectGraph) -> Iterator[OperatorStep]:
         )
 
 
+def check_data_sources(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
+    """`data_from=` names an LV apps.d declares (the copy comes first) or retires (the
+    retirement comes after the copy): anything else is a typo, and todo would copy nothing."""
+    known = [lv.name for lv in project.of_type(LVMVolume)]
+    known += [retired.name for retired in project.of_type(RetiredVolume)]
+    owners: list[Volume | Postgres] = [*project.of_type(Volume), *project.of_type(Postgres)]
+    for owner in owners:
+        if owner.data_from is None or owner.data_from in known:
+            continue
+        close = difflib.get_close_matches(owner.data_from, known, n=3, cutoff=0.6)
+        hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
+        yield Problem(
+            owner.origin,
+            f"{type(owner).__name__} {owner.name!r} data_from={owner.data_from!r} names no LV "
+            f"that apps.d declares or retires{hint}: name the old LV (its LVMVolume name), "
+            "declared next to this one until the copy is done, then retired with RetiredVolume",
+            subject=owner.address,
+        )
+
+
 def check_volume_chain(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """LVMVolume name = PV name = volumeHandle, equal capacities, one tier along the chain."""
     for pv in project.of_type(PersistentVolume):
@@ -643,6 +665,7 @@ FAMILY = Family(
     removals=(refuse_storage_changes,),
     steps=(claim_moves, data_moves),
     checks=(
+        check_data_sources,
         check_tiers,
         check_nodes,
         check_volume_chain,
