@@ -273,3 +273,18 @@ def test_data_from_naming_no_lv_is_a_typo(project: ProjectDir, run, no_color) ->
         "apps.d declares or retires (did you mean 'web-data-lvmhdd'" in err
     )
     assert "apps.d/web.py:4: error: Postgres 'web-db2' data_from='web-db' names no LV" in err
+
+
+def test_data_from_moves_within_one_kind(project: ProjectDir, run, no_color) -> None:
+    project.app(
+        "web",
+        "from klaster_build.dsl import Postgres, Volume\n"
+        'Postgres("web-db")\n'
+        'Volume("fast", tier="ssd", data_from="web-db-1")\n',
+    )
+    code, _, err = run("build")
+    assert code == 2
+    assert (
+        "apps.d/web.py:3: error: Volume 'fast' data_from='web-db-1' names the LV of a Postgres: "
+        "a database moves into a database (pg_dump)" in err
+    )

@@ -487,8 +487,18 @@ def check_data_sources(project: Project, graph: ProjectGraph) -> Iterator[Proble
     retirement comes after the copy): anything else is a typo, and todo would copy nothing."""
     known = [lv.name for lv in project.of_type(LVMVolume)]
     known += [retired.name for retired in project.of_type(RetiredVolume)]
+    kinds = {lv.name: type(owner) for owner, lv, _claim in _volumes(project)}
     owners: list[Volume | Postgres] = [*project.of_type(Volume), *project.of_type(Postgres)]
     for owner in owners:
+        kind = kinds.get(owner.data_from or "", type(owner))
+        if kind is not type(owner):
+            yield Problem(
+                owner.origin,
+                f"{type(owner).__name__} {owner.name!r} data_from={owner.data_from!r} names "
+                f"the LV of a {kind.__name__}: a database moves into a database (pg_dump), "
+                "files into a Volume; declare the new volume as the same kind as the old",
+                subject=owner.address,
+            )
         if owner.data_from is None or owner.data_from in known:
             continue
         close = difflib.get_close_matches(owner.data_from, known, n=3, cutoff=0.6)
