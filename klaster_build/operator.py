@@ -25,7 +25,8 @@ class OperatorStep:
 
     order: int  # groups steps: lower runs first (e.g. create secrets before syncing OpenBao)
     category: (
-        str  # "secret", "authentik", "dns", "port-forward", "openbao-sync", "talos", "retired"
+        str  # "secret", "authentik", "dns", "port-forward", "openbao-sync", "talos",
+        # "claim-move", "data-move", "retired"
     )
     key: str
     summary: str  # one line, imperative: "Create secret/kaneo in OpenBao with keys auth_secret"

@@ -86,7 +86,10 @@ def test_another_tier_for_the_same_lv_is_refused(project: ProjectDir, run, no_co
         "apps.d/web.py:3: error: Volume 'data' puts LV web-data-lvmhdd on tier 'ssd' (volume "
         "group vg-ssd), but the cluster has it in vg-hdd" in err
     )
-    assert "declare a new volume (another name) on the new tier, copy the data" in err
+    assert (
+        "to move the data, keep the old declaration and add Volume('data-ssd', size='5Gi', "
+        "tier='ssd', data_from='web-data-lvmhdd') (klaster todo lists the copy)" in err
+    )
 
 
 def test_another_node_for_the_same_lv_is_refused(project: ProjectDir, run, no_color) -> None:
@@ -101,6 +104,7 @@ def test_another_node_for_the_same_lv_is_refused(project: ProjectDir, run, no_co
         "apps.d/web.py:3: error: Volume 'data' puts LV web-data-lvmhdd on node 'node2', but it "
         "lives on 'node1'" in err
     )
+    assert "add Volume('data-node2', size='5Gi', node='node2', data_from='web-data-lvmhdd')" in err
 
 
 def test_a_claim_renamed_or_moved_is_refused_with_the_recipe(
@@ -133,3 +137,154 @@ def test_size_changes(scratch, old: int, new: int, declared: bool) -> None:
     project.app("web", _source(size=f"{new}Gi", extra=extra))
     code = main(["-C", str(root), "build"])
     assert (code == 2) == (new < old or (new > old and not declared))
+
+
+MOVED = """\
+from klaster_build.dsl import Container, Deployment, Postgres, Volume{retired_import}
+{old}
+fast = Volume("fast", size="5Gi", tier="ssd", data_from="web-data-lvmhdd")
+{old_db}
+db = Postgres("web-db2", size="2Gi", data_from="web-db-1")
+Deployment("web", containers=[Container("web", image="nginx:1.27.3",
+           mounts={{{mounts}"/fast": fast.claim}}, env={{"DB": db.secret_key("uri")}})])
+{retired}
+"""
+
+
+def test_a_declared_move_lists_the_copy_before_the_retirement(
+    project: ProjectDir, run, no_color
+) -> None:
+    """data_from= on a new volume (another tier) and a new database: todo lists the copy (a
+    pod mounting both claims) and the pg_dump | pg_restore, then the old LVs' retirement."""
+    _committed(project, run)
+    project.app(
+        "web",
+        MOVED.format(
+            retired_import="",
+            old='data = Volume("data", size="5Gi", tier="hdd")',
+            old_db='Postgres("web-db", size="2Gi")',
+            mounts='"/data": data.claim, ',
+            retired="",
+        ),
+    )
+    code, _, err = run("build")
+    assert code == 0, err
+    code, out, _ = run("todo")
+    assert (
+        "Copy the data of LV web-data-lvmhdd into web-fast-lvmssd before retiring "
+        "web-data-lvmhdd: stop what writes to claim web-data-lvmhdd" in out
+    )
+    assert "kubectl -n web run klaster-copy --rm -i --restart=Never --image=busybox:1.37" in out
+    assert '"claimName":"web-data-lvmhdd"' in out and '"claimName":"web-fast-lvmssd"' in out
+    assert (
+        "`kubectl -n web exec web-db-1 -c postgres -- pg_dump -Fc -d app | kubectl -n web exec "
+        "-i web-db2-1 -c postgres -- pg_restore --no-owner --role=app -d app`" in out
+    )
+    _commit(project)
+    # The copy done, the old LVs retire: the copy still comes first in todo.
+    project.app(
+        "web",
+        MOVED.format(
+            retired_import=", RetiredVolume",
+            old="",
+            old_db="",
+            mounts="",
+            retired='RetiredVolume("web-data-lvmhdd", reason="moved to ssd")\n'
+            'RetiredVolume("web-db-1", reason="moved to web-db2")',
+        ),
+    )
+    code, _, err = run("build")
+    assert code == 0, err
+    code, out, _ = run("todo")
+    copy, backup = (
+        out.index("Copy the data of LV web-data-lvmhdd"),
+        out.index("Back up LV web-data-lvmhdd"),
+    )
+    dump, delete = out.index("pg_dump"), out.index("Delete LV web-db-1")
+    assert copy < backup and dump < delete
+
+
+def test_data_from_its_own_lv_is_refused(project: ProjectDir, run, no_color) -> None:
+    project.app(
+        "web",
+        'from klaster_build.dsl import Volume\nVolume("data", data_from="web-data-lvmhdd")\n',
+    )
+    code, _, err = run("build")
+    assert code == 2
+    assert "apps.d/web.py:2" in err and "names this volume's own LV" in err
+
+
+def test_a_declared_claim_move_lists_the_rebind(project: ProjectDir, run, no_color) -> None:
+    """claim_reason= declares the move: the build passes and todo says how to re-bind the PV
+    (clear its claimRef); a database's claim cannot move that way (refused with data_from=)."""
+    _committed(project, run)
+    err = _refused(project, run, extra=', claim_name="data"')
+    assert 'or move it on purpose with claim_reason="<why>"' in err
+    err = _refused(project, run, app='App(namespace="shop")')
+    assert "to move the database, declare a new one with data_from='web-db-1'" in err
+    project.app("web", _source(extra=', claim_name="data", claim_reason="shorter name"'))
+    code, _, err = run("build")
+    assert code == 0, err
+    assert "volumeName: web-data-lvmhdd" in project.file("out/apps/web/data-volume.yaml")
+    code, out, _ = run("todo")
+    assert (
+        "Re-bind PV web-data-lvmhdd to claim web/data once Flux has applied it: when the old "
+        "claim is gone (`kubectl get pv web-data-lvmhdd` shows Released), `kubectl patch pv "
+        """web-data-lvmhdd --type json -p '[{"op":"remove","path":"/spec/claimRef"}]'`""" in out
+    )
+    _commit(project)
+    # Once committed, the claim is the cluster's: the declaration may go, the step with it.
+    project.app("web", _source(extra=', claim_name="data"'))
+    code, _, err = run("build")
+    assert code == 0, err
+    assert "Re-bind" not in run("todo")[1]
+
+
+def test_another_storage_class_for_a_bound_claim_is_refused(
+    project: ProjectDir, run, no_color
+) -> None:
+    """A tier's storage_class renamed in the klasterfile: the claims' class is immutable."""
+    _committed(project, run)
+    (project.root / "klasterfile.py").write_text(
+        KLASTERFILE.replace('storage_class="hdd-lvmpv"', 'storage_class="hdd-lvm"')
+    )
+    err = _refused(project, run)
+    assert (
+        "apps.d/web.py:3: error: Volume 'data' puts PV web-data-lvmhdd and its claim "
+        "web/web-data-lvmhdd in storage class 'hdd-lvm', but the cluster's are in 'hdd-lvmpv': "
+        "a bound claim's storageClassName cannot change" in err
+    )
+    assert """Keep the class: StorageTier(..., storage_class="hdd-lvmpv") for tier 'hdd'""" in err
+    assert "web-db" not in err  # the database is on ssd, whose class stays
+
+
+def test_data_from_naming_no_lv_is_a_typo(project: ProjectDir, run, no_color) -> None:
+    project.app(
+        "web",
+        "from klaster_build.dsl import Postgres, Volume\n"
+        'Volume("data", size="5Gi")\n'
+        'Volume("fast", tier="ssd", data_from="web-data-lvmhd")\n'
+        'Postgres("web-db2", data_from="web-db")\n',
+    )
+    code, _, err = run("build")
+    assert code == 2
+    assert (
+        "apps.d/web.py:3: error: Volume 'fast' data_from='web-data-lvmhd' names no LV that "
+        "apps.d declares or retires (did you mean 'web-data-lvmhdd'" in err
+    )
+    assert "apps.d/web.py:4: error: Postgres 'web-db2' data_from='web-db' names no LV" in err
+
+
+def test_data_from_moves_within_one_kind(project: ProjectDir, run, no_color) -> None:
+    project.app(
+        "web",
+        "from klaster_build.dsl import Postgres, Volume\n"
+        'Postgres("web-db")\n'
+        'Volume("fast", tier="ssd", data_from="web-db-1")\n',
+    )
+    code, _, err = run("build")
+    assert code == 2
+    assert (
+        "apps.d/web.py:3: error: Volume 'fast' data_from='web-db-1' names the LV of a Postgres: "
+        "a database moves into a database (pg_dump)" in err
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import json
 from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
@@ -11,9 +13,11 @@ from klaster_build.emit.outputs import Output, app_path, metadata
 from klaster_build.errors import Problem
 from klaster_build.family import Family, Mountable, Removal
 from klaster_build.graph import ProjectGraph
+from klaster_build.operator import OperatorStep
 from klaster_build.project import Project
 from klaster_build.quantity import parse_quantity
 from klaster_build.records.helm import HelmRelease
+from klaster_build.records.retirement import RetiredVolume
 from klaster_build.records.storage import (
     LVMVolume,
     PersistentVolume,
@@ -222,12 +226,15 @@ def check_nodes(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
             )
 
 
-def _previous(removal: Removal) -> tuple[dict[str, dict[str, Any]], dict[str, tuple[str, str]]]:
-    """From the previous tree's changed files: its LVMVolumes by name, and the claim
+def _previous(
+    removal: Removal,
+) -> tuple[dict[str, dict[str, Any]], dict[str, tuple[str, str]], dict[str, str]]:
+    """From the previous tree's changed files: its LVMVolumes by name, the claim
     (namespace, name) each PV was bound to (a PVC's volumeName, a database's template or a PV's
-    claimRef)."""
+    claimRef), and each PV's storage class."""
     lvs: dict[str, dict[str, Any]] = {}
     bound: dict[str, tuple[str, str]] = {}
+    classes: dict[str, str] = {}
     for documents in removal.documents.values():
         for document in documents:
             meta, spec = document.get("metadata") or {}, document.get("spec") or {}
@@ -236,15 +243,17 @@ def _previous(removal: Removal) -> tuple[dict[str, dict[str, Any]], dict[str, tu
                 lvs[name] = document
             elif kind == "PersistentVolumeClaim" and isinstance(spec.get("volumeName"), str):
                 bound[spec["volumeName"]] = (str(namespace), str(name))
-            elif kind == "PersistentVolume" and isinstance(spec.get("claimRef"), dict):
-                ref = spec["claimRef"]
-                bound[str(name)] = (str(ref.get("namespace")), str(ref.get("name")))
+            elif kind == "PersistentVolume":
+                if isinstance(spec.get("storageClassName"), str):
+                    classes[str(name)] = spec["storageClassName"]
+                if isinstance(ref := spec.get("claimRef"), dict):
+                    bound[str(name)] = (str(ref.get("namespace")), str(ref.get("name")))
             elif kind == "Cluster" and isinstance(
                 volume := ((spec.get("storage") or {}).get("pvcTemplate") or {}).get("volumeName"),
                 str,
             ):
                 bound[volume] = (str(namespace), f"{name}-1")
-    return lvs, bound
+    return lvs, bound, classes
 
 
 def _volumes(project: Project) -> Iterator[tuple[Volume | Postgres, LVMVolume, tuple[str, str]]]:
@@ -258,12 +267,18 @@ def _volumes(project: Project) -> Iterator[tuple[Volume | Postgres, LVMVolume, t
             yield db, lv, (namespace, f"{db.name}-{serial}")
 
 
+def _move(owner: Volume | Postgres, lv: LVMVolume, suffix: str, setting: str) -> str:
+    """The declaration, ready to paste, of a new volume taking over `lv`'s data."""
+    name = f"{owner.name or 'data'}-{suffix}"
+    return f"{type(owner).__name__}({name!r}, size={lv.size!r}, {setting}, data_from={lv.name!r})"
+
+
 def refuse_storage_changes(project: Project, removal: Removal) -> Iterator[Problem]:
     """Changes to a volume the previous tree has that the cluster cannot apply or that would
     lose data: a smaller size, a bigger one not yet made in the cluster, another volume group
     (tier) or node for the same LV, the PV bound to a claim of another name or namespace.
     What each component does is cited in docs/upstream.md; docs/data-safety.md lists them."""
-    old_lvs, old_claims = _previous(removal)
+    old_lvs, old_claims, old_classes = _previous(removal)
     nodes = project.cluster.node_names
     for owner, lv, claim in _volumes(project):
         old = old_lvs.get(lv.name)
@@ -315,31 +330,187 @@ def refuse_storage_changes(project: Project, removal: Removal) -> Iterator[Probl
                     f"{what} puts LV {lv.name} on tier {lv.tier!r} (volume group {vg}), but the "
                     f"cluster has it in {old_vg}: LVM does not move it, and the new storage "
                     "class would only relabel the PV while a bound claim's class cannot change. "
-                    f"Keep the tier of {old_vg}; to move the data, declare a new volume (another "
-                    "name) on the new tier, copy the data, then retire the old LV",
+                    f"Keep the tier of {old_vg}; to move the data, keep the old declaration "
+                    f"and add {_move(owner, lv, lv.tier, f'tier={lv.tier!r}')} (klaster todo lists "
+                    "the copy), then retire the old LV",
                     subject=owner.address,
                 )
             node = lv.node_name(nodes) if (lv.node is None or lv.node in nodes) else None
             if node is not None and old_node is not None and node != old_node:
+                placed = f"nodes=[{node!r}]" if isinstance(owner, Postgres) else f"node={node!r}"
                 yield Problem(
                     owner.origin,
                     f"{what} puts LV {lv.name} on node {node!r}, but it lives on {old_node!r}: "
                     "an LV is a disk on one node, and pinning its PV elsewhere leaves the pod "
-                    f"Pending. Keep node={old_node!r}; to move the data, declare a new volume "
-                    "(another name) on the new node, copy the data, then retire the old LV",
+                    f"Pending. Keep node={old_node!r}; to move the data, keep the old "
+                    f"declaration and add {_move(owner, lv, node, placed)} (klaster todo "
+                    "lists the copy), then retire the old LV",
                     subject=owner.address,
                 )
+        old_class = old_classes.get(lv.name)
+        tier = project.cluster.storage.get(lv.tier)
+        if (
+            tier is not None
+            and old_class is not None
+            and tier.storage_class != old_class
+            and (old is None or (old.get("spec") or {}).get("volGroup") == tier.volume_group)
+        ):
+            yield Problem(
+                owner.origin,
+                f"{what} puts PV {lv.name} and its claim {claim[0]}/{claim[1]} in storage class "
+                f"{tier.storage_class!r}, but the cluster's are in {old_class!r}: a bound claim's "
+                "storageClassName cannot change (the API server refuses the apply), and a new "
+                "class would only relabel the LV, never move it. Keep the class: "
+                f'StorageTier(..., storage_class="{old_class}") for tier {lv.tier!r} in '
+                "klasterfile.py (or declare a new volume with data_from= and copy)",
+                subject=owner.address,
+            )
         old_claim = old_claims.get(lv.name)
-        if old_claim is not None and old_claim != claim:
+        moved = isinstance(owner, Volume) and owner.claim_reason
+        if old_claim is not None and old_claim != claim and not moved:
+            declared = (
+                ', or move it on purpose with claim_reason="<why>" (klaster todo then lists '
+                "the re-bind of the PV)"
+                if isinstance(owner, Volume)
+                else f"; to move the database, declare a new one with data_from={lv.name!r}"
+            )
             yield Problem(
                 owner.origin,
                 f"{what} binds PV {lv.name} to claim {claim[0]}/{claim[1]}, but the cluster's PV "
                 f"stays bound to {old_claim[0]}/{old_claim[1]} (its claimRef), so the new claim "
                 f"would stay Pending. Keep the claim: the namespace with App(namespace="
                 f"{old_claim[0]!r}) and the name with claim_name={old_claim[1]!r} (a database's "
-                "claim is named after the database)",
+                f"claim is named after the database){declared}",
                 subject=owner.address,
             )
+
+
+def claim_moves(project: Project, graph: ProjectGraph) -> Iterator[OperatorStep]:
+    """`claim_reason=`: a Volume's claim renamed or moved on purpose. The PV keeps the old
+    claim's claimRef until it is cleared; then the new claim binds it by volumeName."""
+    for volume in project.of_type(Volume):
+        if volume.claim_reason:
+            namespace = project.apps[volume.app].namespace_name
+            pv = volume.pv.name
+            yield OperatorStep(
+                80,
+                "claim-move",
+                f"claim-move:{pv}:{namespace}/{volume.claim.name}",
+                f"Re-bind PV {pv} to claim {namespace}/{volume.claim.name} once Flux has "
+                f"applied it: when the old claim is gone (`kubectl get pv {pv}` shows Released), "
+                f"`kubectl patch pv {pv} --type json -p "
+                """'[{"op":"remove","path":"/spec/claimRef"}]'` """
+                "(the data stays on the LV; the new claim then binds it); then delete "
+                "claim_reason=",
+                {"pv": pv, "namespace": namespace, "claim": volume.claim.name},
+                volume.origin,
+            )
+
+
+def _copy_command(namespace: str, source: str, target: str) -> str:
+    """A one-off pod in `namespace` that copies claim `source` into claim `target`."""
+    mounts = [{"name": side, "mountPath": f"/{side}"} for side in ("from", "to")]
+    claims = [
+        {"name": side, "persistentVolumeClaim": {"claimName": claim}}
+        for side, claim in (("from", source), ("to", target))
+    ]
+    pod = {
+        "spec": {
+            "containers": [
+                {
+                    "name": "klaster-copy",
+                    "image": "busybox:1.37",
+                    "command": ["cp", "-a", "/from/.", "/to/"],
+                    "volumeMounts": mounts,
+                }
+            ],
+            "volumes": claims,
+        }
+    }
+    return (
+        f"kubectl -n {namespace} run klaster-copy --rm -i --restart=Never --image=busybox:1.37 "
+        f"--overrides='{json.dumps(pod, separators=(',', ':'))}'"
+    )
+
+
+def data_moves(project: Project, graph: ProjectGraph) -> Iterator[OperatorStep]:
+    """`data_from=`: copy the old LV's data into the new volume (a database: pg_dump piped
+    into pg_restore), listed before the old LV's retirement steps (90, 91)."""
+    declared = {lv.name: (owner, lv, claim) for owner, lv, claim in _volumes(project)}
+    nodes = project.cluster.node_names
+    for owner, lv, (namespace, claim) in _volumes(project):
+        if owner.data_from is None or lv is not (
+            owner.lvs[0] if isinstance(owner, Postgres) else owner.lv
+        ):
+            continue
+        old = owner.data_from
+        source = declared.get(old)
+        if isinstance(owner, Postgres):
+            old_db = source[0].name if source else old.removesuffix("-1")
+            old_ns = source[2][0] if source else namespace
+            database = owner.database or "app"  # CloudNativePG's initdb default
+            text = (
+                f"Move the data of database {old_db} (LV {old}) into {owner.name} (LV {lv.name}) "
+                f"before retiring {old}: stop the app's writers, then `kubectl -n {old_ns} exec "
+                f"{old_db}-1 -c postgres -- pg_dump -Fc -d {database} | kubectl -n {namespace} "
+                f"exec -i {owner.name}-1 -c postgres -- pg_restore --no-owner "
+                f"--role={owner.owner or 'app'} -d {database}`"
+            )
+        elif (
+            source is not None
+            and source[2][0] == namespace
+            and source[1].node_name(nodes) == lv.node_name(nodes)
+        ):
+            text = (
+                f"Copy the data of LV {old} into {lv.name} before retiring {old}: stop what "
+                f"writes to claim {source[2][1]} (scale its workloads to 0), then "
+                f"`{_copy_command(namespace, source[2][1], claim)}`"
+            )
+        else:
+            text = (
+                f"Copy the data of LV {old} into {lv.name} (claim {namespace}/{claim}, node "
+                f"{lv.node_name(nodes)}) before retiring {old}: keep the old volume declared "
+                "(lv_name=) in the same namespace and on the same node until the copy is done "
+                "(a pod mounts both claims then), or copy over the network"
+            )
+        yield OperatorStep(
+            85,
+            "data-move",
+            f"data-move:{lv.name}:{old}",
+            text,
+            {"from": old, "to": lv.name},
+            owner.origin,
+        )
+
+
+def check_data_sources(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
+    """`data_from=` names an LV apps.d declares (the copy comes first) or retires (the
+    retirement comes after the copy): anything else is a typo, and todo would copy nothing."""
+    known = [lv.name for lv in project.of_type(LVMVolume)]
+    known += [retired.name for retired in project.of_type(RetiredVolume)]
+    kinds = {lv.name: type(owner) for owner, lv, _claim in _volumes(project)}
+    owners: list[Volume | Postgres] = [*project.of_type(Volume), *project.of_type(Postgres)]
+    for owner in owners:
+        kind = kinds.get(owner.data_from or "", type(owner))
+        if kind is not type(owner):
+            yield Problem(
+                owner.origin,
+                f"{type(owner).__name__} {owner.name!r} data_from={owner.data_from!r} names "
+                f"the LV of a {kind.__name__}: a database moves into a database (pg_dump), "
+                "files into a Volume; declare the new volume as the same kind as the old",
+                subject=owner.address,
+            )
+        if owner.data_from is None or owner.data_from in known:
+            continue
+        close = difflib.get_close_matches(owner.data_from, known, n=3, cutoff=0.6)
+        hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
+        yield Problem(
+            owner.origin,
+            f"{type(owner).__name__} {owner.name!r} data_from={owner.data_from!r} names no LV "
+            f"that apps.d declares or retires{hint}: name the old LV (its LVMVolume name), "
+            "declared next to this one until the copy is done, then retired with RetiredVolume",
+            subject=owner.address,
+        )
 
 
 def check_volume_chain(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
@@ -538,7 +709,9 @@ FAMILY = Family(
         PostgresCluster: emit_postgres_cluster,
     },
     removals=(refuse_storage_changes,),
+    steps=(claim_moves, data_moves),
     checks=(
+        check_data_sources,
         check_tiers,
         check_nodes,
         check_volume_chain,

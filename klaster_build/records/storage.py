@@ -101,6 +101,15 @@ def _volume_file(name: str | None) -> str:
     return f"{name}-volume.yaml" if name else "volume.yaml"
 
 
+def _own_data(data_from: str | None, lv: str) -> None:
+    if data_from == lv:
+        msg = (
+            f"data_from={data_from!r} names this volume's own LV; data_from= names the old LV "
+            "a new volume (another name) takes the data of"
+        )
+        raise DeclarationError(msg)
+
+
 @attrs.frozen(kw_only=True, eq=False)
 class Volume(Record):
     """A persistent volume of the app: LVMVolume -> PV -> PVC, names lined up.
@@ -125,6 +134,12 @@ class Volume(Record):
     # In words, that the live claim was already grown to `size` (the refusal of a bigger size
     # says how): growing is done in the cluster first, then declared.
     size_reason: str | None = attrs.field(default=None, validator=optional(text(500)))
+    # In words, why the claim is renamed or moved to another namespace on purpose: the build
+    # then lists the re-bind of the PV (clearing its claimRef to the old claim) in klaster todo.
+    claim_reason: str | None = attrs.field(default=None, validator=optional(text(500)))
+    # The LV (its name, `vg` not included) whose data this new volume takes over: a move to
+    # another tier, node or name. `klaster todo` lists the copy before the old LV's retirement.
+    data_from: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
     # The LVM volume on the node, and the PersistentVolume bound to it.
     lv: LVMVolume = attrs.field(init=False, metadata={"no_edges": True})
     pv: PersistentVolume = attrs.field(init=False, metadata={"no_edges": True})
@@ -142,6 +157,7 @@ class Volume(Record):
             "tier": self.tier,
             "file": file,
         }
+        _own_data(self.data_from, name)
         lv = LVMVolume(name, node=self.node, **common)
         pv = PersistentVolume(name, lv=lv, **common)
         object.__setattr__(self, "lv", lv)
@@ -201,6 +217,9 @@ class Postgres(Record):
     nodes: tuple[str, ...] = attrs.field(default=(), converter=to_tuple, validator=each(dns_label))
     # As Volume's: the live claims were already grown to `size`.
     size_reason: str | None = attrs.field(default=None, validator=optional(text(500)))
+    # As Volume's: the LV of the database (instance 1) whose data this one takes over
+    # (`klaster todo` lists a pg_dump/pg_restore before the old LV's retirement).
+    data_from: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
     # Raw CNPG `bootstrap` (e.g. recovery after a migration) instead of initdb, and extra spec
     # fields klaster does not model (managed roles...).
     bootstrap: dict[str, Any] | None = attrs.field(
@@ -235,6 +254,7 @@ class Postgres(Record):
             "tier": self.tier,
             "file": "postgres-volume.yaml",
         }
+        _own_data(self.data_from, self.lv_name or f"{self.name}-1")
         lvs, pvs = [], []
         for index in range(self.replicas):
             serial = index + 1  # CloudNativePG numbers instances (and their claims) from 1
