@@ -373,3 +373,22 @@ def test_three_node_project_passes_third_party_validators(project: ProjectDir, r
     summary = re.search(r"validate-tree: (\d+) documents, (\d+) errors", result.stdout)
     assert summary and summary.group(2) == "0", result.stdout[-3000:]
     assert int(summary.group(1)) >= 10
+
+
+def test_retirement_steps_name_the_lvs_node(project: ProjectDir, run) -> None:
+    """With more than one node the backup step points at the LVMVolume's own node, never at
+    the first node of the klasterfile."""
+    (project.root / "klasterfile.py").write_text(_nodes_klasterfile(["n1", "n2"]))
+    project.app("web", 'from klaster_build.dsl import Volume\nVolume("data", node="n2")\n')
+    assert run("build")[0] == 0
+    project.app(
+        "web",
+        'from klaster_build.dsl import RetiredVolume\nRetiredVolume("web-data-lvmhdd", reason="gone")\n',
+    )
+    project.app(
+        "keep", 'from klaster_build.dsl import ConfigMap\nConfigMap("c", data={"a": "b"})\n'
+    )
+    assert run("build")[0] == 0
+    code, out, _ = run("todo")
+    assert "on the node its LVMVolume's spec.ownerNodeID names" in out
+    assert "on node n1" not in out

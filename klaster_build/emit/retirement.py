@@ -322,17 +322,23 @@ def check_retirements(project: Project, graph: ProjectGraph) -> Iterator[Problem
 def retirement_steps(project: Project, graph: ProjectGraph) -> Iterator[OperatorStep]:
     """The manual clean-up of every retired LV and app, listed until the declaration goes."""
     kv = project.cluster.vault.kv_mount
-    node = project.cluster.nodes[0].name
+    nodes = project.cluster.node_names
+    # One node: it is there. More: the LV's own node, which its LVMVolume records.
+    where_lv = (
+        f"on node {nodes[0]}"
+        if len(nodes) == 1
+        else "on the node its LVMVolume's spec.ownerNodeID names"
+    )
     for volume in project.of_type(RetiredVolume):
         name, where = volume.name, f"RetiredVolume at {volume.origin}"
         yield OperatorStep(
             90,
             "retired",
             f"retired-volume-backup:{name}",
-            f"Back up LV {name} ({where}): on node {node} it is /dev/<volGroup>/{name}, "
+            f"Back up LV {name} ({where}): {where_lv} it is /dev/<volGroup>/{name}, "
             f"volGroup from `kubectl -n {LVM_NAMESPACE} get lvmvolume {name} "
             "-o jsonpath='{.spec.volGroup}'`",
-            {"lv": name, "node": node},
+            {"lv": name, "node": nodes[0] if len(nodes) == 1 else None},
             volume.origin,
         )
         yield OperatorStep(
