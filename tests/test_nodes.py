@@ -389,6 +389,7 @@ def test_retirement_steps_name_the_lvs_node(project: ProjectDir, run) -> None:
         "keep", 'from klaster_build.dsl import ConfigMap\nConfigMap("c", data={"a": "b"})\n'
     )
     assert run("build")[0] == 0
-    code, out, _ = run("todo")
+    assert run("todo")[0] == 0
+    out = run("todo")[1]
     assert "on the node its LVMVolume's spec.ownerNodeID names" in out
     assert "on node n1" not in out
