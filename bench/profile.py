@@ -42,7 +42,7 @@ PHASES = [
     (engine, "serialize", "serialize"),
     (engine, "collect_steps", "operator steps"),
     (output, "plan", "plan (compare with out/)"),
-    (engine, "removals_of", "removal steps"),
+    (engine, "refuse_removals", "judge the change (baseline, removal checks)"),
     (output, "apply", "write (staged swap)"),
 ]
 
