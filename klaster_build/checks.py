@@ -59,7 +59,7 @@ _READ_BY_NAME = (
     PersistentVolumeClaim,
     Certificate,
 )
-_READ_BY_NAME_PARTS = frozenset({"secret_name", "app_secret"})
+_READ_BY_NAME_PARTS = frozenset({"secret_name", "app_secret", "tls_secret"})
 
 
 def _followed(reference: Any, by_address: dict[str, Record]) -> Any:

@@ -201,6 +201,15 @@ CASES: list[tuple[str, dict[str, str | bytes], str]] = [
         "apps.d/bad.py:2: error: reference 'web/Service/web' has no attribute 'hots'",
     ),
     (
+        "cross-namespace-read",
+        {
+            "apps.d/other.py": HEAD + "ConfigMap('settings', data={'a': 'b'})\n",
+            "apps.d/bad.py": HEAD
+            + "Deployment('reader', containers=[Container('reader', image='nginx:1.27.3', mounts={'/etc/app': ref('other/ConfigMap/settings')})])\n",
+        },
+        "apps.d/bad.py:2: error: Deployment 'reader' (namespace 'bad') reads ConfigMap 'settings' of namespace 'other'",
+    ),
+    (
         "cyclic-reference",
         {
             "apps.d/a.py": HEAD + "ConfigMap('c', data={'x': ref('b/ConfigMap/c')})\n",

@@ -89,3 +89,16 @@ def test_a_service_address_crosses_namespaces(project: ProjectDir, run, no_color
     code, _, err = run("build")
     assert code == 0, err
     assert "other.other.svc.cluster.local" in project.file("out/apps/reader/deployment.yaml")
+
+
+def test_a_chart_reading_another_namespaces_tls_secret_is_refused(
+    project: ProjectDir, run, no_color
+) -> None:
+    project.app(
+        "other",
+        'from klaster_build.dsl import *\nChartIngress("other", sso_reason="public page")\n',
+    )
+    project.app("reader", HELM_READER.format(value='ref("other/ChartIngress/other").tls_secret'))
+    code, _, err = run("build")
+    assert code == 2, err
+    assert "HelmRelease 'reader' (namespace 'reader') reads ChartIngress 'other'" in err
