@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 started = time.perf_counter()
-from klaster_build import engine, output  # noqa: E402
+from klaster_build import engine, output, state  # noqa: E402
 
 IMPORTS = time.perf_counter() - started
 
@@ -32,8 +32,8 @@ from synth import touch_one_app, write_cluster  # noqa: E402
 # (module, function, label): the pipeline's phases, in the order a build runs them. engine
 # imports the phases by name, so its module attributes are what a build calls.
 PHASES = [
-    (engine, "input_fingerprint", "hash inputs"),
-    (engine, "_out_is_current", "compare with the last build's record"),
+    (state, "input_fingerprint", "hash inputs"),
+    (state, "out_is_current", "compare with the last build's record"),
     (engine, "load_project", "load apps.d"),
     (engine, "build_graph", "graph"),
     (engine, "run_checks", "checks"),

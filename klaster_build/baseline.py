@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import attrs
+import yaml
 
+from klaster_build.family import Documents
 from klaster_build.output import MANIFEST, Manifest
 
 COMMITTED = "out/ as committed at git HEAD"
@@ -30,6 +32,21 @@ class Baseline:
     changed: dict[str, bytes]  # previous content of the files the build changes or drops
     dropped: frozenset[str]  # previous files the build no longer writes
     steps: frozenset[str]  # operator step keys of the previous manifest
+
+
+def documents(contents: dict[str, bytes]) -> Documents:
+    """YAML documents of the given files (others skipped), for comparing old and new trees."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    parsed: Documents = {}
+    for path, content in contents.items():
+        if path.endswith(".yaml"):
+            try:
+                parsed[path] = [
+                    d for d in yaml.load_all(content, Loader=loader) if isinstance(d, dict)
+                ]
+            except yaml.YAMLError:
+                continue  # a hand-broken file: its diff is shown; nothing to compare
+    return parsed
 
 
 def _git(root: Path, args: list[str], stdin: bytes | None = None) -> bytes | None:

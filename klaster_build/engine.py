@@ -2,33 +2,25 @@
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import attrs
-import yaml
 
-from klaster_build import baseline, output
+from klaster_build import baseline, output, state
 from klaster_build.checks import output_problems, run_checks, unknown_records
 from klaster_build.cluster import Cluster
 from klaster_build.emit import render, serialize
 from klaster_build.errors import ExitStatus, Problem, ProblemsFound, WriteInterrupted, scoped
 from klaster_build.families import CATALOG
-from klaster_build.family import Catalog, Documents, Removal
+from klaster_build.family import Catalog, Removal
 from klaster_build.graph import ProjectGraph, build_graph
 from klaster_build.loader import load_cluster, load_project
 from klaster_build.operator import OperatorStep, collect_steps
 from klaster_build.origin import Origin
-from klaster_build.project import APPS_DIR, KLASTERFILE, Project
+from klaster_build.project import Project
 
-_PACKAGE_DIR = Path(__file__).resolve().parent
 COMMAND_LINE = Origin("<command line>", 0)
-# The fingerprint of the inputs of the last build whose out/ was current (never committed).
-FINGERPRINT_FILE = Path(output.CACHE_DIR) / "fingerprint"
-LOCK_FILE = Path(output.CACHE_DIR) / "build.lock"
 
 
 @attrs.frozen
@@ -42,21 +34,6 @@ class BuildResult:
     diff: str = ""
     noop: bool = False  # answered from the input fingerprint without rendering
     new_steps: tuple[OperatorStep, ...] = ()  # operator steps the previous out/ did not need
-
-
-def _documents(contents: dict[str, bytes]) -> Documents:
-    """YAML documents of the given files (others skipped), for comparing old and new trees."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    parsed: Documents = {}
-    for path, content in contents.items():
-        if path.endswith(".yaml"):
-            try:
-                parsed[path] = [
-                    d for d in yaml.load_all(content, Loader=loader) if isinstance(d, dict)
-                ]
-            except yaml.YAMLError:
-                continue  # a hand-broken file: its diff is shown; nothing to compare
-    return parsed
 
 
 def refuse_removals(
@@ -74,7 +51,7 @@ def refuse_removals(
     rewritten."""
     previous = baseline.read(root, project.cluster.out_dir, rendered)
     removal = Removal(
-        _documents(previous.changed),
+        baseline.documents(previous.changed),
         previous.dropped,
         previous.steps - {step.key for step in steps},
         previous.steps,
@@ -83,83 +60,6 @@ def refuse_removals(
     problems = [p for check in catalog.removals for p in check(project, removal)]
     if problems:
         raise ProblemsFound(problems)
-
-
-def input_fingerprint(root: Path, cluster: Cluster) -> str:
-    """One hash of every file a build reads: klaster's own code, the klasterfile, every file
-    under apps.d/ and the project files the klasterfile names (Talos patches...)."""
-    named = [(p.relative_to(_PACKAGE_DIR).as_posix(), p) for p in _PACKAGE_DIR.rglob("*.py")]
-    named.append((KLASTERFILE, root / KLASTERFILE))
-    apps_dir = root / APPS_DIR
-    named += [
-        (p.relative_to(root).as_posix(), p)
-        for p in apps_dir.rglob("*")
-        if "__pycache__" not in p.parts and p.is_file()
-    ]
-    named += [(path, root / path) for path in cluster.input_files()]
-    sha = hashlib.sha256()
-    for name, path in sorted(named):
-        sha.update(name.encode() + b"\0")
-        try:
-            sha.update(path.read_bytes())
-        except OSError:
-            sha.update(b"<missing>")
-        sha.update(b"\0")
-    return sha.hexdigest()
-
-
-def _out_is_current(root: Path, out_dir: Path, fingerprint: str) -> bool:
-    """Whether the last build or check that found out/ current had these inputs, and out/
-    still holds exactly what that build's manifest lists."""
-    # The cache is data like the manifest: anything but what a build wrote means "render again".
-    try:
-        recorded = (root / FINGERPRINT_FILE).read_bytes()
-        manifest_bytes = (out_dir / output.MANIFEST).read_bytes()
-    except OSError:
-        return False
-    if recorded != f"{fingerprint} {output.digest(manifest_bytes)}".encode():
-        return False
-    manifest = output.Manifest.parse(manifest_bytes.decode("utf-8", "replace"))
-    if manifest is None:
-        return False
-    out_rel = out_dir.relative_to(root).as_posix()
-    for path, expected in manifest.files.items():
-        # Never read what a hand edit points at, nor through a symlink: anything else renders
-        # again, which reports the entry.
-        if not _may_be_generated(path, out_rel):
-            return False
-        try:
-            descriptor = os.open(root / path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-            with open(descriptor, "rb") as stream:
-                if output.digest(stream.read()) != expected:
-                    return False
-        except OSError:
-            return False
-    return True
-
-
-def _may_be_generated(path: str, out_rel: str) -> bool:
-    """Whether a manifest entry can name a file klaster generates, before rendering says which:
-    a plain path under out/ (`out_rel`), or a plain file at the project root that is neither
-    hidden (.git) nor the klasterfile (renovate.json). Manifest.owning decides after rendering."""
-    return output.is_plain_path(path) and (
-        path.startswith(f"{out_rel}/")
-        or ("/" not in path and not path.startswith(".") and path != KLASTERFILE)
-    )
-
-
-def _remember_current(root: Path, out_dir: Path, fingerprint: str) -> None:
-    """Record that out/ is what these inputs build (a cache: a read-only checkout skips it)."""
-    with contextlib.suppress(OSError):
-        manifest_bytes = (out_dir / output.MANIFEST).read_bytes()
-        (root / output.CACHE_DIR).mkdir(exist_ok=True)
-        target = root / FINGERPRINT_FILE
-        tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-        try:
-            tmp.write_text(f"{fingerprint} {output.digest(manifest_bytes)}")
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
 
 
 def analyse(
@@ -203,34 +103,6 @@ def render_project(
     return ProjectRender(project, files, tuple(sorted(problems)), tuple(steps))
 
 
-@contextlib.contextmanager
-def build_lock(root: Path, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
-    """Builds of one project never overlap: a second one waits for the first to finish.
-
-    Two builds staging the same out/ at once would swap a mix into it. `on_wait` is called once
-    when the lock is held elsewhere, before waiting.
-    """
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: nothing to lock with
-        yield
-        return
-    try:
-        (root / output.CACHE_DIR).mkdir(exist_ok=True)
-        stream = open(root / LOCK_FILE, "a+b")  # noqa: SIM115  (closed by the with below)
-    except OSError:  # a read-only checkout: a check still answers, a build fails to write
-        yield
-        return
-    with stream:
-        try:
-            fcntl.flock(stream, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if on_wait is not None:
-                on_wait()
-            fcntl.flock(stream, fcntl.LOCK_EX)
-        yield  # closing the file releases the lock
-
-
 def build(
     root: Path,
     *,
@@ -248,10 +120,10 @@ def build(
     out_dir = root / cluster.out_dir
     if check:
         return _build(root, cluster, out_dir, catalog, check=True, only_apps=only_apps)
-    with build_lock(root, on_wait):
+    with state.build_lock(root, on_wait):
         entries = output.Manifest.read(out_dir).files
         rel = out_dir.relative_to(root).as_posix()
-        output.cleanup_leftovers(out_dir, [p for p in entries if _may_be_generated(p, rel)])
+        output.cleanup_leftovers(out_dir, [p for p in entries if state.may_be_generated(p, rel)])
         return _build(root, cluster, out_dir, catalog, check=False, only_apps=only_apps)
 
 
@@ -265,8 +137,8 @@ def _build(
     only_apps: Sequence[str] | None,
 ) -> BuildResult:
     output.check_symlinks(out_dir)
-    fingerprint = input_fingerprint(root, cluster)
-    if not only_apps and _out_is_current(root, out_dir, fingerprint):
+    fingerprint = state.input_fingerprint(root, cluster)
+    if not only_apps and state.out_is_current(root, out_dir, fingerprint):
         return BuildResult(ExitStatus.OK, None, {}, noop=True)
     try:
         rendering = render_project(root, cluster, catalog)
@@ -318,7 +190,7 @@ def _build(
     if check:
         current = plan.is_noop and not plan.foreign and not plan.hand_edited
         if current and not only_apps:
-            _remember_current(root, out_dir, fingerprint)
+            state.remember_current(root, out_dir, fingerprint)
         return BuildResult(
             ExitStatus.OK if current else ExitStatus.DRIFT,
             plan,
@@ -354,7 +226,7 @@ def _build(
             steps=tuple(step.key for step in rendering.steps),
         )
         if not only_apps:
-            _remember_current(root, out_dir, fingerprint)
+            state.remember_current(root, out_dir, fingerprint)
     except KeyboardInterrupt as interrupt:
         raise WriteInterrupted from interrupt
     return BuildResult(

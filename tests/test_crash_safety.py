@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, ProjectDir
 
-from klaster_build import engine, output
+from klaster_build import output, state
 
 sys.path.insert(0, str(REPO / "bench"))
 from synth import KLASTERFILE, app_source, touch_one_app, write_cluster
@@ -165,7 +165,7 @@ def test_a_second_build_waits_for_the_first(project: ProjectDir, run) -> None:
     assert run("build")[0] == 0
     before = _tree(project.root)
     project.app("app0", app_source(0, revision=1))
-    with open(project.root / engine.LOCK_FILE, "a+b") as lock:
+    with open(project.root / state.LOCK_FILE, "a+b") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # as a build in progress holds it
         second = subprocess.Popen(
             [sys.executable, "-m", "klaster_build", "-C", str(project.root), "build"],
