@@ -13,7 +13,7 @@ from klaster_build.emit.outputs import Declared, Output, identity
 from klaster_build.emit.vault import infra_placements
 from klaster_build.errors import KlasterError, Problem
 from klaster_build.invocation import command
-from klaster_build.names import api_group, name_problems, pod_template_labels
+from klaster_build.names import api_group, document_name_problems, pod_template_labels
 from klaster_build.records.base import Record
 from klaster_build.records.certificates import Certificate
 from klaster_build.records.helm import HelmRelease
@@ -250,6 +250,17 @@ def unmatched_selectors(by_path: dict[str, list[Output]]) -> Iterator[Problem]:
                 else "the namespace has no pods: declare the workload, or give workload="
             ),
         )
+
+
+def name_problems(by_path: dict[str, list[Output]]) -> Iterator[Problem]:
+    """Every name in the rendered Kubernetes documents checked against its rule, located at the
+    line that declared the document (names derived from a declared one are checked too)."""
+    for outputs in by_path.values():
+        for output in outputs:
+            document = output.document
+            if isinstance(document, dict) and "kind" in document and "apiVersion" in document:
+                for message in document_name_problems(document):
+                    yield Problem(output.record.origin, message)
 
 
 def _holds_marker(value: Any) -> bool:

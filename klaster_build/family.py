@@ -18,9 +18,11 @@ if TYPE_CHECKING:
     from klaster_build.operator import OperatorStep
     from klaster_build.project import Project
     from klaster_build.records.base import Record
-    from klaster_build.render_context import RenderContext
 
-Emitter = Callable[[Any, "RenderContext"], Iterable["Output"]]
+# The second argument of emitters, indexers, resolvers and volume makers is the render
+# context (render_context.RenderContext), typed loosely here: the context holds the Catalog,
+# so this module cannot name it without an import cycle.
+Emitter = Callable[[Any, Any], Iterable["Output"]]
 Check = Callable[["Project", "ProjectGraph"], Iterable["Problem"]]
 StepSource = Callable[["Project", "ProjectGraph"], Iterable["OperatorStep"]]
 Documents = dict[str, list[dict[str, Any]]]
@@ -42,9 +44,9 @@ class Removal:
 RemovalCheck = Callable[["Project", Removal], Iterable["Problem"]]
 # Families that own files outside app directories (infra/, renovate.json...) turn the outputs of
 # the whole cluster into those files.
-Indexer = Callable[[dict[str, list["Output"]], "RenderContext"], Iterable["Output"]]
+Indexer = Callable[[dict[str, list["Output"]], Any], Iterable["Output"]]
 # The value of a reference `Ref(record, part)`, computed when rendering.
-Resolver = Callable[[Any, "RenderContext"], Any]
+Resolver = Callable[[Any, Any], Any]
 
 
 @attrs.frozen
@@ -52,7 +54,7 @@ class Mountable:
     """How a record mounted in a container becomes a pod volume source (`{"secret": {...}}`);
     `items`: whether a `Mount(..., items={key: path})` may pick keys of it as files."""
 
-    volume: Callable[[Any, RenderContext], dict[str, Any]]
+    volume: Callable[[Any, Any], dict[str, Any]]
     items: bool = False
 
 

@@ -169,7 +169,7 @@ def load_cluster(root: Path) -> Cluster:
     )
     if problem:
         raise ProblemsFound([problem])
-    clusters = registry.clusters
+    clusters: list[Cluster] = registry.clusters
     problems = [
         Problem(
             record.origin,

@@ -35,14 +35,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
-
-from klaster_build.errors import Problem
-
-if TYPE_CHECKING:
-    from klaster_build.emit.outputs import Output
 
 
 @attrs.frozen
@@ -269,14 +264,3 @@ def document_name_problems(document: dict[str, Any]) -> Iterator[str]:
             named = f"{kind} ({group})" if "." in group and ".k8s.io" not in group else kind
             subject = named if where == "name" else f"{named} {_shown(name)}:"
             yield f"{subject} {where} {_shown(value)} {problem}"
-
-
-def name_problems(by_path: dict[str, list[Output]]) -> Iterator[Problem]:
-    """Every name in the rendered Kubernetes documents checked against its rule, located at the
-    line that declared the document (names derived from a declared one are checked too)."""
-    for outputs in by_path.values():
-        for output in outputs:
-            document = output.document
-            if isinstance(document, dict) and "kind" in document and "apiVersion" in document:
-                for message in document_name_problems(document):
-                    yield Problem(output.record.origin, message)

@@ -7,14 +7,14 @@ build summary list them, marking those the committed out/ did not need yet.
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Protocol
 
 import attrs
 
 from klaster_build.origin import Origin
 
 if TYPE_CHECKING:
-    from klaster_build.family import Catalog
     from klaster_build.graph import ProjectGraph
     from klaster_build.project import Project
 
@@ -47,7 +47,17 @@ def step_subject(key: str) -> tuple[str, str]:
     return category, rest.partition(":")[0]
 
 
-def collect_steps(project: Project, graph: ProjectGraph, catalog: Catalog) -> list[OperatorStep]:
+class StepSources(Protocol):
+    """What collecting steps asks of the families (family.Catalog; a protocol, so that the
+    family module builds on this one and not the other way round)."""
+
+    @property
+    def steps(self) -> tuple[Callable[[Project, ProjectGraph], Iterable[OperatorStep]], ...]: ...
+
+
+def collect_steps(
+    project: Project, graph: ProjectGraph, catalog: StepSources
+) -> list[OperatorStep]:
     """Every family's steps, ordered, without duplicates."""
     steps: dict[str, OperatorStep] = {}
     for source in catalog.steps:

@@ -12,16 +12,13 @@ from __future__ import annotations
 import itertools
 import re
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
 from klaster_build.errors import DeclarationError
 from klaster_build.origin import Origin, capture_origin
 from klaster_build.validators import name_problem
-
-if TYPE_CHECKING:
-    from klaster_build.records.base import Record
 
 # f-strings call __format__ at declaration time; a reference formats as this marker, which the
 # graph walks and the renderer replaces. Records refuse any other NUL (klaster_build.data), and
@@ -63,7 +60,8 @@ class Ref:
     """A value derived from a record: its name (`part` "name"), its secret's name, its service
     host... Plain data: the record's family says how `part` is computed when rendering."""
 
-    target: Record
+    # A Record (typed loosely: records.base builds on this module, never the other way round).
+    target: Any
     part: str
 
     def __format__(self, spec: str) -> str:

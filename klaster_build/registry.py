@@ -9,24 +9,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING
+from typing import Any
 
 import attrs
-
-if TYPE_CHECKING:
-    from klaster_build.cluster import Cluster
-    from klaster_build.records.base import Record
 
 
 @attrs.define
 class Registry:
     """Records in declaration order, and the app whose file is loading."""
 
-    records: list[Record] = attrs.Factory(list)
+    # Records and the klasterfile's Cluster settings, typed loosely: records.base and cluster
+    # build on this module (they register themselves), never the other way round.
+    records: list[Any] = attrs.Factory(list)
     current_app: str | None = None
-    clusters: list[Cluster] = attrs.Factory(list)  # the settings a klasterfile declares
+    clusters: list[Any] = attrs.Factory(list)
 
-    def add(self, record: Record) -> None:
+    def add(self, record: Any) -> None:
         """Register one record (called from Record.__attrs_post_init__)."""
         self.records.append(record)
 

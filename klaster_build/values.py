@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import attrs
 
@@ -10,11 +10,18 @@ from klaster_build.data import Plain, SecretKey
 from klaster_build.records.base import Record
 from klaster_build.refs import MARK, MARKER, AddressRef, ClusterRef, Ref, marked
 
-if TYPE_CHECKING:
-    from klaster_build.render_context import RenderContext
-
-
 Reference = Record | Ref | AddressRef | ClusterRef
+
+
+class Resolving(Protocol):
+    """What resolving a reference asks of the render context (render_context.RenderContext;
+    a protocol, so this module builds on no renderer)."""
+
+    def reference_value(self, reference: Ref) -> Any: ...
+
+    def resolve_address(self, reference: AddressRef) -> Any: ...
+
+    def cluster_value(self, reference: ClusterRef) -> Any: ...
 
 
 def references_in(value: Any) -> list[Reference]:
@@ -82,7 +89,7 @@ def as_text(value: Any) -> str:
     return str(value)
 
 
-def resolve(value: Any, ctx: RenderContext) -> Any:
+def resolve(value: Any, ctx: Resolving) -> Any:
     """`value` with every reference replaced by its concrete value (plain data for YAML)."""
     kind = type(value)  # exact-type fast paths first: this runs for every value of every record
     if kind is str:
