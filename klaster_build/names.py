@@ -264,3 +264,12 @@ def document_name_problems(document: dict[str, Any]) -> Iterator[str]:
             named = f"{kind} ({group})" if "." in group and ".k8s.io" not in group else kind
             subject = named if where == "name" else f"{named} {_shown(name)}:"
             yield f"{subject} {where} {_shown(value)} {problem}"
+
+
+def qualified_host(host: str | None, name: str, domain: str) -> str:
+    """A declared host (a full name, or a label under `domain`), else `<name>.<domain>`."""
+    if host is None:
+        return f"{name}.{domain}"
+    if "." in host:
+        return host
+    return f"{host}.{domain}"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from klaster_build.emit.exposure import qualified_host
 from klaster_build.emit.outputs import Output, app_path, metadata
 from klaster_build.errors import Problem
 from klaster_build.family import Family, Mountable
 from klaster_build.graph import ProjectGraph
+from klaster_build.names import qualified_host
 from klaster_build.project import Project
 from klaster_build.records.certificates import Certificate
 from klaster_build.render_context import RenderContext

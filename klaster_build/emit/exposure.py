@@ -7,12 +7,11 @@ from typing import Any
 
 import yaml
 
-from klaster_build.emit.core import service_ports
-from klaster_build.emit.outputs import Output, app_path, metadata
-from klaster_build.emit.yaml import dump_document
+from klaster_build.emit.outputs import Output, app_path, metadata, service_ports
 from klaster_build.errors import Problem
 from klaster_build.family import Family
 from klaster_build.graph import ProjectGraph
+from klaster_build.names import qualified_host
 from klaster_build.operator import OperatorStep, state_key
 from klaster_build.project import Project
 from klaster_build.records.exposure import (
@@ -27,15 +26,6 @@ from klaster_build.records.exposure import (
 from klaster_build.records.vault import OIDC
 from klaster_build.records.workloads import Workload
 from klaster_build.render_context import RenderContext
-
-
-def qualified_host(host: str | None, name: str, domain: str) -> str:
-    """A declared host (a full name, or a label under `domain`), else `<name>.<domain>`."""
-    if host is None:
-        return f"{name}.{domain}"
-    if "." in host:
-        return host
-    return f"{host}.{domain}"
 
 
 def host_name(claim: HostClaim, domain: str) -> str:
@@ -206,7 +196,7 @@ def emit_load_balancer(lb: LoadBalancer, ctx: RenderContext) -> Iterator[Output]
             "metadata": meta,
             "spec": {
                 "selector": selector,
-                "ports": service_ports(lb),  # type: ignore[arg-type]
+                "ports": service_ports(lb),
                 "type": "LoadBalancer",
                 "externalTrafficPolicy": lb.traffic_policy,
                 **families,
@@ -404,28 +394,6 @@ def check_host_paths(project: Project, graph: ProjectGraph) -> Iterator[Problem]
                 f"{workload.address}: hostPath volumes come only from devices=[HostDevice(...)] of privileged containers",
                 subject=workload.address,
             )
-
-
-def exemption_patch(namespace: str) -> str:
-    """The Talos machine-config patch exempting `namespace` from PodSecurity (real repo shape)."""
-    return dump_document(
-        {
-            "cluster": {
-                "apiServer": {
-                    "admissionControl": [
-                        {
-                            "name": "PodSecurity",
-                            "configuration": {
-                                "apiVersion": "pod-security.admission.config.k8s.io/v1beta1",
-                                "kind": "PodSecurityConfiguration",
-                                "exemptions": {"namespaces": [namespace]},
-                            },
-                        }
-                    ]
-                }
-            }
-        }
-    )
 
 
 def exposure_steps(project: Project, graph: ProjectGraph) -> Iterator[OperatorStep]:

@@ -8,9 +8,14 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from klaster_build.emit.core import git_ignore_rules
-from klaster_build.emit.exposure import exemption_patch
-from klaster_build.emit.outputs import KUSTOMIZATION, Output, identity, metadata
+from klaster_build.emit.outputs import (
+    KUSTOMIZATION,
+    Output,
+    exemption_patch,
+    git_ignore_rules,
+    identity,
+    metadata,
+)
 from klaster_build.errors import Problem
 from klaster_build.family import Family
 from klaster_build.graph import ProjectGraph

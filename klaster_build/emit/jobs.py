@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from klaster_build.emit.core import pod_template
 from klaster_build.emit.outputs import Output, app_path, metadata
+from klaster_build.emit.pods import pod_template
 from klaster_build.family import Family
 from klaster_build.records.jobs import Batch, CronJob, Job
 from klaster_build.render_context import RenderContext

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any, Union
 
 import attrs
 
+from klaster_build.emit.yaml import dump_document
+
 if TYPE_CHECKING:
     from klaster_build.cluster import Cluster
     from klaster_build.records.base import Record
@@ -54,3 +56,46 @@ def identity(document: dict[str, Any] | None) -> tuple[str, str, str]:
     """(kind, namespace, name) of a document; namespace "" when it has none."""
     meta = (document or {}).get("metadata", {})
     return str((document or {}).get("kind")), str(meta.get("namespace", "")), str(meta.get("name"))
+
+
+# Pieces of documents that more than one family writes (so no family imports another).
+
+
+def git_ignore_rules(chart_dir: str) -> str:
+    """Flux `ignore`: exclude everything but the chart directory."""
+    return f"# exclude all\n/*\n# include charts directory\n!/{chart_dir}/\n"
+
+
+def service_ports(service: Any) -> list[dict[str, Any]]:
+    """Service port entries; the target defaults to the port itself."""
+    return [
+        {
+            "name": p.name,
+            "protocol": p.protocol,
+            "port": p.number,
+            "targetPort": p.target or p.number,
+        }
+        for p in service.ports
+    ]
+
+
+def exemption_patch(namespace: str) -> str:
+    """The Talos machine-config patch exempting `namespace` from PodSecurity (real repo shape)."""
+    return dump_document(
+        {
+            "cluster": {
+                "apiServer": {
+                    "admissionControl": [
+                        {
+                            "name": "PodSecurity",
+                            "configuration": {
+                                "apiVersion": "pod-security.admission.config.k8s.io/v1beta1",
+                                "kind": "PodSecurityConfiguration",
+                                "exemptions": {"namespaces": [namespace]},
+                            },
+                        }
+                    ]
+                }
+            }
+        }
+    )
