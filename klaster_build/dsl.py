@@ -16,52 +16,7 @@ from klaster_build.cluster import (
 )
 from klaster_build.data import Plain, SecretKey
 from klaster_build.errors import DeclarationError
-from klaster_build.records.app import App, Namespace
-from klaster_build.records.certificates import Certificate
-from klaster_build.records.exposure import (
-    ChartIngress,
-    ChartService,
-    Ingress,
-    LoadBalancer,
-    PrivilegedNamespace,
-    ingress_values,
-)
-from klaster_build.records.helm import GitRepository, HelmRelease, HelmRepository
-from klaster_build.records.infra import GitCrds, InfraComponent, InfraConfig
-from klaster_build.records.jobs import CronJob, Job
-from klaster_build.records.manifest import Manifest
-from klaster_build.records.pods import PodSecurityContext, Probe, SecurityContext
-from klaster_build.records.rbac import (
-    ClusterRole,
-    ClusterRoleBinding,
-    Role,
-    RoleBinding,
-    Rule,
-    ServiceAccount,
-)
-from klaster_build.records.retirement import RetiredApp, RetiredVolume
-from klaster_build.records.storage import Postgres, Volume
-from klaster_build.records.vault import (
-    OIDC,
-    VaultAccess,
-    VaultFile,
-    VaultPolicy,
-    VaultRole,
-    VaultSecret,
-)
-from klaster_build.records.workloads import (
-    ConfigFiles,
-    ConfigMap,
-    Container,
-    DaemonSet,
-    Deployment,
-    EmptyDir,
-    HostDevice,
-    Mount,
-    Port,
-    Service,
-    StatefulSet,
-)
+from klaster_build.families import FAMILIES
 from klaster_build.refs import cluster, ref
 from klaster_build.versions import Renovate
 
@@ -110,66 +65,22 @@ def _read_from(caller: Path, path: str) -> str:
         raise DeclarationError(msg) from error
 
 
-__all__ = [
-    "OIDC",
-    "App",
-    "Certificate",
-    "ChartIngress",
-    "ChartService",
-    "Cluster",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "ConfigFiles",
-    "ConfigMap",
-    "Container",
-    "CronJob",
-    "DaemonSet",
-    "Deployment",
-    "EmptyDir",
-    "GitCrds",
-    "GitRepository",
-    "HelmRelease",
-    "HelmRepository",
-    "HostDevice",
-    "InfraComponent",
-    "InfraConfig",
-    "Ingress",
-    "Intervals",
-    "Job",
-    "LoadBalancer",
-    "Manifest",
-    "Mount",
-    "Namespace",
-    "Node",
-    "Plain",
-    "PodSecurityContext",
-    "Port",
-    "Postgres",
-    "PrivilegedNamespace",
-    "Probe",
-    "Renovate",
-    "RetiredApp",
-    "RetiredVolume",
-    "Role",
-    "RoleBinding",
-    "Rule",
-    "SecretKey",
-    "SecurityContext",
-    "Service",
-    "ServiceAccount",
-    "StatefulSet",
-    "StorageTier",
-    "TalosSettings",
-    "VaultAccess",
-    "VaultFile",
-    "VaultPolicy",
-    "VaultRole",
-    "VaultSecret",
-    "VaultSettings",
-    "Volume",
-    "cluster",
-    "ingress_values",
-    "read",
-    "read_yaml",
-    "ref",
-]
+# What the klasterfile and every apps.d file use besides the families' records and values.
+_SETTINGS_AND_HELPERS: dict[str, Any] = {
+    "Cluster": Cluster,
+    "Intervals": Intervals,
+    "Node": Node,
+    "StorageTier": StorageTier,
+    "TalosSettings": TalosSettings,
+    "VaultSettings": VaultSettings,
+    "Plain": Plain,
+    "SecretKey": SecretKey,
+    "Renovate": Renovate,
+    "cluster": cluster,
+    "ref": ref,
+    "read": read,
+    "read_yaml": read_yaml,
+}
+_FAMILY_EXPORTS = {item.__name__: item for family in FAMILIES for item in family.exports}
+globals().update(_FAMILY_EXPORTS)  # each family says what it offers (Family.exports)
+__all__ = sorted([*_SETTINGS_AND_HELPERS, *_FAMILY_EXPORTS])

@@ -64,6 +64,10 @@ class Family:
 
     name: str
     records: tuple[type[Record], ...] = ()  # every type of the family a record can have
+    # What apps.d files may import from klaster_build.dsl: the family's user-facing records,
+    # value objects and helpers (dsl.py exports every family's, so a new family needs no edit
+    # there).
+    exports: tuple[Any, ...] = ()
     emitters: Mapping[type, Emitter] = attrs.field(factory=dict)
     references: Mapping[tuple[type, str], Resolver] = attrs.field(factory=dict)
     mounts: Mapping[type, Mountable] = attrs.field(factory=dict)  # what containers may mount

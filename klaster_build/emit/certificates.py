@@ -64,6 +64,7 @@ def _secret_volume(cert: Certificate, ctx: RenderContext) -> dict[str, Any]:
 
 FAMILY = Family(
     "certificates",
+    exports=(Certificate,),
     records=(Certificate,),
     emitters={Certificate: emit_certificate},
     references={(Certificate, "secret_name"): lambda cert, _ctx: cert.tls_secret_name},

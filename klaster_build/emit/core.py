@@ -12,11 +12,17 @@ from klaster_build.family import Family
 from klaster_build.records.app import App, Namespace
 from klaster_build.records.helm import GitRepository, HelmRelease, HelmRepository
 from klaster_build.records.manifest import Manifest
+from klaster_build.records.pods import PodSecurityContext, Probe, SecurityContext
 from klaster_build.records.workloads import (
     ConfigFiles,
     ConfigMap,
+    Container,
     DaemonSet,
     Deployment,
+    EmptyDir,
+    HostDevice,
+    Mount,
+    Port,
     Service,
     StatefulSet,
     Workload,
@@ -220,6 +226,28 @@ def emit_config_files(files: ConfigFiles, ctx: RenderContext) -> Iterator[Output
 
 FAMILY = Family(
     "core",
+    exports=(
+        App,
+        Namespace,
+        Manifest,
+        GitRepository,
+        HelmRelease,
+        HelmRepository,
+        ConfigFiles,
+        ConfigMap,
+        Container,
+        DaemonSet,
+        Deployment,
+        EmptyDir,
+        HostDevice,
+        Mount,
+        Port,
+        Service,
+        StatefulSet,
+        PodSecurityContext,
+        Probe,
+        SecurityContext,
+    ),
     mounts=MOUNTS,
     references={
         (Service, "host"): lambda svc, ctx: f"{svc.name}.{ctx.namespace(svc)}.svc.cluster.local",

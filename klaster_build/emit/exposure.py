@@ -16,10 +16,12 @@ from klaster_build.operator import OperatorStep, state_key
 from klaster_build.project import Project
 from klaster_build.records.exposure import (
     ChartIngress,
+    ChartService,
     HostClaim,
     Ingress,
     LoadBalancer,
     PrivilegedNamespace,
+    ingress_values,
     looks_like_http,
     needs_exemption,
 )
@@ -509,6 +511,14 @@ def check_cidrs_match_talos(project: Project, graph: ProjectGraph) -> Iterator[P
 
 FAMILY = Family(
     "exposure",
+    exports=(
+        ChartIngress,
+        ChartService,
+        Ingress,
+        LoadBalancer,
+        PrivilegedNamespace,
+        ingress_values,
+    ),
     references={
         (HostClaim, "fqdn"): lambda claim, ctx: host_name(claim, ctx.cluster.domain),
         (HostClaim, "tls_secret"): lambda claim, _ctx: f"{claim.app}-ingress",

@@ -469,6 +469,11 @@ def infra_index(by_path: dict[str, list[Output]], ctx: RenderContext) -> Iterato
 
 FAMILY = Family(
     "infra",
+    exports=(
+        GitCrds,
+        InfraComponent,
+        InfraConfig,
+    ),
     records=(
         InfraComponent,
         InfraConfig,

@@ -62,6 +62,10 @@ def emit_cronjob(cronjob: CronJob, ctx: RenderContext) -> Iterator[Output]:
 
 FAMILY = Family(
     "jobs",
+    exports=(
+        CronJob,
+        Job,
+    ),
     records=(Job, CronJob),
     emitters={Job: emit_job, CronJob: emit_cronjob},
 )

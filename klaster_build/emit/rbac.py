@@ -95,6 +95,14 @@ def emit_cluster_role_binding(binding: ClusterRoleBinding, ctx: RenderContext) -
 
 FAMILY = Family(
     "rbac",
+    exports=(
+        ClusterRole,
+        ClusterRoleBinding,
+        Role,
+        RoleBinding,
+        Rule,
+        ServiceAccount,
+    ),
     records=(ServiceAccount, Role, ClusterRole, RoleBinding, ClusterRoleBinding),
     emitters={
         ServiceAccount: emit_service_account,

@@ -404,6 +404,10 @@ def retirement_steps(project: Project, graph: ProjectGraph) -> Iterator[Operator
 
 FAMILY = Family(
     "retirement",
+    exports=(
+        RetiredApp,
+        RetiredVolume,
+    ),
     records=RETIREMENT_RECORDS,
     checks=(check_retirements,),
     steps=(retirement_steps,),

@@ -686,6 +686,10 @@ def _claim_volume(claim: PersistentVolumeClaim, ctx: RenderContext) -> dict[str,
 
 FAMILY = Family(
     "storage",
+    exports=(
+        Postgres,
+        Volume,
+    ),
     mounts={PersistentVolumeClaim: Mountable(_claim_volume)},
     references={
         (PostgresCluster, "app_secret"): lambda cluster, _ctx: f"{cluster.name}-app",

@@ -460,6 +460,14 @@ def _authentik_endpoint(path: str) -> Resolver:
 
 FAMILY = Family(
     "vault",
+    exports=(
+        OIDC,
+        VaultAccess,
+        VaultFile,
+        VaultPolicy,
+        VaultRole,
+        VaultSecret,
+    ),
     mounts={VaultSecret: Mountable(_secret_volume, items=True)},
     references={
         **{(OIDC, part): _authentik_endpoint(path) for part, path in AUTHENTIK_ENDPOINTS.items()},
