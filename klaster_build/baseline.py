@@ -93,9 +93,16 @@ def _cat(root: Path, ids: list[str]) -> dict[str, bytes]:
     return contents
 
 
-def read(root: Path, out_rel: str, rendered: Mapping[str, bytes]) -> Baseline:
+def read(
+    root: Path,
+    out_rel: str,
+    rendered: Mapping[str, bytes],
+    on_disk: Mapping[str, bytes] | None = None,
+) -> Baseline:
     """The previous tree of out/ (`out_rel`, project-relative), compared with the `rendered`
-    files of a whole build."""
+    files of a whole build. `on_disk`: files the build already read from out/ (its plan), so the
+    on-disk fallback reads each file once."""
+    known = on_disk or {}
     manifest_path = f"{out_rel}/{MANIFEST}"
     committed = _committed(root, out_rel)
     if committed is not None:
@@ -113,10 +120,12 @@ def read(root: Path, out_rel: str, rendered: Mapping[str, bytes]) -> Baseline:
         owned, _ = manifest.owning(out_rel, ())
         previous = {}
         for path in owned.files:
-            try:
-                content = (root / path).read_bytes()
-            except OSError:
-                continue
+            content = known.get(path)
+            if content is None:
+                try:
+                    content = (root / path).read_bytes()
+                except OSError:
+                    continue
             if rendered.get(path) != content:
                 previous[path] = content
         source = ON_DISK

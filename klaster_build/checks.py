@@ -45,7 +45,9 @@ def unknown_records(project: Project, catalog: Catalog) -> list[Problem]:
 def run_checks(project: Project, graph: ProjectGraph, catalog: Catalog) -> list[Problem]:
     """Every problem every family's invariants find, sorted by place."""
     found = [problem for check in catalog.checks for problem in check(project, graph)]
-    return sorted([*found, *mount_problems(project, catalog), *namespace_problems(project)])
+    return sorted(
+        [*found, *mount_problems(project, graph, catalog), *namespace_problems(project, graph)]
+    )
 
 
 # What a pod or a chart reads by name, from its own namespace only: Secrets (and the records
@@ -83,11 +85,11 @@ def _read_by_name(reference: Any, by_address: dict[str, Record]) -> Record | Non
     return value if isinstance(value, _READ_BY_NAME) else None
 
 
-def namespace_problems(project: Project) -> Iterator[Problem]:
+def namespace_problems(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """A pod or chart reading a Secret, ConfigMap or claim of another namespace never starts:
     Kubernetes resolves those names in the pod's own namespace."""
     placed = infra_placements(project)
-    by_address = {record.address: record for record in project.records}
+    by_address = graph.by_address
 
     def namespace(record: Record) -> str:
         return placed.get(record) or project.apps[record.app].namespace_name
@@ -111,10 +113,10 @@ def namespace_problems(project: Project) -> Iterator[Problem]:
             )
 
 
-def mount_problems(project: Project, catalog: Catalog) -> Iterator[Problem]:
+def mount_problems(project: Project, graph: ProjectGraph, catalog: Catalog) -> Iterator[Problem]:
     """Every mount is of something a family declares mountable; `items` pick declared keys of a
     ConfigMap or Secret, and one volume is mounted with one choice of items."""
-    by_address = {record.address: record for record in project.records}
+    by_address = graph.by_address
     for workload in project.of_type(Workload):
         chosen: dict[str, dict[str, str]] = {}
         for container in (*workload.init_containers, *workload.containers):

@@ -42,14 +42,15 @@ def refuse_removals(
     rendered: dict[str, bytes],
     steps: Sequence[OperatorStep],
     catalog: Catalog = CATALOG,
+    on_disk: dict[str, bytes] | None = None,
 ) -> None:
     """Raise ProblemsFound when the build, judged as a change from the tree the cluster runs
     (`baseline`), drops what apps.d must retire first (an LV whose data would be destroyed, a
     removed app's leftovers) or changes a volume in a way that loses data; the families'
     removal checks say what. `rendered` is the whole build, also for a build of named apps: the
     files it leaves alone on disk are still dropped from what Flux applies once the apps list is
-    rewritten."""
-    previous = baseline.read(root, project.cluster.out_dir, rendered)
+    rewritten. `on_disk`: what the plan already read from out/."""
+    previous = baseline.read(root, project.cluster.out_dir, rendered, on_disk)
     removal = Removal(
         baseline.documents(previous.changed),
         previous.dropped,
@@ -186,7 +187,9 @@ def _build(
     )
     known_steps = set(manifest.steps)
     new_steps = tuple(step for step in rendering.steps if step.key not in known_steps)
-    refuse_removals(rendering.project, root, rendering.files, rendering.steps, catalog)
+    refuse_removals(
+        rendering.project, root, rendering.files, rendering.steps, catalog, plan.current
+    )
     if check:
         current = plan.is_noop and not plan.foreign and not plan.hand_edited
         if current and not only_apps:
