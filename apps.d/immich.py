@@ -52,7 +52,7 @@ db = Postgres(
                     "createdb": True,
                     "login": True,
                     "superuser": True,
-                    "passwordSecret": {"name": db_secret.secret.secret_name},
+                    "passwordSecret": {"name": db_secret.secret},
                 }
             ]
         }
@@ -96,7 +96,7 @@ HelmRelease(
                 "host": db.rw_service,
                 "existingSecret": {
                     "enabled": True,
-                    "secretName": db_secret.secret.secret_name,
+                    "secretName": db_secret.secret,
                     "usernameKey": "username",
                     "passwordKey": "password",
                 },

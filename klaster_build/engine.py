@@ -1,4 +1,4 @@
-"""The build pipeline: load -> graph -> check -> render -> plan -> write. No printing here."""
+"""The build pipeline: load -> expand -> graph -> check -> render -> plan -> write. No printing here."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from klaster_build.checks import output_problems, run_checks, unknown_records
 from klaster_build.cluster import Cluster
 from klaster_build.emit import render, serialize
 from klaster_build.errors import ExitStatus, Problem, ProblemsFound, WriteInterrupted, scoped
+from klaster_build.expansion import expand
 from klaster_build.families import CATALOG
 from klaster_build.family import Catalog, Removal
 from klaster_build.graph import ProjectGraph, build_graph
@@ -63,14 +64,20 @@ def refuse_removals(
         raise ProblemsFound(problems)
 
 
-def analyse(
-    root: Path, cluster: Cluster | None = None, catalog: Catalog = CATALOG
-) -> tuple[Project, ProjectGraph, list[Problem]]:
-    """Load and check without rendering; checks' problems are returned, not raised."""
+def load(root: Path, cluster: Cluster | None = None, catalog: Catalog = CATALOG) -> Project:
+    """Load every file and expand what the declarations imply; raise ProblemsFound."""
     project = load_project(root.resolve(), cluster=cluster)
     unknown = unknown_records(project, catalog)
     if unknown:
         raise ProblemsFound(unknown)
+    return expand(project, catalog)
+
+
+def analyse(
+    root: Path, cluster: Cluster | None = None, catalog: Catalog = CATALOG
+) -> tuple[Project, ProjectGraph, list[Problem]]:
+    """Load and check without rendering; checks' problems are returned, not raised."""
+    project = load(root, cluster, catalog)
     graph = build_graph(project)
     problems = list(graph.problems)
     if not any(p.is_error for p in problems):

@@ -135,7 +135,7 @@ def _shown_default(field: attrs.Attribute[Any]) -> str | None:
 
 
 def _is_public(field: attrs.Attribute[Any]) -> bool:
-    # repr=False marks state the user never sets or reads (origin, app, VaultAccess.implicit).
+    # repr=False marks state the user never sets or reads (origin, app, VaultStaticSecret.source).
     return field.repr is not False and not field.name.startswith("_")
 
 

@@ -6,7 +6,7 @@ import, so what a build does is what that tuple lists.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 # so this module cannot name it without an import cycle.
 Emitter = Callable[[Any, Any], Iterable["Output"]]
 Check = Callable[["Project", "ProjectGraph"], Iterable["Problem"]]
+# The expansion phase (expansion.py): construct what one record implies, given every record of
+# its app (declared, then made so far); what it constructs joins the app right after the record.
+Expander = Callable[["Record", Sequence["Record"]], Iterable["Problem"]]
 StepSource = Callable[["Project", "ProjectGraph"], Iterable["OperatorStep"]]
 Documents = dict[str, list[dict[str, Any]]]
 
@@ -71,6 +74,7 @@ class Family:
     emitters: Mapping[type, Emitter] = attrs.field(factory=dict)
     references: Mapping[tuple[type, str], Resolver] = attrs.field(factory=dict)
     mounts: Mapping[type, Mountable] = attrs.field(factory=dict)  # what containers may mount
+    expanders: tuple[Expander, ...] = ()
     checks: tuple[Check, ...] = ()
     steps: tuple[StepSource, ...] = ()
     removals: tuple[RemovalCheck, ...] = ()
@@ -131,6 +135,11 @@ class Catalog:
             if found is not None:
                 return found
         return None
+
+    @property
+    def expanders(self) -> tuple[Expander, ...]:
+        """Every family's expanders."""
+        return tuple(e for f in self.families for e in f.expanders)
 
     @property
     def checks(self) -> tuple[Check, ...]:

@@ -16,8 +16,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from klaster_build import dsl
+from klaster_build.engine import load
 from klaster_build.explain import catalogue, example
-from klaster_build.loader import load_project, run_file
+from klaster_build.loader import run_file
 from klaster_build.records.base import Record
 from klaster_build.registry import Registry
 
@@ -155,7 +156,7 @@ def test_every_example_builds(project: ProjectDir, run, no_color) -> None:
     code, _, err = run("build")
     assert code == 0, err
     assert "warning" not in err
-    loaded = load_project(project.root)
+    loaded = load(project.root)
     for app, entry in apps.items():
         if entry.group == "record":
             assert any(type(r) is entry.target and r.app == app for r in loaded.records), app

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from strategies import AppSpec, app_sets
 
 from klaster_build import engine
+from klaster_build.engine import load
 from klaster_build.errors import ProblemsFound
 from klaster_build.graph import build_graph
-from klaster_build.loader import load_project
 from klaster_build.values import record_references
 
 
@@ -41,7 +41,7 @@ def test_edges_join_declared_records_in_topological_order(
 ) -> None:
     """Every edge endpoint is a declared record and the emission order respects every edge."""
     _write(scratch / "p", apps)
-    project = load_project(scratch / "p")
+    project = load(scratch / "p")
     graph = build_graph(project)
     assert not graph.problems
     declared = set(project.records)
@@ -88,7 +88,7 @@ def test_back_reference_is_reported_as_a_cycle_naming_its_members(
     # last -> first's loop ConfigMap, first's loop ConfigMap -> last's service: a cycle.
     back = {first.name: f"{last.name}/ConfigMap/loop", last.name: f"{first.name}/ConfigMap/loop"}
     _write(scratch / "p", apps, back_ref=back)
-    project = load_project(scratch / "p")
+    project = load(scratch / "p")
     graph = build_graph(project)
     cycles = [p for p in graph.problems if "reference cycle" in p.message]
     assert len(cycles) == 1

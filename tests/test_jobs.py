@@ -13,9 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_exposure import _with_talos
 
+from klaster_build.engine import load
 from klaster_build.errors import DeclarationError
 from klaster_build.graph import build_graph
-from klaster_build.loader import load_project
 from klaster_build.records.jobs import CRON_FIELDS, CRON_MACROS, cron_schedule
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "reference" / "klaster" / "apps"
@@ -93,7 +93,7 @@ def test_job_is_replaced_by_flux_and_shares_the_pod_template(project: ProjectDir
             "persistentVolumeClaim": {"claimName": "migrate-data-lvmssd"},
         }
     ]
-    graph = build_graph(load_project(project.root))
+    graph = build_graph(load(project.root))
     edges = {(a.address, b.address) for a, b, _ in graph.edges}
     assert ("migrate/ServiceAccount/migrator", "migrate/Job/migrate") in edges
     assert ("migrate/PersistentVolumeClaim/migrate-data-lvmssd", "migrate/Job/migrate") in edges

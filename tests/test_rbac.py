@@ -11,8 +11,8 @@ from conftest import ProjectDir, one_located_error
 from hypothesis import given
 from hypothesis import strategies as st
 
+from klaster_build.engine import load
 from klaster_build.graph import build_graph
-from klaster_build.loader import load_project
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "reference" / "klaster" / "apps" / "garm"
 
@@ -62,7 +62,7 @@ def test_garm_rbac_and_namespaces_equal_the_real_files(project: ProjectDir, run)
 def test_the_records_a_binding_holds_are_its_graph_edges(project: ProjectDir) -> None:
     """Namespace -> Role -> RoleBinding <- ServiceAccount -> Deployment, VaultAccess."""
     project.app("garm", GARM)
-    graph = build_graph(load_project(project.root))
+    graph = build_graph(load(project.root))
     edges = {(a.address, b.address, field) for a, b, field in graph.edges}
     assert {
         ("garm/Namespace/garm-runners", "garm/Role/garm-provider-k8s", "namespace"),

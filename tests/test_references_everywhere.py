@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from klaster_build.checks import unresolved_references
 from klaster_build.cli import main
 from klaster_build.emit.outputs import Output
+from klaster_build.engine import load
 from klaster_build.graph import build_graph
-from klaster_build.loader import load_project
 from klaster_build.refs import MARK
 
 # Where a user writes text, and the references they write into it (with what each renders to).
@@ -66,7 +66,7 @@ def test_references_in_any_text_field_are_resolved(scratch: Path, placed) -> Non
     for _, reference in placed:
         assert f"<{REFERENCES[reference]}>" in written
     # A record's reference inside an f-string is a graph edge from that record.
-    graph = build_graph(load_project(root))
+    graph = build_graph(load(root))
     service = next(r for r in graph.graph.nodes if type(r).__name__ == "Service")
     dependents = {type(r).__name__ for r in graph.dependents(service)}
     for carrier, reference in placed:
@@ -79,7 +79,7 @@ def test_the_invariant_refuses_a_marker_in_any_output(project: ProjectDir) -> No
     """Were an emitter ever to write a value without resolving it, the build stops at the
     declaring line instead of writing the marker."""
     project.app("web", HEAD)
-    record = next(r for r in load_project(project.root).records if type(r).__name__ == "Service")
+    record = next(r for r in load(project.root).records if type(r).__name__ == "Service")
     leaked = f"{MARK}deadbeef-1{MARK}"
     for output in (
         Output("apps/web/x.yaml", record, document={"metadata": {"annotations": {"a": leaked}}}),

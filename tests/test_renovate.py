@@ -304,9 +304,9 @@ def test_renovate_validator_accepts_the_generated_config(project: ProjectDir, ru
 def test_renovate_extracts_every_version_of_the_repo(tmp_path: Path) -> None:
     """On the repo's own apps.d, every version klaster knows is what Renovate extracts."""
     from klaster_build.emit.renovate import versions_of
-    from klaster_build.loader import load_project
+    from klaster_build.engine import load
 
-    project = load_project(REPO)
+    project = load(REPO)
     expected = {
         (v.datasource, v.package, v.current) for r in project.records for v in versions_of(r)
     }

@@ -74,13 +74,16 @@ def test_host_paths_only_for_declared_devices() -> None:
 def test_policies_grant_exactly_read_on_read_paths(paths: list[str]) -> None:
     """Under random secret sets, the derived policy grants read on exactly the paths read."""
     from klaster_build.emit.vault import hcl_policy, policy_grants
-    from klaster_build.records.vault import VaultSecret
+    from klaster_build.records.vault import VaultSecret, VaultStaticSecret, expand_secrets
     from klaster_build.registry import session
 
-    with session(app="fuzz"):
-        secrets = [VaultSecret(f"s{i}", path=p) for i, p in enumerate(paths)]
-    policy = secrets[0].secret.auth.role.policies[0]
-    grants = policy_grants(policy, "secret", [s.secret for s in secrets])
+    with session(app="fuzz") as registry:
+        declared = [VaultSecret(f"s{i}", path=p) for i, p in enumerate(paths)]
+        for secret in declared:
+            assert list(expand_secrets(secret, registry.records)) == []
+    secrets = [r for r in registry.records if isinstance(r, VaultStaticSecret)]
+    policy = secrets[0].auth.role.policies[0]
+    grants = policy_grants(policy, "secret", secrets)
     assert grants == {f"secret/data/{p}": ("read",) for p in sorted(paths)}
     text = hcl_policy(grants)
     assert text.count('capabilities = ["read"]') == len(paths)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from klaster_build import engine
 from klaster_build.errors import DeclarationError, ProblemsFound
-from klaster_build.records.vault import VaultSecret
+from klaster_build.records.vault import VaultSecret, VaultStaticSecret, expand_secrets
 from klaster_build.registry import session
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "reference" / "klaster"
@@ -86,14 +86,20 @@ def test_adopted_names_reproduce_the_real_llama_wiring(project: ProjectDir, run)
 
 
 def test_one_access_chain_per_app_whatever_the_number_of_secrets() -> None:
-    """Two secrets of one app share the implicit SA, VaultAuth, role and policy."""
+    """Two secrets of one app share the implicit SA, VaultAuth, role and policy, made by the
+    expansion phase; constructing the secrets alone makes nothing else."""
     with session(app="a") as registry:
-        first = VaultSecret("one", path="a/one", keys=["x"])
-        second = VaultSecret("two", path="a/two")
-    assert first.secret.auth is second.secret.auth
-    assert first.secret.auth.service_account.name == "a-secret"
-    assert first.secret.auth.role.policies[0].name == "a"
-    kinds = sorted(type(r).__name__ for r in registry.records)
+        declared = [VaultSecret("one", path="a/one", keys=["x"]), VaultSecret("two", path="a/two")]
+    assert registry.records == declared
+    with session(app="a") as made:
+        for secret in declared:
+            assert list(expand_secrets(secret, [*declared, *made.records])) == []
+    first, second = (r for r in made.records if isinstance(r, VaultStaticSecret))
+    assert (first.source, second.source) == tuple(declared)
+    assert first.auth is second.auth
+    assert first.auth.service_account.name == "a-secret"
+    assert first.auth.role.policies[0].name == "a"
+    kinds = sorted(type(r).__name__ for r in made.records)
     assert kinds.count("VaultAuth") == 1 and kinds.count("ServiceAccount") == 1
 
 
@@ -227,13 +233,13 @@ def test_credential_file_paths_pass_and_the_error_points_at_plain(
 
 def test_operator_steps_name_paths_keys_and_authentik_apps(project: ProjectDir) -> None:
     """The checklist lists each KV path with its keys, each OIDC app, and the OpenBao sync."""
+    from klaster_build.engine import load
     from klaster_build.families import CATALOG
     from klaster_build.graph import build_graph
-    from klaster_build.loader import load_project
     from klaster_build.operator import collect_steps
 
     project.app("kaneo", KANEO)
-    loaded = load_project(project.root)
+    loaded = load(project.root)
     steps = collect_steps(loaded, build_graph(loaded), CATALOG)
     assert [s.summary for s in steps] == [
         "Create secret/authentik/kaneo in OpenBao with keys client_id, client_secret",
@@ -337,47 +343,57 @@ def test_each_corruption_names_the_secret_or_policy_line(
     ]
 
 
-def test_vault_access_after_a_vault_secret_is_one_located_error(
+def test_declaration_order_does_not_choose_the_access_chain(project: ProjectDir, run) -> None:
+    """A VaultAccess declared after the app's VaultSecret is still the one it logs in with: the
+    expansion phase runs once the whole file has loaded, so both orders build the same tree."""
+    access = (
+        'VaultAccess(service_account="llama-proxy", auth="llama", role="llama-proxy", '
+        'policy="ollama")'
+    )
+    secret = 'VaultSecret("llama-api-key", path="ollama", keys=["token"])'
+    trees = []
+    for first, second in ((secret, access), (access, secret)):
+        project.app(
+            "llama", f"from klaster_build.dsl import VaultAccess, VaultSecret\n{first}\n{second}\n"
+        )
+        assert run("build")[0] == 0
+        trees.append(project.file("out/apps/llama/secret.yaml"))
+    assert trees[0] == trees[1]
+    assert "name: llama-proxy" in trees[0] and "llama-secret" not in trees[0]
+
+
+def test_two_access_chains_and_a_secret_without_access_is_one_located_error(
     project: ProjectDir, run, no_color
 ) -> None:
-    """Declaring VaultAccess after a VaultSecret that already took the default chain is one
-    error at the VaultAccess line that says what to move, not errors about implicit records."""
+    """With two VaultAccess in the app, a VaultSecret without access= is ambiguous: one error
+    at the secret's line naming both chains, not a silent pick of the first."""
     project.app(
         "llama",
         """\
         from klaster_build.dsl import VaultAccess, VaultSecret
 
+        one = VaultAccess(service_account="one", file="one.yaml")
+        VaultAccess(service_account="two", auth="two", role="two", policy="two", file="two.yaml")
         VaultSecret("llama-api-key", path="ollama", keys=["token"])
-        VaultAccess(service_account="llama-proxy", auth="llama", role="llama-proxy", policy="ollama")
+        VaultSecret("other", path="other", keys=["token"], access=one)
         """,
     )
     code, _, err = run("build")
     assert code == 2
     assert err.splitlines()[0] == (
-        "apps.d/llama.py:4: error: VaultAccess(...) must come before the app's first "
-        "VaultSecret: the one at apps.d/llama.py:3 already uses the default access chain; "
-        "move this line above it"
+        "apps.d/llama.py:5: error: VaultSecret 'llama-api-key' has no access= and the app "
+        "declares 2 VaultAccess (apps.d/llama.py:3, apps.d/llama.py:4); pass access= to say "
+        "which one it logs in with"
     )
     assert "1 error;" in err
-    project.app(
-        "llama",
-        """\
-        from klaster_build.dsl import VaultAccess, VaultSecret
-
-        VaultAccess(service_account="llama-proxy", auth="llama", role="llama-proxy", policy="ollama")
-        VaultSecret("llama-api-key", path="ollama", keys=["token"])
-        """,
-    )
-    assert run("build")[0] == 0
-    assert "name: llama-proxy" in project.file("out/apps/llama/secret.yaml")
 
 
 def _edges(project: ProjectDir) -> set[tuple[str, str, str]]:
     """(dependency, dependent, field) addresses of the project's graph."""
+    from klaster_build.engine import load
     from klaster_build.graph import build_graph
-    from klaster_build.loader import load_project
 
-    graph = build_graph(load_project(project.root))
+    graph = build_graph(load(project.root))
     return {(a.address, b.address, field) for a, b, field in graph.edges}
 
 

@@ -25,6 +25,7 @@ from klaster_build.records.vault import (
     VaultRole,
     VaultSecret,
     VaultStaticSecret,
+    expand_secrets,
 )
 from klaster_build.records.workloads import Workload
 from klaster_build.refs import MARK, Ref
@@ -118,16 +119,16 @@ def _restart_targets(secret: VaultStaticSecret, ctx: RenderContext) -> dict[str,
     """The workloads reading the Secret (env or mounted files) restart when OpenBao changes it:
     VSO patches their pod template (`rolloutRestartTargets`: Deployment, StatefulSet, DaemonSet)."""
     if "vault_restarts" not in ctx.memo:
-        readers: dict[VaultStaticSecret, set[tuple[str, str]]] = defaultdict(set)
+        readers: dict[VaultSecret, set[tuple[str, str]]] = defaultdict(set)
         for record in ctx.records():
             kind = type(record).__name__
             if isinstance(record, Workload) and kind in _RESTARTABLE:
                 for _field, reference in record_references(record):
                     target = reference.target if isinstance(reference, Ref) else reference
                     if isinstance(target, VaultSecret):
-                        readers[target.secret].add((kind, record.record_name))
+                        readers[target].add((kind, record.record_name))
         ctx.memo["vault_restarts"] = readers
-    targets = sorted(ctx.memo["vault_restarts"].get(secret, ()))
+    targets = sorted(ctx.memo["vault_restarts"].get(secret.source, ()))
     if not targets:
         return {}
     return {"rolloutRestartTargets": [{"kind": kind, "name": name} for kind, name in targets]}
@@ -138,7 +139,7 @@ _RESTARTABLE = frozenset({"Deployment", "StatefulSet", "DaemonSet"})
 
 
 def _secret_volume(secret: VaultSecret, ctx: RenderContext) -> dict[str, Any]:
-    return {"secret": {"secretName": secret.secret.secret_name}}
+    return {"secret": {"secretName": secret.secret_name}}
 
 
 def emit_vault_role(role: VaultRole, ctx: RenderContext) -> Iterator[Output]:
@@ -217,8 +218,8 @@ def infra_placements(project: Project) -> dict[Record, str]:
             continue
         auth = access.vault_auth
         chain: list[Record] = [access, auth, auth.role, auth.service_account, *auth.role.policies]
-        chain += [s for s in project.of_type(VaultStaticSecret) if s.auth is auth]
-        chain += [s for s in project.of_type(VaultSecret) if s.secret.auth is auth]
+        secrets = [s for s in project.of_type(VaultStaticSecret) if s.auth is auth]
+        chain += [*secrets, *(s.source for s in secrets if s.source is not None)]
         placed.update(dict.fromkeys(chain, access.component.namespace))
     return placed
 
@@ -233,7 +234,7 @@ def check_infra_secrets(project: Project, graph: ProjectGraph) -> Iterator[Probl
                 access.origin,
                 "a VaultSecret in an infra file needs the controller it is for, whose namespace "
                 "it lives in: declare VaultAccess(component=<its InfraComponent>, "
-                "file='<name>-secret.yaml') before it and pass access= to the VaultSecret",
+                "file='<name>-secret.yaml') and pass access= to the VaultSecret",
                 subject=access.address,
             )
         elif not infra and access.component is not None:
@@ -469,9 +470,10 @@ FAMILY = Family(
         VaultSecret,
     ),
     mounts={VaultSecret: Mountable(_secret_volume, items=True)},
+    expanders=(expand_secrets,),
     references={
         **{(OIDC, part): _authentik_endpoint(path) for part, path in AUTHENTIK_ENDPOINTS.items()},
-        (VaultSecret, "secret_name"): lambda secret, _ctx: secret.secret.secret_name,
+        (VaultSecret, "secret_name"): lambda secret, _ctx: secret.secret_name,
     },
     records=(
         VaultPolicy,

@@ -8,13 +8,13 @@ every secret the app reads; each VaultSecret becomes a VaultStaticSecret, and th
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import attrs
 
-from klaster_build import registry
 from klaster_build.data import DATA, SecretKey
-from klaster_build.errors import DeclarationError
+from klaster_build.errors import DeclarationError, Problem
 from klaster_build.records.base import Record
 from klaster_build.records.infra import InfraComponent
 from klaster_build.records.manifest import output_file
@@ -199,19 +199,10 @@ class VaultAccess(Record):
         ),
         validator=output_file,
     )
-    # Made by the first VaultSecret of a file that declares none before it.
-    implicit: bool = attrs.field(init=False, default=False, repr=False)
     # The VaultAuth that the app's VaultStaticSecrets log in with.
     vault_auth: VaultAuth = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
-        earlier = _app_access(self.app)
-        if earlier is not None and earlier.implicit:
-            msg = (
-                f"VaultAccess(...) must come before the app's first VaultSecret: the one at "
-                f"{earlier.origin} already uses the default access chain; move this line above it"
-            )
-            raise DeclarationError(msg)
         super().__attrs_post_init__()
         common: dict[str, Any] = {"origin": self.origin, "app": self.app}
         owner = self.component.name if self.component is not None else self.app
@@ -234,44 +225,6 @@ class VaultAccess(Record):
         return self.vault_auth.name
 
 
-def _app_access(app: str) -> VaultAccess | None:
-    """The access chain the loading file declared (or made implicitly) so far."""
-    active = registry.active()
-    if active is not None:
-        for record in active.records:
-            if isinstance(record, VaultAccess) and record.app == app:
-                return record
-    return None
-
-
-def default_access(app: str, origin: Any) -> VaultAccess:
-    """The app's access chain: the one its file declared, or an implicit one made once."""
-    access = _app_access(app)
-    if access is None:
-        access = VaultAccess(origin=origin, app=app)
-        object.__setattr__(access, "implicit", True)
-    return access
-
-
-@attrs.frozen(kw_only=True, eq=False)
-class VaultStaticSecret(Record):
-    """A VaultStaticSecret syncing one KV path into a Kubernetes Secret."""
-
-    name: str = attrs.field(kw_only=False, validator=dns_subdomain)
-    path: str = attrs.field(validator=kv_path)
-    auth: VaultAuth
-    keys: tuple[str, ...] = attrs.field(default=(), converter=to_tuple, validator=_keys)
-    templates: dict[str, str] = attrs.field(factory=dict, validator=_templates)
-    file: str = attrs.field(default="secret.yaml", validator=output_file)
-    destination: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
-    secret_type: str = attrs.field(default="Opaque", validator=text(128))
-
-    @property
-    def secret_name(self) -> str:
-        """The Kubernetes Secret it writes (its own name unless a destination is declared)."""
-        return self.destination or self.name
-
-
 @attrs.frozen(kw_only=True, eq=False)
 class VaultSecret(Record):
     """A Kubernetes Secret filled from OpenBao KV `path`, readable by the app and nothing else.
@@ -289,35 +242,29 @@ class VaultSecret(Record):
     path: str = attrs.field(validator=kv_path)
     keys: tuple[str, ...] = attrs.field(default=(), converter=to_tuple, validator=_keys)
     templates: dict[str, str] = attrs.field(factory=dict, validator=_templates)
-    access: Any = None  # the app's VaultAccess(...); the default access chain when left out
+    # The app's VaultAccess(...); left out, the app's only declared one, else its default chain
+    # (chosen by `expand_secrets` once the whole file has loaded, so order does not matter).
+    access: VaultAccess | None = attrs.field(
+        default=None, validator=optional(instance_of(VaultAccess, what="a VaultAccess(...) record"))
+    )
     file: str | None = attrs.field(default=None, validator=optional(output_file))
     # The Kubernetes Secret's name and type when they differ from the defaults (adopting real ones).
     destination: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
     secret_type: str = attrs.field(default="Opaque", validator=text(128))
-    # The VaultStaticSecret document that fills the Kubernetes Secret.
-    secret: VaultStaticSecret = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
-        access = self.access if self.access is not None else default_access(self.app, self.origin)
-        if not isinstance(access, VaultAccess):
-            msg = f"VaultSecret 'access' must be a VaultAccess(...) record, got {type(access).__name__}"
-            raise DeclarationError(msg)
         _check_template_keys(self.name, self.keys, self.templates)
-        templates = self.templates or {key: f'{{{{ get .Secrets "{key}" }}}}' for key in self.keys}
-        secret = VaultStaticSecret(
-            self.name,
-            path=self.path,
-            auth=access.vault_auth,
-            keys=self.keys,
-            templates=templates,
-            file=self.file or access.file,
-            destination=self.destination,
-            secret_type=self.secret_type,
-            origin=self.origin,
-            app=self.app,
-        )
-        object.__setattr__(self, "secret", secret)
+
+    @property
+    def secret_name(self) -> str:
+        """The Kubernetes Secret it writes (its own name unless a destination is declared)."""
+        return self.destination or self.name
+
+    @property
+    def secret(self) -> Ref:
+        """The Kubernetes Secret's name, for chart values (a reference to this VaultSecret)."""
+        return Ref(self, "secret_name")
 
     @property
     def secret_keys(self) -> tuple[str, ...]:
@@ -331,6 +278,64 @@ class VaultSecret(Record):
             msg = f"VaultSecret {self.name!r} has no key {key!r}; it declares {list(self.secret_keys)}"
             raise DeclarationError(msg)
         return SecretKey(Ref(self, "secret_name"), key)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class VaultStaticSecret(Record):
+    """A VaultStaticSecret syncing one KV path into a Kubernetes Secret: what a VaultSecret
+    becomes once the expansion phase knows the app's access chain (`expand_secrets`)."""
+
+    name: str = attrs.field(kw_only=False, validator=dns_subdomain)
+    path: str = attrs.field(validator=kv_path)
+    auth: VaultAuth
+    keys: tuple[str, ...] = attrs.field(default=(), converter=to_tuple, validator=_keys)
+    templates: dict[str, str] = attrs.field(factory=dict, validator=_templates)
+    file: str = attrs.field(default="secret.yaml", validator=output_file)
+    destination: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
+    secret_type: str = attrs.field(default="Opaque", validator=text(128))
+    # The VaultSecret it was made from (None for a chain written by hand).
+    source: VaultSecret | None = attrs.field(default=None, repr=False)
+
+    @property
+    def secret_name(self) -> str:
+        """The Kubernetes Secret it writes (its own name unless a destination is declared)."""
+        return self.destination or self.name
+
+
+def expand_secrets(record: Record, app_records: Sequence[Record]) -> Iterator[Problem]:
+    """The expansion of a VaultSecret: the VaultStaticSecret that logs in through its `access=`,
+    else the app's one VaultAccess, else a default chain made once and shared by the app's
+    secrets (ServiceAccount `<app>-secret`, VaultAuth, role and policy `<app>`)."""
+    if not isinstance(record, VaultSecret):
+        return
+    access = record.access
+    if access is None:
+        chains = [r for r in app_records if isinstance(r, VaultAccess)]
+        if len(chains) > 1:
+            places = ", ".join(str(a.origin) for a in chains)
+            yield Problem(
+                record.origin,
+                f"VaultSecret {record.name!r} has no access= and the app declares "
+                f"{len(chains)} VaultAccess ({places}); pass access= to say which one it "
+                "logs in with",
+                subject=record.address,
+            )
+            return
+        access = chains[0] if chains else VaultAccess(origin=record.origin, app=record.app)
+    VaultStaticSecret(
+        record.name,
+        path=record.path,
+        auth=access.vault_auth,
+        keys=record.keys,
+        templates=record.templates
+        or {key: f'{{{{ get .Secrets "{key}" }}}}' for key in record.keys},
+        file=record.file or access.file,
+        destination=record.destination,
+        secret_type=record.secret_type,
+        source=record,
+        origin=record.origin,
+        app=record.app,
+    )
 
 
 # The OAuth2/OIDC endpoints of an Authentik application, under `<authentik>/application/o/`
@@ -400,8 +405,8 @@ class OIDC(Record):
         object.__setattr__(self, "vault_secret", secret)
 
     @property
-    def secret(self) -> VaultStaticSecret:
-        """The Kubernetes Secret holding the client's id and secret."""
+    def secret(self) -> Ref:
+        """The Kubernetes Secret holding the client's id and secret (its name, for values)."""
         return self.vault_secret.secret
 
     def key(self, key: str) -> SecretKey:
