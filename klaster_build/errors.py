@@ -21,14 +21,58 @@ class ExitStatus(IntEnum):
     TERMINATED = 143  # SIGTERM (128 + 15)
 
 
+@attrs.frozen
+class Mistake:
+    """One user error as data: what declares the value (`record`: "Volume", "Postgres 'db'"),
+    the argument (`field`), what is wrong with it, the value as given (`got`) and what to write
+    instead. `str()` is the one template every message of klaster follows:
+
+        <record> '<field>' <wrong>, got <got>; <instead>
+
+    (parts left empty are left out)."""
+
+    wrong: str
+    record: str = ""
+    field: str = ""
+    got: str = ""  # the value as the user wrote it (usually its repr)
+    instead: str = ""
+    # The call argument whose own line the loader shows (calls span many lines).
+    keyword: str | None = None
+
+    def __str__(self) -> str:
+        text = " ".join(
+            p for p in (self.record, repr(self.field) if self.field else "", self.wrong) if p
+        )
+        if self.got:
+            text += f", got {self.got}"
+        if self.instead:
+            text += f"; {self.instead}"
+        return text
+
+    def about(self, record: str, field: str = "") -> Mistake:
+        """The same mistake said of `record` (and its argument `field`): a rule's finding
+        placed on the value that broke it."""
+        return attrs.evolve(self, record=record, field=field)
+
+
+def _mistake(value: Mistake | str) -> Mistake:
+    return value if isinstance(value, Mistake) else Mistake(value)
+
+
 @attrs.frozen(order=True)
 class Problem:
     """One thing wrong with the declarations, at one place, with what to do about it."""
 
     origin: Origin
-    message: str
+    mistake: Mistake = attrs.field(converter=_mistake, order=False)
     severity: str = attrs.field(default="error", order=False)
     subject: str = attrs.field(default="", order=False)  # graph address it concerns, if any
+    # The rendered mistake: problems sort by place, then by what they say.
+    message: str = attrs.field(init=False)
+
+    @message.default
+    def _render(self) -> str:
+        return str(self.mistake)
 
     def __str__(self) -> str:
         return f"{self.origin}: {self.severity}: {self.message}"
@@ -59,12 +103,18 @@ class KlasterError(Exception):
 
 
 class DeclarationError(KlasterError, ValueError):
-    """A record was declared with a value it cannot take (raised at construction); `keyword`:
-    the argument that holds it, when known (its line is shown)."""
+    """A record was declared with a value it cannot take (raised at construction)."""
 
-    def __init__(self, message: str, keyword: str | None = None) -> None:
-        super().__init__(message)
-        self.keyword = keyword
+    def __init__(self, mistake: Mistake | str, keyword: str | None = None) -> None:
+        self.mistake = _mistake(mistake)
+        if keyword is not None:
+            self.mistake = attrs.evolve(self.mistake, keyword=keyword)
+        super().__init__(str(self.mistake))
+
+    @property
+    def keyword(self) -> str | None:
+        """The argument that holds the value, when known (its line is shown)."""
+        return self.mistake.keyword
 
 
 class WriteFailed(KlasterError):

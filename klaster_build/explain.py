@@ -23,6 +23,7 @@ import attrs
 
 from klaster_build import dsl, naming
 from klaster_build.cluster import Cluster
+from klaster_build.errors import Mistake
 from klaster_build.invocation import command
 from klaster_build.records.base import Record
 
@@ -364,14 +365,6 @@ _TOO_MANY = re.compile(
     r"takes (?:from \d+ to )?(\d+) positional arguments? but (\d+) (?:was|were) given"
 )
 _TWICE = re.compile(r"got multiple values for argument '(\w+)'")
-
-
-@attrs.frozen
-class Mistake:
-    """What is wrong with a call or attribute, said in the DSL's terms."""
-
-    message: str
-    keyword: str | None = None  # the wrong keyword, to locate its own line
 
 
 def call_mistake(error: TypeError) -> Mistake | None:

@@ -15,9 +15,10 @@ from types import TracebackType
 import attrs
 
 from klaster_build.cluster import Cluster
-from klaster_build.errors import DeclarationError, KlasterError, Problem, ProblemsFound
-from klaster_build.explain import Mistake, attribute_mistake, call_mistake
+from klaster_build.errors import DeclarationError, KlasterError, Mistake, Problem, ProblemsFound
+from klaster_build.explain import attribute_mistake, call_mistake
 from klaster_build.invocation import command
+from klaster_build.names import DNS_LABEL
 from klaster_build.origin import Origin, set_display_root
 from klaster_build.project import APPS_DIR, KLASTERFILE, Project
 from klaster_build.records.app import App
@@ -31,7 +32,6 @@ from klaster_build.user_code import (
     guarded,
     time_limit,
 )
-from klaster_build.validators import name_problem
 
 # Files that bigger than this are refused before they are run (enormous inputs, by mistake).
 MAX_SOURCE_BYTES = 1 << 20
@@ -66,7 +66,7 @@ def _user_line(
 
 def _describe(error: BaseException) -> Mistake:
     if isinstance(error, DeclarationError):
-        return Mistake(str(error), error.keyword)
+        return error.mistake
     if isinstance(error, KlasterError):
         return Mistake(str(error))
     if isinstance(error, ModuleNotFoundError):
@@ -143,7 +143,7 @@ def run_file(
     except BaseException as error:  # a user file may raise anything, SystemExit included
         mistake = _describe(error)
         line = _user_line(error.__traceback__, filename, source, mistake.keyword)
-        return Problem(Origin(display, line), mistake.message)
+        return Problem(Origin(display, line), mistake)
     return None
 
 
@@ -236,7 +236,7 @@ def load_app(path: Path) -> LoadedApp:
     """Run one apps.d file (after load_cluster set the display root)."""
     display = f"{APPS_DIR}/{path.name}"
     app = path.stem
-    issue = name_problem(app)
+    issue = DNS_LABEL.problem(app)
     if issue:
         return LoadedApp(
             None,

@@ -39,10 +39,13 @@ from typing import Any
 
 import attrs
 
+from klaster_build.errors import Mistake
+
 
 @attrs.frozen
 class NameRule:
-    """One naming rule: what it is called, its pattern and its length limit."""
+    """One naming rule: what it is called, its pattern and its length limit. The one place a
+    name is judged, when declared (validators.dns_label...) and in rendered documents alike."""
 
     title: str  # "an RFC 1035 label"
     spelled: str  # the pattern in words
@@ -50,39 +53,46 @@ class NameRule:
     max_length: int | None = None
     lower_case: bool = True  # the rule allows lower-case letters only (suggest a fix)
 
-    def problem(self, value: object) -> str | None:
+    def problem(self, value: object) -> Mistake | None:
         """What is wrong with `value` and what to write instead; None when it follows the rule."""
         if not isinstance(value, str):
-            return f"must be a string, got {type(value).__name__}"
+            return Mistake("must be a string", got=f"{type(value).__name__} {value!r}")
         if not value:
-            return f"must not be empty ({self.title}: {self.spelled})"
+            return Mistake("must not be empty", instead=f"write {self.title}: {self.spelled}")
         if self.max_length is not None and len(value) > self.max_length:
-            over = len(value) - self.max_length
-            return (
-                f"is {len(value)} characters; {self.title} has at most {self.max_length}: "
-                f"shorten it by {over}"
+            return Mistake(
+                f"must be at most {self.max_length} characters ({self.title})",
+                got=f"{len(value)} ({shown(value)})",
+                instead=f"shorten it by {len(value) - self.max_length}",
             )
         if self.pattern.fullmatch(value):
             return None
-        hint = ""
+        instead = ""
         if self.lower_case:
             suggestion = re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9-]", "-", value.lower())).strip("-")
             if suggestion and self.pattern.fullmatch(suggestion):
-                hint = f"; write e.g. {suggestion!r}"
+                instead = f"e.g. {suggestion!r}"
             elif suggestion[:1].isdigit():
-                hint = "; start it with a letter"
-        return f"must be {self.title} ({self.spelled}){hint}"
+                instead = "start it with a letter"
+        return Mistake(f"must be {self.title} ({self.spelled})", got=repr(value), instead=instead)
+
+
+def shown(value: Any) -> str:
+    """A value as a message shows it: its repr, long text cut to its start."""
+    if isinstance(value, str) and len(value) > 40:
+        return repr(value[:32] + "...")
+    return repr(value)
 
 
 _LABEL = r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?"
 DNS_LABEL = NameRule(
-    "a DNS-1123 label",
+    "a DNS-1123 name",
     "lower-case letters, digits and '-', starting and ending with a letter or digit",
     re.compile(_LABEL),
     63,
 )
 DNS_SUBDOMAIN = NameRule(
-    "a DNS-1123 subdomain",
+    "a DNS-1123 name",
     "lower-case letters, digits, '-' and '.', each part starting and ending with a letter or digit",
     re.compile(rf"{_LABEL}(?:\.{_LABEL})*"),
     253,
@@ -118,17 +128,18 @@ LABEL_VALUE = NameRule(
 )
 
 
-def label_key_problem(key: object) -> str | None:
+def label_key_problem(key: object) -> Mistake | None:
     """What is wrong with a label key (`[prefix/]name`); None when it is valid."""
     if not isinstance(key, str):
-        return f"must be a string, got {type(key).__name__}"
+        return Mistake("must be a string", got=f"{type(key).__name__} {key!r}")
     prefix, _, name = key.rpartition("/")
     if prefix and (problem := DNS_SUBDOMAIN.problem(prefix)):
-        return f"prefix {prefix!r} {problem}"
+        return problem.about(f"prefix {prefix!r}")
     if len(name) > 63 or not _LABEL_NAME.fullmatch(name):
-        return (
+        return Mistake(
             "must be at most 63 letters, digits, '-', '_' and '.' (starting and ending with a "
-            "letter or digit), with an optional DNS-subdomain prefix and '/'"
+            "letter or digit), with an optional DNS-subdomain prefix and '/'",
+            got=shown(key),
         )
     return None
 
@@ -177,11 +188,11 @@ def _items(value: Any) -> list[dict[str, Any]]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
-def _labels(where: str, labels: Any) -> Iterator[tuple[str, Any, str | None]]:
+def _labels(where: str, labels: Any) -> Iterator[tuple[str, Mistake | None]]:
     if isinstance(labels, dict):
         for key, value in labels.items():
-            yield f"{where} key", key, label_key_problem(key)
-            yield f"{where} {key!r}", value, None if value == "" else LABEL_VALUE.problem(value)
+            yield f"{where} key", label_key_problem(key)
+            yield f"{where} {key!r}", None if value == "" else LABEL_VALUE.problem(value)
 
 
 def pod_template_labels(document: dict[str, Any]) -> dict[str, Any] | None:
@@ -193,52 +204,48 @@ def pod_template_labels(document: dict[str, Any]) -> dict[str, Any] | None:
     return labels if isinstance(labels, dict) else {}
 
 
-def _pod_names(template: Any) -> Iterator[tuple[str, Any, str | None]]:
+def _pod_names(template: Any) -> Iterator[tuple[str, Mistake | None]]:
     yield from _labels("pod label", _at(template, ("metadata", "labels")))
     spec = _at(template, ("spec",))
     for field in ("initContainers", "containers"):
         for container in _items(_at(spec, (field,))):
             name = container.get("name")
-            yield "container name", name, DNS_LABEL.problem(name)
+            yield "container name", DNS_LABEL.problem(name)
             for port in _items(container.get("ports")):
                 if "name" in port:
                     where = f"container {name!r} port name"
-                    yield where, port["name"], PORT_NAME.problem(port["name"])
+                    yield where, PORT_NAME.problem(port["name"])
     for volume in _items(_at(spec, ("volumes",))):
-        yield "pod volume name", volume.get("name"), DNS_LABEL.problem(volume.get("name"))
+        yield "pod volume name", DNS_LABEL.problem(volume.get("name"))
 
 
-def _service_names(document: dict[str, Any]) -> Iterator[tuple[str, Any, str | None]]:
+def _service_names(document: dict[str, Any]) -> Iterator[tuple[str, Mistake | None]]:
     yield from _labels("selector", _at(document, ("spec", "selector")))
     for port in _items(_at(document, ("spec", "ports"))):
         if "name" in port:
-            yield "port name", port["name"], DNS_LABEL.problem(port["name"])
+            yield "port name", DNS_LABEL.problem(port["name"])
         target = port.get("targetPort")
         if isinstance(target, str):
-            yield "targetPort", target, PORT_NAME.problem(target)
+            yield "targetPort", PORT_NAME.problem(target)
 
 
-def _lv_name(document: dict[str, Any], name: str) -> Iterator[tuple[str, Any, str | None]]:
+def _lv_name(document: dict[str, Any], name: str) -> Iterator[tuple[str, Mistake | None]]:
     group = _at(document, ("spec", "volGroup"))
     device = f"{str(group).replace('-', '--')}-{name.replace('-', '--')}"
     if len(device) >= DM_NAME_LEN:
         over = len(device) - DM_NAME_LEN + 1
         yield (
             "name",
-            name,
-            f"(the LV name) makes the device-mapper name <volume group>-<LV name>, every '-' "
-            f"doubled, {len(device)} characters; device-mapper takes at most {DM_NAME_LEN - 1}: "
-            f"shorten the LV name by {over}",
+            Mistake(
+                f"(the LV name) makes the device-mapper name <volume group>-<LV name>, every '-' "
+                f"doubled, {len(device)} characters; device-mapper takes at most {DM_NAME_LEN - 1}",
+                got=shown(name),
+                instead=f"shorten the LV name by {over}",
+            ),
         )
 
 
-def _shown(value: Any) -> str:
-    if isinstance(value, str) and len(value) > 40:
-        return repr(value[:32] + "...")
-    return repr(value)
-
-
-def document_name_problems(document: dict[str, Any]) -> Iterator[str]:
+def document_name_problems(document: dict[str, Any]) -> Iterator[Mistake]:
     """What is wrong with the names in one Kubernetes document, each naming the field."""
     kind = str(document.get("kind"))
     group = api_group(document)
@@ -246,9 +253,7 @@ def document_name_problems(document: dict[str, Any]) -> Iterator[str]:
     if not isinstance(meta, dict):  # not an API object (a kustomize Kustomization)
         return
     name = meta.get("name")
-    found: list[tuple[str, Any, str | None]] = [
-        ("name", name, name_rule(group, kind).problem(name))
-    ]
+    found: list[tuple[str, Mistake | None]] = [("name", name_rule(group, kind).problem(name))]
     found += _labels("label", meta.get("labels"))
     template = _POD_TEMPLATES.get((group, kind))
     if template is not None:
@@ -258,12 +263,12 @@ def document_name_problems(document: dict[str, Any]) -> Iterator[str]:
         found += _service_names(document)
     elif (group, kind) == ("local.openebs.io", "LVMVolume") and isinstance(name, str):
         found += _lv_name(document, name)
-    for where, value, problem in found:
+    for where, problem in found:
         if problem is not None:
             # A custom resource's kind alone can mislead (CloudNativePG's `Cluster`).
             named = f"{kind} ({group})" if "." in group and ".k8s.io" not in group else kind
-            subject = named if where == "name" else f"{named} {_shown(name)}:"
-            yield f"{subject} {where} {_shown(value)} {problem}"
+            subject = named if where == "name" else f"{named} {shown(name)}:"
+            yield problem.about(f"{subject} {where}")
 
 
 def qualified_host(host: str | None, name: str, domain: str) -> str:

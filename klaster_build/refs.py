@@ -17,8 +17,8 @@ from typing import Any
 import attrs
 
 from klaster_build.errors import DeclarationError
+from klaster_build.names import DNS_LABEL
 from klaster_build.origin import Origin, capture_origin
-from klaster_build.validators import name_problem
 
 # f-strings call __format__ at declaration time; a reference formats as this marker, which the
 # graph walks and the renderer replaces. Records refuse any other NUL (klaster_build.data), and
@@ -175,7 +175,7 @@ class ClusterSettings:
 
     def host(self, subdomain: str) -> ClusterRef:
         """`<subdomain>.<domain>`."""
-        problem = name_problem(subdomain)
+        problem = DNS_LABEL.problem(subdomain)
         if problem:
             msg = f"cluster.host({subdomain!r}): the subdomain {problem}"
             raise DeclarationError(msg)

@@ -9,8 +9,7 @@ from pathlib import Path
 import attrs
 
 from klaster_build.errors import KlasterError
-from klaster_build.names import CNPG_CLUSTER, RFC1035_LABEL, NameRule
-from klaster_build.validators import name_problem
+from klaster_build.names import CNPG_CLUSTER, DNS_LABEL, RFC1035_LABEL, NameRule
 
 
 def _served(imports: str, declarations: str, image: str, port: int, settings: str) -> str:
@@ -150,7 +149,7 @@ class ScaffoldError(KlasterError, ValueError):
 
 def new_app(root: Path, name: str, template: str = "web", chart: Chart | None = None) -> Path:
     """Write apps.d/<name>.py from `template`; refuses to overwrite."""
-    problem = name_problem(name)
+    problem = DNS_LABEL.problem(name)
     if problem:
         msg = f"app name {problem}"
         raise ScaffoldError(msg)
@@ -172,7 +171,7 @@ def new_app(root: Path, name: str, template: str = "web", chart: Chart | None = 
         url=chart.url,
         chart=chart.name,
         version=chart.version,
-        repo=chart.name if name_problem(chart.name) is None else name,
+        repo=chart.name if DNS_LABEL.problem(chart.name) is None else name,
     )
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text)

@@ -8,63 +8,37 @@ from typing import Any
 
 import attrs
 
-from klaster_build.errors import DeclarationError
+from klaster_build.errors import DeclarationError, Mistake
 from klaster_build.names import DNS_LABEL, DNS_SUBDOMAIN, PORT_NAME
 from klaster_build.quantity import parse_quantity
 
 Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
 
 
-def _fail(inst: Any, attribute: attrs.Attribute[Any], message: str) -> None:
-    msg = f"{type(inst).__name__} {attribute.name!r} {message}"
-    raise DeclarationError(msg)
-
-
-def name_problem(value: object, *, max_length: int = 63, dots: bool = False) -> str | None:
-    """Why `value` is not a valid Kubernetes name, or None when it is."""
-    if not isinstance(value, str):
-        return f"must be a string, got {type(value).__name__} {value!r}"
-    pattern = (DNS_SUBDOMAIN if dots else DNS_LABEL).pattern
-    if not value:
-        return "must not be empty"
-    if len(value) > max_length:
-        return f"must be at most {max_length} characters, got {len(value)} ({value[:20]!r}...)"
-    if not pattern.fullmatch(value):
-        allowed = (
-            "lower-case letters, digits, '-' and '.'"
-            if dots
-            else "lower-case letters, digits and '-'"
-        )
-        suggestion = re.sub(r"[^a-z0-9.-]" if dots else r"[^a-z0-9-]", "-", value.lower()).strip(
-            "-."
-        )
-        hint = f"; e.g. {suggestion!r}" if suggestion and pattern.fullmatch(suggestion) else ""
-        return (
-            f"must be a DNS-1123 name ({allowed}, starting and ending with a letter or digit), "
-            f"got {value!r}{hint}"
-        )
-    return None
+def fail(inst: Any, attribute: attrs.Attribute[Any], mistake: Mistake) -> None:
+    """Refuse `inst`'s value of `attribute`: the mistake, said of that record and argument."""
+    raise DeclarationError(mistake.about(type(inst).__name__, attribute.name))
 
 
 def dns_label(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """A DNS-1123 label: at most 63 of [a-z0-9-]; no dots, so it can never escape out/."""
-    problem = name_problem(value)
+    problem = DNS_LABEL.problem(value)
     if problem:
-        _fail(inst, attribute, problem)
+        fail(inst, attribute, problem)
 
 
 def dns_subdomain(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """A DNS-1123 subdomain (dots allowed, 253 chars); never used as a path."""
-    problem = name_problem(value, max_length=253, dots=True)
+    problem = DNS_SUBDOMAIN.problem(value)
     if problem:
-        _fail(inst, attribute, problem)
+        fail(inst, attribute, problem)
 
 
 def port_name(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """An IANA service name (a container port's name): at most 15 characters, one letter."""
     problem = PORT_NAME.problem(value)
     if problem:
-        _fail(inst, attribute, f"{value!r} {problem}" if isinstance(value, str) else problem)
+        fail(inst, attribute, problem)
 
 
 # attrs' own combinators: `optional(v)` skips None, `each(v)` checks every item of an iterable.
@@ -83,7 +57,7 @@ def quantity(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     try:
         parse_quantity(value)
     except ValueError as error:
-        _fail(inst, attribute, f"must be a quantity: {error}")
+        fail(inst, attribute, Mistake(f"must be a quantity: {error}"))
 
 
 # Parameterised validators are small callable attrs classes (attrs' own pattern): a readable
@@ -94,7 +68,9 @@ class _OneOf:
 
     def __call__(self, inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if value not in self.choices:
-            _fail(inst, attribute, f"must be one of {sorted(self.choices)}, got {value!r}")
+            fail(
+                inst, attribute, Mistake(f"must be one of {sorted(self.choices)}", got=repr(value))
+            )
 
     def __repr__(self) -> str:
         return f"<one_of {sorted(self.choices)}>"
@@ -115,7 +91,7 @@ class _InstanceOf:
         if not isinstance(value, self.types) or (
             isinstance(value, bool) and bool not in self.types
         ):
-            _fail(inst, attribute, f"must be {self}, got {type(value).__name__} {value!r}")
+            fail(inst, attribute, Mistake(f"must be {self}", got=_typed(value)))
 
     def __repr__(self) -> str:
         return self.what or " or ".join(t.__name__ for t in self.types)
@@ -132,10 +108,12 @@ class _Text:
 
     def __call__(self, inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if not isinstance(value, str):
-            _fail(inst, attribute, f"must be a string, got {type(value).__name__} {value!r}")
+            fail(inst, attribute, Mistake("must be a string", got=_typed(value)))
         elif len(value) > self.max_length:
-            _fail(
-                inst, attribute, f"must be at most {self.max_length} characters, got {len(value)}"
+            fail(
+                inst,
+                attribute,
+                Mistake(f"must be at most {self.max_length} characters", got=str(len(value))),
             )
 
     def __repr__(self) -> str:
@@ -150,13 +128,17 @@ def text(max_length: int = 4096) -> Validator:
 def positive_int(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """A whole number larger than zero."""
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        _fail(inst, attribute, f"must be a whole number larger than 0, got {value!r}")
+        fail(inst, attribute, Mistake("must be a whole number larger than 0", got=repr(value)))
 
 
 def non_negative_int(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """A whole number, zero or more (replicas: 0 scales a workload down)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        _fail(inst, attribute, f"must be a whole number 0 or larger, got {value!r}")
+        fail(inst, attribute, Mistake("must be a whole number 0 or larger", got=repr(value)))
+
+
+def _typed(value: Any) -> str:
+    return f"{type(value).__name__} {value!r}"
 
 
 def to_tuple(value: Any) -> Any:
@@ -170,15 +152,15 @@ def to_tuple(value: Any) -> Any:
 _DATA_KEY = re.compile(r"[-._a-zA-Z0-9]+")
 
 
-def data_key_problem(key: object) -> str | None:
+def data_key_problem(key: object) -> Mistake | None:
     """Why `key` cannot be a key of a ConfigMap or Secret, or None when it can."""
     if not isinstance(key, str) or not _DATA_KEY.fullmatch(key) or len(key) > 253:
-        return (
+        return Mistake(
             f"{key!r} is not a ConfigMap/Secret key: at most 253 of letters, digits, '-', '_' "
             "and '.' (a file name such as 'config.yaml')"
         )
     if key in (".", ".."):
-        return f"{key!r} is not a ConfigMap/Secret key: it must not be '.' or '..'"
+        return Mistake(f"{key!r} is not a ConfigMap/Secret key: it must not be '.' or '..'")
     return None
 
 
@@ -186,29 +168,35 @@ def resources(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """A container's `resources`: requests and limits of valid quantities, each request at most
     its limit (the API server refuses a request above the limit)."""
     if not isinstance(value, dict):
-        _fail(inst, attribute, f"must be a dict, got {type(value).__name__}")
+        fail(inst, attribute, Mistake("must be a dict", got=type(value).__name__))
     unknown = sorted(set(value) - {"requests", "limits", "claims"})
     if unknown:
-        _fail(inst, attribute, f"takes 'requests' and 'limits', got {unknown}")
+        fail(inst, attribute, Mistake("takes 'requests' and 'limits'", got=str(unknown)))
     amounts: dict[str, dict[str, Any]] = {}
     for part in ("requests", "limits"):
         given = value.get(part, {})
         if not isinstance(given, dict):
-            _fail(inst, attribute, f"{part!r} must map a resource to a quantity, got {given!r}")
+            fail(
+                inst,
+                attribute,
+                Mistake(f"{part!r} must map a resource to a quantity", got=repr(given)),
+            )
         for resource, amount in given.items():
             try:
                 amounts.setdefault(part, {})[resource] = parse_quantity(str(amount))
             except ValueError as error:
-                _fail(inst, attribute, f"{part} {resource!r}: {error}")
+                fail(inst, attribute, Mistake(f"{part} {resource!r}: {error}"))
     for resource, limit in amounts.get("limits", {}).items():
         request = amounts.get("requests", {}).get(resource)
         if request is not None and request > limit:
-            _fail(
+            fail(
                 inst,
                 attribute,
-                f"requests {resource} {value['requests'][resource]!r} above its limit "
-                f"{value['limits'][resource]!r}: the API server refuses it; raise the limit or "
-                "lower the request",
+                Mistake(
+                    f"requests {resource} {value['requests'][resource]!r} above its limit "
+                    f"{value['limits'][resource]!r}: the API server refuses it",
+                    instead="raise the limit or lower the request",
+                ),
             )
 
 
@@ -221,7 +209,11 @@ def image_reference(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> N
     """A container image reference the API server and the registry accept."""
     text(512)(inst, attribute, value)
     if not value or any(c.isspace() for c in value):
-        _fail(inst, attribute, f"must be an image reference such as 'nginx:1.27.3', got {value!r}")
+        fail(
+            inst,
+            attribute,
+            Mistake("must be an image reference such as 'nginx:1.27.3'", got=repr(value)),
+        )
     name = value.split("@", 1)[0]
     last = name.rsplit("/", 1)[-1]
     if ":" in last:
@@ -232,9 +224,12 @@ def image_reference(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> N
     bad = [p for p in parts if not _PATH_COMPONENT.fullmatch(p)]
     if bad:
         fixed = value.replace("/".join(parts), "/".join(parts).lower())
-        _fail(
+        fail(
             inst,
             attribute,
-            f"{value!r}: the repository {'/'.join(parts)!r} must be lower-case letters, digits "
-            f"and separators (registries refuse others); write {fixed!r}",
+            Mistake(
+                f"{value!r}: the repository {'/'.join(parts)!r} must be lower-case letters, "
+                "digits and separators (registries refuse others)",
+                instead=f"write {fixed!r}",
+            ),
         )

@@ -101,27 +101,27 @@ CASES: list[tuple[str, dict[str, str | bytes], str]] = [
     (
         "service-name-starts-with-digit",
         {"apps.d/bad.py": HEAD + "Service('1abc', ports={'http': 80})\n"},
-        "apps.d/bad.py:2: error: Service name '1abc' must be an RFC 1035 label (lower-case letters, digits and '-', starting with a letter and ending with a letter or digit); start it with a letter",
+        "apps.d/bad.py:2: error: Service name must be an RFC 1035 label (lower-case letters, digits and '-', starting with a letter and ending with a letter or digit), got '1abc'; start it with a letter",
     ),
     (
         "port-name-over-15-characters",
         {"apps.d/bad.py": HEAD + "Service('s', ports={'prometheus-metrics': 9090})\n"},
-        "apps.d/bad.py:2: error: Port 'name' 'prometheus-metrics' is 18 characters; an IANA service name has at most 15: shorten it by 3",
+        "apps.d/bad.py:2: error: Port 'name' must be at most 15 characters (an IANA service name), got 18 ('prometheus-metrics'); shorten it by 3",
     ),
     (
         "port-name-without-letter",
         {"apps.d/bad.py": HEAD + "Service('s', ports={'8080': 8080})\n"},
-        "apps.d/bad.py:2: error: Port 'name' '8080' must be an IANA service name (lower-case letters, digits and '-', at least one letter, no '-' at either end or twice in a row)",
+        "apps.d/bad.py:2: error: Port 'name' must be an IANA service name (lower-case letters, digits and '-', at least one letter, no '-' at either end or twice in a row)",
     ),
     (
         "lv-name-of-253-characters",
         {"apps.d/bad.py": HEAD + f"Volume('data', lv_name='{'v' * 253}')\n"},
-        "apps.d/bad.py:2: error: LVMVolume (local.openebs.io) name 'vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv...' (the LV name) makes the device-mapper name <volume group>-<LV name>, every '-' doubled, 261 characters; device-mapper takes at most 127: shorten the LV name by 134",
+        "apps.d/bad.py:2: error: LVMVolume (local.openebs.io) name (the LV name) makes the device-mapper name <volume group>-<LV name>, every '-' doubled, 261 characters; device-mapper takes at most 127, got 'vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv...'; shorten the LV name by 134",
     ),
     (
         "postgres-name-of-63-characters",
         {"apps.d/bad.py": HEAD + f"Postgres('{'p' * 63}')\n"},
-        "apps.d/bad.py:2: error: Cluster (postgresql.cnpg.io) name 'pppppppppppppppppppppppppppppppp...' is 63 characters; a CloudNativePG cluster name has at most 50: shorten it by 13",
+        "apps.d/bad.py:2: error: Cluster (postgresql.cnpg.io) name must be at most 50 characters (a CloudNativePG cluster name), got 63 ('pppppppppppppppppppppppppppppppp...'); shorten it by 13",
     ),
     (
         "service-selects-no-pod",

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import string
 
+import attrs
 import pytest
 import yaml
 from conftest import ProjectDir
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from klaster_build.errors import DeclarationError
 from klaster_build.names import (
     DNS_LABEL,
     DNS_SUBDOMAIN,
@@ -18,7 +20,7 @@ from klaster_build.names import (
     document_name_problems,
 )
 from klaster_build.records.manifest import CLUSTER_SCOPED
-from klaster_build.validators import name_problem
+from klaster_build.validators import dns_label, dns_subdomain
 
 # The rules as kubernetes/apimachinery pkg/util/validation/validation.go states them in words,
 # written without regular expressions so they check the patterns independently.
@@ -81,11 +83,29 @@ def test_rules_accept_exactly_what_kubernetes_accepts(rule, reference, value: st
     assert (rule.problem(value) is None) == reference(value)
 
 
+@attrs.frozen
+class _Named:
+    label: str = attrs.field(validator=dns_label)
+    subdomain: str = attrs.field(validator=dns_subdomain)
+
+
 @given(value=NAMEISH)
 def test_declared_names_follow_the_same_rules(value: str) -> None:
-    """The validators of declared names agree with the rules of rendered names."""
-    assert (name_problem(value) is None) == is_dns1123_label(value)
-    assert (name_problem(value, max_length=253, dots=True) is None) == is_dns1123_subdomain(value)
+    """A declared name is judged by the very rule rendered names are, and refused with that
+    rule's own message, said of the record and argument."""
+    for field, rule, reference in (
+        ("label", DNS_LABEL, is_dns1123_label),
+        ("subdomain", DNS_SUBDOMAIN, is_dns1123_subdomain),
+    ):
+        given = {"label": "a", "subdomain": "a", field: value}
+        problem = rule.problem(value)
+        assert (problem is None) == reference(value)
+        if problem is None:
+            _Named(**given)
+        else:
+            with pytest.raises(DeclarationError) as refused:
+                _Named(**given)
+            assert str(refused.value) == f"_Named {field!r} {problem}"
 
 
 @given(value=NAMEISH)
@@ -94,9 +114,9 @@ def test_every_refusal_says_what_to_write(value: str) -> None:
     problem = DNS_LABEL.problem(value)
     if problem is None:
         return
-    assert "DNS-1123 label" in problem or "must not be empty" in problem
-    if "write e.g. " in problem:
-        suggestion = problem.split("write e.g. ")[1]
+    assert "DNS-1123 name" in str(problem) or "must not be empty" in problem.wrong
+    if problem.instead.startswith("e.g. "):
+        suggestion = problem.instead.removeprefix("e.g. ")
         assert DNS_LABEL.problem(yaml.safe_load(suggestion)) is None
 
 
@@ -122,17 +142,15 @@ def test_derived_and_nested_names_are_checked_per_kind() -> None:
             },
         },
     }
-    problems = list(document_name_problems(deployment))
+    problems = [str(p) for p in document_name_problems(deployment)]
     assert problems == [
-        "Deployment 'web': label 'app' 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...' is 64 characters; a label value has at most 63: shorten it by 1",
-        "Deployment 'web': container name 'Web' must be a DNS-1123 label (lower-case letters, digits and '-', starting and ending with a letter or digit); write e.g. 'web'",
-        "Deployment 'web': container 'Web' port name 'http-metrics-port' is 17 characters; an IANA service name has at most 15: shorten it by 2",
-        "Deployment 'web': pod volume name 'data.lvm' must be a DNS-1123 label (lower-case letters, digits and '-', starting and ending with a letter or digit); write e.g. 'data-lvm'",
+        "Deployment 'web': label 'app' must be at most 63 characters (a label value), got 64 ('xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...'); shorten it by 1",
+        "Deployment 'web': container name must be a DNS-1123 name (lower-case letters, digits and '-', starting and ending with a letter or digit), got 'Web'; e.g. 'web'",
+        "Deployment 'web': container 'Web' port name must be at most 15 characters (an IANA service name), got 17 ('http-metrics-port'); shorten it by 2",
+        "Deployment 'web': pod volume name must be a DNS-1123 name (lower-case letters, digits and '-', starting and ending with a letter or digit), got 'data.lvm'; e.g. 'data-lvm'",
     ]
     statefulset = {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "a.b"}}
-    assert [p.split(" must")[0] for p in document_name_problems(statefulset)] == [
-        "StatefulSet name 'a.b'"
-    ]
+    assert [p.record for p in document_name_problems(statefulset)] == ["StatefulSet name"]
     role = {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "ClusterRole",
@@ -146,10 +164,8 @@ def test_derived_and_nested_names_are_checked_per_kind() -> None:
         "spec": {"volGroup": "openebs-hdd"},
     }
     (problem,) = document_name_problems(volume)
-    assert (
-        "doubled, 134 characters; device-mapper takes at most 127: shorten the LV name by 7"
-        in problem
-    )
+    assert "doubled, 134 characters; device-mapper takes at most 127" in problem.wrong
+    assert problem.instead == "shorten the LV name by 7"
 
 
 def _build(project: ProjectDir, run, source: str) -> tuple[int, str]:
@@ -173,8 +189,9 @@ def test_a_manifest_deployment_is_checked_like_a_declared_one(
     )
     assert code == 2
     assert err.startswith(
-        "apps.d/web.py:2: error: Service name '2fa' must be an RFC 1035 label (lower-case letters, "
-        "digits and '-', starting with a letter and ending with a letter or digit); start it with a letter"
+        "apps.d/web.py:2: error: Service name must be an RFC 1035 label (lower-case letters, "
+        "digits and '-', starting with a letter and ending with a letter or digit), got '2fa'; "
+        "start it with a letter"
     )
 
 
@@ -193,8 +210,8 @@ def test_a_claim_name_too_long_for_a_pod_volume_is_refused(
     )
     assert code == 2
     assert err.startswith(
-        "apps.d/web.py:3: error: Deployment 'web': pod volume name 'cccccccccccccccccccccccccccccccc...' "
-        "is 70 characters; a DNS-1123 label has at most 63: shorten it by 7"
+        "apps.d/web.py:3: error: Deployment 'web': pod volume name must be at most 63 characters "
+        "(a DNS-1123 name), got 70 ('cccccccccccccccccccccccccccccccc...'); shorten it by 7"
     )
 
 

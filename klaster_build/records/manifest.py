@@ -9,9 +9,9 @@ import attrs
 
 from klaster_build.data import DATA
 from klaster_build.errors import DeclarationError
-from klaster_build.names import api_group
+from klaster_build.names import DNS_SUBDOMAIN, api_group
 from klaster_build.records.base import Record
-from klaster_build.validators import instance_of, name_problem, optional
+from klaster_build.validators import instance_of, optional
 
 FILE_NAME = r"^[a-z0-9][a-z0-9-]*\.yaml$"
 
@@ -35,7 +35,7 @@ def _body(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     elif not isinstance(value.get("metadata"), dict):
         problem = "must have a 'metadata' mapping with a 'name'"
     else:
-        name_issue = name_problem(value["metadata"].get("name"), max_length=253, dots=True)
+        name_issue = DNS_SUBDOMAIN.problem(value["metadata"].get("name"))
         if name_issue:
             problem = f"metadata.name {name_issue}"
     if problem:

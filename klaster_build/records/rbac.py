@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 
 from klaster_build.errors import DeclarationError
+from klaster_build.names import DNS_SUBDOMAIN
 from klaster_build.records.app import Namespace
 from klaster_build.records.base import Record
 from klaster_build.records.manifest import output_file
@@ -18,7 +19,6 @@ from klaster_build.validators import (
     dns_subdomain,
     each,
     instance_of,
-    name_problem,
     optional,
     to_tuple,
 )
@@ -64,9 +64,7 @@ class ServiceAccount(Record):
 
 
 def _api_group(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value in ("", "*") or (
-        isinstance(value, str) and name_problem(value, dots=True, max_length=253) is None
-    ):
+    if value in ("", "*") or (isinstance(value, str) and DNS_SUBDOMAIN.problem(value) is None):
         return
     msg = (
         f"Rule 'api_groups' entry {value!r} is not an API group; write '' for the core group "
