@@ -11,7 +11,7 @@ from klaster_build.data import SecretKey
 from klaster_build.emit.infra import crd_problems
 from klaster_build.emit.outputs import Declared, Output, identity
 from klaster_build.emit.vault import infra_placements
-from klaster_build.errors import KlasterError, Problem
+from klaster_build.errors import KlasterError, Mistake, Problem
 from klaster_build.invocation import command
 from klaster_build.names import api_group, document_name_problems, pod_template_labels
 from klaster_build.records.base import Record
@@ -34,8 +34,11 @@ def unknown_records(project: Project, catalog: Catalog) -> list[Problem]:
     return [
         Problem(
             record.origin,
-            f"{type(record).__name__} is not a record type klaster builds; declare records "
-            f"from klaster_build.dsl (see `{command('explain')}`)",
+            Mistake(
+                "is not a record type klaster builds",
+                record=type(record).__name__,
+                instead=f"declare records from klaster_build.dsl (see `{command('explain')}`)",
+            ),
         )
         for record in project.records
         if not catalog.knows(record)
@@ -102,13 +105,16 @@ def namespace_problems(project: Project, graph: ProjectGraph) -> Iterator[Proble
             here, there = namespace(consumer), namespace(target)
             yield Problem(
                 consumer.origin,
-                f"{type(consumer).__name__} {consumer.record_name!r} (namespace {here!r}) reads "
-                f"{type(target).__name__} {target.record_name!r} of namespace {there!r} "
-                f"({target.origin}), but a pod reads Secrets, ConfigMaps and claims only from "
-                f"its own namespace: it would never start. Share the namespace "
-                f"(App(namespace={there!r}) in this file), or give this app its own copy "
-                "(its own VaultSecret on the same OpenBao path); a Service address (.host) "
-                "may cross namespaces",
+                Mistake(
+                    f"(namespace {here!r}) reads {type(target).__name__} "
+                    f"{target.record_name!r} of namespace {there!r} ({target.origin}), but a pod "
+                    "reads Secrets, ConfigMaps and claims only from its own namespace: it would "
+                    "never start",
+                    record=f"{type(consumer).__name__} {consumer.record_name!r}",
+                    instead=f"share the namespace (App(namespace={there!r}) in this file), or "
+                    "give this app its own copy (its own VaultSecret on the same OpenBao path); "
+                    "a Service address (.host) may cross namespaces",
+                ),
                 subject=consumer.address,
             )
 
@@ -132,16 +138,22 @@ def mount_problems(project: Project, graph: ProjectGraph, catalog: Catalog) -> I
                 if mountable is None:
                     yield Problem(
                         workload.origin,
-                        f"{where} cannot mount a {type(source).__name__}; mount one of "
-                        f"{catalog.mountable_names()}",
+                        Mistake(
+                            f"cannot mount a {type(source).__name__}",
+                            record=where,
+                            instead=f"mount one of {catalog.mountable_names()}",
+                        ),
                         subject=workload.address,
                     )
                     continue
                 if items and not mountable.items:
                     yield Problem(
                         workload.origin,
-                        f"{where}: a {type(source).__name__} has no keys to pick with items=; "
-                        "leave items out",
+                        Mistake(
+                            f"a {type(source).__name__} has no keys to pick with items=",
+                            record=f"{where}:",
+                            instead="leave items out",
+                        ),
                         subject=workload.address,
                     )
                 keys = sorted(
@@ -154,8 +166,12 @@ def mount_problems(project: Project, graph: ProjectGraph, catalog: Catalog) -> I
                 if unknown:
                     yield Problem(
                         workload.origin,
-                        f"{where} picks keys {unknown} that {type(source).__name__} "
-                        f"{getattr(source, 'record_name', '')!r} does not declare; it has {keys}",
+                        Mistake(
+                            f"picks keys {unknown} that {type(source).__name__} "
+                            f"{getattr(source, 'record_name', '')!r} does not declare",
+                            record=where,
+                            instead=f"it has {keys}",
+                        ),
                         subject=workload.address,
                     )
                 name = (mounted.name if isinstance(mounted, Mount) else None) or getattr(
@@ -164,8 +180,12 @@ def mount_problems(project: Project, graph: ProjectGraph, catalog: Catalog) -> I
                 if name is not None and chosen.setdefault(name, items) != items:
                     yield Problem(
                         workload.origin,
-                        f"{where} mounts volume {name!r} again with other items; give this "
-                        "Mount its own name= (one pod volume per choice of items)",
+                        Mistake(
+                            f"mounts volume {name!r} again with other items",
+                            record=where,
+                            instead="give this Mount its own name= (one pod volume per choice "
+                            "of items)",
+                        ),
                         subject=workload.address,
                     )
 
@@ -244,12 +264,15 @@ def unmatched_selectors(by_path: dict[str, list[Output]]) -> Iterator[Problem]:
         )
         yield Problem(
             output.record.origin,
-            f"Service {service['metadata'].get('name')!r} selects pods labelled {_spelled(wanted)}, "
-            f"but no pod in namespace {namespace!r} has those labels; "
-            + (
-                f"its pods are labelled {present}: select one of them, or give workload="
-                if present
-                else "the namespace has no pods: declare the workload, or give workload="
+            Mistake(
+                f"selects pods labelled {_spelled(wanted)}, but no pod in namespace "
+                f"{namespace!r} has those labels",
+                record=f"Service {service['metadata'].get('name')!r}",
+                instead=(
+                    f"its pods are labelled {present}: select one of them, or give workload="
+                    if present
+                    else "the namespace has no pods: declare the workload, or give workload="
+                ),
             ),
         )
 
@@ -261,8 +284,8 @@ def name_problems(by_path: dict[str, list[Output]]) -> Iterator[Problem]:
         for output in outputs:
             document = output.document
             if isinstance(document, dict) and "kind" in document and "apiVersion" in document:
-                for message in document_name_problems(document):
-                    yield Problem(output.record.origin, message)
+                for mistake in document_name_problems(document):
+                    yield Problem(output.record.origin, mistake)
 
 
 def _holds_marker(value: Any) -> bool:
@@ -285,8 +308,12 @@ def unresolved_references(by_path: dict[str, list[Output]]) -> Iterator[Problem]
             if "\\x00" in repr(parts) and _holds_marker(parts):
                 yield Problem(
                     output.record.origin,
-                    f"out/{path} would hold a reference klaster did not resolve; this is a "
-                    "klaster bug, nothing was written: please report it with this apps.d line",
+                    Mistake(
+                        "would hold a reference klaster did not resolve",
+                        record=f"out/{path}",
+                        instead="this is a klaster bug, nothing was written: please report it "
+                        "with this apps.d line",
+                    ),
                 )
 
 
@@ -308,7 +335,11 @@ def output_problems(by_path: dict[str, list[Output]]) -> list[Problem]:
             problems.append(
                 Problem(
                     outputs[1].record.origin,
-                    f"out/{path} is written by more than one record ({places}); rename one",
+                    Mistake(
+                        f"is written by more than one record ({places})",
+                        record=f"out/{path}",
+                        instead="rename one",
+                    ),
                 )
             )
         for output in outputs:
@@ -321,7 +352,11 @@ def output_problems(by_path: dict[str, list[Output]]) -> list[Problem]:
                 problems.append(
                     Problem(
                         output.record.origin,
-                        f"{kind} {name!r} in namespace {namespace!r} is also generated by {other.origin}; names must be unique",
+                        Mistake(
+                            f"in namespace {namespace!r} is also generated by {other.origin}",
+                            record=f"{kind} {name!r}",
+                            instead="names must be unique",
+                        ),
                     )
                 )
     return sorted(problems)

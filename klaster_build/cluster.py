@@ -4,36 +4,29 @@ belongs to one particular cluster: the conventions come from the user's klasterf
 from __future__ import annotations
 
 import ipaddress
-import re
 from typing import Any
 
 import attrs
 
 from klaster_build import registry
 from klaster_build.data import check_fields
-from klaster_build.errors import DeclarationError
+from klaster_build.errors import Mistake
 from klaster_build.origin import Origin, capture_origin
 from klaster_build.validators import (
     dns_label,
     dns_subdomain,
     each,
+    fail,
     instance_of,
+    matches,
     one_of,
     optional,
     text,
     to_tuple,
 )
 
-_DURATION = r"^[0-9]+(ms|s|m|h)([0-9]+(ms|s|m|h))*$"
-
-
-def _duration(inst: object, attribute: attrs.Attribute[str], value: object) -> None:
-    if not isinstance(value, str) or not re.fullmatch(_DURATION, value):
-        msg = (
-            f"{type(inst).__name__} {attribute.name!r} must be a Go duration such as '30m' or "
-            f"'24h', got {value!r}"
-        )
-        raise DeclarationError(msg)
+# A Go duration as Flux reads `interval`s (time.ParseDuration, whole units).
+_duration = matches(r"[0-9]+(ms|s|m|h)([0-9]+(ms|s|m|h))*", "a Go duration such as '30m' or '24h'")
 
 
 @attrs.frozen(kw_only=True)
@@ -95,42 +88,57 @@ class TalosSettings:
 
 def _tiers(inst: object, attribute: attrs.Attribute[object], value: object) -> None:
     if not isinstance(value, dict) or not value:
-        msg = f"Cluster 'storage' must be a dict of tier name -> StorageTier, got {value!r}"
-        raise DeclarationError(msg)
+        fail(
+            inst, attribute, Mistake("must be a dict of tier name -> StorageTier", got=repr(value))
+        )
     for tier, setting in value.items():
         if not isinstance(tier, str) or not isinstance(setting, StorageTier):
-            msg = f"Cluster 'storage' entry {tier!r} must map a tier name to StorageTier(...)"
-            raise DeclarationError(msg)
+            fail(
+                inst, attribute, Mistake(f"entry {tier!r} must map a tier name to StorageTier(...)")
+            )
 
 
 def _nodes(inst: object, attribute: attrs.Attribute[object], value: object) -> None:
     if not isinstance(value, tuple) or not value or not all(isinstance(n, Node) for n in value):
-        msg = f"Cluster 'nodes' must be a non-empty list of Node(...), got {value!r}"
-        raise DeclarationError(msg)
+        fail(inst, attribute, Mistake("must be a non-empty list of Node(...)", got=repr(value)))
     names = [node.name for node in value]
     twice = sorted({name for name in names if names.count(name) > 1})
     if twice:
-        msg = f"Cluster 'nodes' names {twice} more than once; each Node is one machine"
-        raise DeclarationError(msg)
+        fail(
+            inst,
+            attribute,
+            Mistake(f"names {twice} more than once", instead="each Node is one machine"),
+        )
     if all(node.role != "controlplane" for node in value):
-        msg = "Cluster 'nodes' has no Node(role='controlplane'); the API server needs one"
-        raise DeclarationError(msg)
+        fail(
+            inst,
+            attribute,
+            Mistake("has no Node(role='controlplane')", instead="the API server needs one"),
+        )
 
 
 def _cidrs(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    problem = None
     if not isinstance(value, tuple) or not value or not all(isinstance(v, str) for v in value):
-        problem = "must be a non-empty list of CIDRs such as ['10.244.0.0/16']"
-    else:
-        for cidr in value:
-            try:
-                ipaddress.ip_network(cidr)
-            except ValueError as error:
-                problem = f"entry {cidr!r} is not a network in CIDR notation ({error})"
-                break
-    if problem:
-        msg = f"Cluster {attribute.name!r} {problem}"
-        raise DeclarationError(msg, attribute.name)
+        fail(
+            inst,
+            attribute,
+            Mistake(
+                "must be a non-empty list of CIDRs such as ['10.244.0.0/16']",
+                keyword=attribute.name,
+            ),
+        )
+    for cidr in value:
+        try:
+            ipaddress.ip_network(cidr)
+        except ValueError as error:
+            fail(
+                inst,
+                attribute,
+                Mistake(
+                    f"entry {cidr!r} is not a network in CIDR notation ({error})",
+                    keyword=attribute.name,
+                ),
+            )
 
 
 def _relative_dir(inst: object, attribute: attrs.Attribute[str], value: object) -> None:
@@ -143,20 +151,14 @@ def _relative_dir(inst: object, attribute: attrs.Attribute[str], value: object) 
         # klaster owns what its manifest lists there: never the inputs or git's or its own state
         problem = "must be a directory of its own, not in apps.d/, .git or .klaster-cache"
     if problem:
-        msg = f"Cluster 'out_dir' {problem}, got {value!r}"
-        raise DeclarationError(msg)
+        fail(inst, attribute, Mistake(problem, got=repr(value)))
 
 
-_OUTPOST_URL = r"^http://[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$"
-
-
-def _outpost_url(inst: object, attribute: attrs.Attribute[str], value: object) -> None:
-    if not isinstance(value, str) or not re.fullmatch(_OUTPOST_URL, value):
-        msg = (
-            "Cluster 'authentik_outpost' must be the outpost's in-cluster URL without a path, "
-            f"such as 'http://authentik-server.authentik.svc.cluster.local', got {value!r}"
-        )
-        raise DeclarationError(msg)
+_outpost_url = matches(
+    r"http://[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?",
+    "the outpost's in-cluster URL without a path, such as "
+    "'http://authentik-server.authentik.svc.cluster.local'",
+)
 
 
 @attrs.frozen(kw_only=True, eq=False)

@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from klaster_build.errors import DeclarationError
+from klaster_build.errors import DeclarationError, Mistake
 from klaster_build.refs import MARK, AddressRef, ClusterRef, Ref, stray_nul
 from klaster_build.validators import text
 
@@ -86,7 +86,7 @@ def check_fields(value: Any) -> None:
         try:
             _check(field, data, 0)
         except _Refused as refused:
-            raise DeclarationError(refused.message(type(value).__name__, name), name) from None
+            raise DeclarationError(refused.mistake(type(value).__name__, name)) from None
 
 
 _FIELDS: dict[type, tuple[tuple[str, bool], ...]] = {}
@@ -110,24 +110,28 @@ class _Refused(Exception):
     """A value that cannot be taken; `trail` grows while unwinding: (subscript, container),
     innermost first."""
 
-    def __init__(self, problem: str) -> None:
-        super().__init__(problem)
+    def __init__(self, problem: Mistake) -> None:
+        super().__init__(str(problem))
         self.problem = problem
         self.trail: list[tuple[str, object]] = []
 
-    def message(self, kind: str, field: str) -> str:
+    def mistake(self, kind: str, field: str) -> Mistake:
+        """The problem said of the record `kind`, its argument `field` and the path inside it."""
         steps = [step for step, _ in reversed(self.trail)]
         containers = [container for _, container in reversed(self.trail)]
         ids = [id(c) for c in containers]
         repeat = next((n for n, i in enumerate(ids) if i in ids[:n]), None)
         if repeat is not None:  # the walk went round a cycle until it was too deep
             first = ids.index(ids[repeat])
-            return (
-                f"{kind} {_path(field, steps[:repeat])} contains itself (it is "
-                f"{_path(field, steps[:first])}); YAML cannot write a value inside itself: put a "
-                "new dict or list there"
+            return Mistake(
+                f"contains itself (it is {_path(field, steps[:first])})",
+                record=f"{kind} {_path(field, steps[:repeat])}",
+                instead="YAML cannot write a value inside itself: put a new dict or list there",
+                keyword=field,
             )
-        return f"{kind} {_path(field, steps) if steps else repr(field)} {self.problem}"
+        if steps:
+            return attrs.evolve(self.problem, record=f"{kind} {_path(field, steps)}", keyword=field)
+        return attrs.evolve(self.problem.about(kind, field), keyword=field)
 
 
 def _path(field: str, steps: list[str]) -> str:
@@ -161,11 +165,13 @@ def _check(value: Any, data: bool, depth: int) -> None:
         _check_text(value)
     elif isinstance(value, float):
         if not math.isfinite(value):
-            msg = (
-                f"is {value!r}, which Kubernetes cannot store (JSON has no NaN or infinity); "
-                f"write a finite number, or the text {str(value)!r} if it is meant as text"
+            raise _Refused(
+                Mistake(
+                    f"is {value!r}, which Kubernetes cannot store (JSON has no NaN or infinity)",
+                    instead=f"write a finite number, or the text {str(value)!r} if it is meant "
+                    "as text",
+                )
             )
-            raise _Refused(msg)
     elif isinstance(value, int | Checked | Ref | AddressRef | ClusterRef):
         return  # numbers, records (checked when they were made) and references
     elif isinstance(value, set | frozenset):
@@ -173,8 +179,7 @@ def _check(value: Any, data: bool, depth: int) -> None:
             listed = _short(sorted(value))
         except TypeError:  # items of different types: no order to suggest
             listed = "[...]"
-        msg = f"is a set; YAML has no sets: write a list, {listed}"
-        raise _Refused(msg)
+        raise _Refused(Mistake("is a set", instead=f"YAML has no sets: write a list, {listed}"))
     elif attrs.has(kind) and (not data or kind in _DATA_OBJECTS):  # a value object: its fields
         for name, inner_data in _fields(kind):
             try:
@@ -183,30 +188,33 @@ def _check(value: Any, data: bool, depth: int) -> None:
                 refused.trail.append((f".{name}", value))
                 raise
     else:
-        msg = (
-            f"is a value of type {kind.__name__} ({_short(value)}), which is not YAML data; "
-            "write a string, number, True/False, None, list or dict"
+        raise _Refused(
+            Mistake(
+                f"is a value of type {kind.__name__} ({_short(value)}), which is not YAML data",
+                instead="write a string, number, True/False, None, list or dict",
+            )
         )
-        raise _Refused(msg)
 
 
 def _check_items(
     value: dict[Any, Any] | list[Any] | tuple[Any, ...], data: bool, depth: int
 ) -> None:
     if depth >= MAX_DEPTH:
-        msg = (
-            f"nests deeper than {MAX_DEPTH} levels; no Kubernetes document is this deep: look "
-            "for a loop that builds the value"
+        raise _Refused(
+            Mistake(
+                f"nests deeper than {MAX_DEPTH} levels",
+                instead="no Kubernetes document is this deep: look for a loop that builds the value",
+            )
         )
-        raise _Refused(msg)
     if isinstance(value, dict):
         for key in value:
             if not isinstance(key, str):
-                msg = (
-                    f"has the key {_short(key)} ({type(key).__name__}); YAML keys here are text: "
-                    f"write {str(key)!r}"
+                raise _Refused(
+                    Mistake(
+                        f"has the key {_short(key)} ({type(key).__name__})",
+                        instead=f"YAML keys here are text: write {str(key)!r}",
+                    )
                 )
-                raise _Refused(msg)
             if not _is_plain(key):
                 _check_text(key)
     # (key, item) of a dict and (index, item) of a sequence: the subscript is the same f-string
@@ -222,15 +230,19 @@ def _check_items(
 
 def _check_text(text: str) -> None:
     if MARK in text and stray_nul(text):
-        msg = (
-            f"contains a NUL character (\\x00): {_short(text)}; remove it (a reference goes "
-            "into text whole, by an f-string: f'http://{svc.host}')"
+        raise _Refused(
+            Mistake(
+                f"contains a NUL character (\\x00): {_short(text)}",
+                instead="remove it (a reference goes into text whole, by an f-string: "
+                "f'http://{svc.host}')",
+            )
         )
-        raise _Refused(msg)
     surrogate = None if text.isascii() else _SURROGATE.search(text)
     if surrogate:
-        msg = (
-            f"contains a lone surrogate {surrogate[0]!r} (half of a UTF-16 pair, not a "
-            f"character): {_short(text)}; write the whole character, e.g. '\\U0001f600'"
+        raise _Refused(
+            Mistake(
+                f"contains a lone surrogate {surrogate[0]!r} (half of a UTF-16 pair, not a "
+                f"character): {_short(text)}",
+                instead="write the whole character, e.g. '\\U0001f600'",
+            )
         )
-        raise _Refused(msg)

@@ -15,7 +15,7 @@ from klaster_build.cluster import (
     VaultSettings,
 )
 from klaster_build.data import Plain, SecretKey
-from klaster_build.errors import DeclarationError
+from klaster_build.errors import DeclarationError, Mistake
 from klaster_build.families import FAMILIES
 from klaster_build.refs import cluster, ref
 from klaster_build.versions import Renovate
@@ -33,8 +33,9 @@ def read_yaml(path: str) -> list[Any]:
     try:
         return [d for d in yaml.load_all(text, Loader=loader) if d is not None]
     except yaml.YAMLError as error:
-        msg = f"read_yaml({path!r}): not valid YAML: {error}"
-        raise DeclarationError(msg) from error
+        raise DeclarationError(
+            Mistake(f"not valid YAML: {error}", record=f"read_yaml({path!r}):")
+        ) from error
 
 
 def read(path: str) -> str:
@@ -48,21 +49,35 @@ def read(path: str) -> str:
 def _read_from(caller: Path, path: str) -> str:
     target = (caller / path).resolve()
     if caller not in target.parents:
-        msg = f"read({path!r}) must name a file inside {caller.name}/, without '..'"
-        raise DeclarationError(msg)
+        raise DeclarationError(
+            Mistake(
+                f"must name a file inside {caller.name}/, without '..'", record=f"read({path!r})"
+            )
+        )
     try:
         data = target.read_bytes()
     except OSError as error:
-        msg = f"read({path!r}): {error.strerror or error}; the path is relative to {caller.name}/"
-        raise DeclarationError(msg) from error
+        raise DeclarationError(
+            Mistake(
+                str(error.strerror or error),
+                record=f"read({path!r}):",
+                instead=f"the path is relative to {caller.name}/",
+            )
+        ) from error
     if len(data) > MAX_READ_BYTES:
-        msg = f"read({path!r}): file is {len(data)} bytes; config files are limited to 1 MiB"
-        raise DeclarationError(msg)
+        raise DeclarationError(
+            Mistake(
+                f"file is {len(data)} bytes",
+                record=f"read({path!r}):",
+                instead="config files are limited to 1 MiB",
+            )
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
-        msg = f"read({path!r}): file is not UTF-8 text"
-        raise DeclarationError(msg) from error
+        raise DeclarationError(
+            Mistake("file is not UTF-8 text", record=f"read({path!r}):")
+        ) from error
 
 
 # What the klasterfile and every apps.d file use besides the families' records and values.

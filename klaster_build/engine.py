@@ -11,7 +11,14 @@ from klaster_build import baseline, output, state
 from klaster_build.checks import output_problems, run_checks, unknown_records
 from klaster_build.cluster import Cluster
 from klaster_build.emit import render, serialize
-from klaster_build.errors import ExitStatus, Problem, ProblemsFound, WriteInterrupted, scoped
+from klaster_build.errors import (
+    ExitStatus,
+    Mistake,
+    Problem,
+    ProblemsFound,
+    WriteInterrupted,
+    scoped,
+)
 from klaster_build.expansion import expand
 from klaster_build.families import CATALOG
 from klaster_build.family import Catalog, Removal
@@ -156,7 +163,7 @@ def _build(
     if unknown:
         listed = ", ".join(sorted(rendering.project.apps))
         raise ProblemsFound(
-            Problem(COMMAND_LINE, f"no app named {a!r} in apps.d/ (apps: {listed})")
+            Problem(COMMAND_LINE, Mistake(f"no app named {a!r} in apps.d/ (apps: {listed})"))
             for a in unknown
         )
     files = rendering.files
@@ -178,16 +185,21 @@ def _build(
     warnings += tuple(
         Problem(
             Origin(manifest_path, 0),
-            f"lists {entry!r}, which is not a file klaster generates under {rel}/; "
-            "klaster never reads, writes or deletes it, and drops the entry",
+            Mistake(
+                f"lists {entry!r}, which is not a file klaster generates under {rel}/",
+                instead="klaster never reads, writes or deletes it, and drops the entry",
+            ),
             severity="warning",
         )
         for entry in foreign_entries
     ) + tuple(
         Problem(
             Origin(path, 0),
-            "is no longer generated but was edited since klaster wrote it; it is kept and "
-            "no longer klaster's: delete it yourself if it is not needed",
+            Mistake(
+                "is no longer generated but was edited since klaster wrote it",
+                instead="it is kept and no longer klaster's: delete it yourself if it is not "
+                "needed",
+            ),
             severity="warning",
         )
         for path in plan.kept
@@ -211,7 +223,10 @@ def _build(
     blocked = output.in_the_way(root, [*plan.write, manifest_path])
     if blocked:
         raise ProblemsFound(
-            Problem(Origin(path, 0), f"{what}: move it away (or delete it) and build again")
+            Problem(
+                Origin(path, 0),
+                Mistake(what, instead="move it away (or delete it) and build again"),
+            )
             for path, what in blocked.items()
         )
     if plan.foreign:

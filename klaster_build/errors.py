@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from enum import IntEnum
 
@@ -53,6 +54,18 @@ class Mistake:
         """The same mistake said of `record` (and its argument `field`): a rule's finding
         placed on the value that broke it."""
         return attrs.evolve(self, record=record, field=field)
+
+
+def did_you_mean(wrong: str, names: Iterable[str], most: int = 1) -> str:
+    """`did you mean 'x'?` naming the closest of `names` (up to `most` of them), or ""."""
+    names = list(names)
+    close = difflib.get_close_matches(wrong, names, n=most, cutoff=0.6) or [
+        next(n for n in names if n.lower() == found)
+        for found in difflib.get_close_matches(
+            wrong.lower(), [n.lower() for n in names], n=most, cutoff=0.6
+        )
+    ]
+    return f"did you mean {' or '.join(map(repr, close))}?" if close else ""
 
 
 def _mistake(value: Mistake | str) -> Mistake:

@@ -23,7 +23,7 @@ import attrs
 
 from klaster_build import dsl, naming
 from klaster_build.cluster import Cluster
-from klaster_build.errors import Mistake
+from klaster_build.errors import Mistake, did_you_mean
 from klaster_build.invocation import command
 from klaster_build.records.base import Record
 
@@ -97,17 +97,6 @@ def find(name: str) -> Entry | None:
         return entries[name]
     folded = [e for e in entries.values() if e.name.lower() == name.lower()]
     return folded[0] if len(folded) == 1 else None
-
-
-def did_you_mean(wrong: str, names: list[str]) -> str:
-    """`; did you mean 'x'?` for the closest of `names`, or nothing."""
-    close = difflib.get_close_matches(wrong, names, n=1, cutoff=0.6) or difflib.get_close_matches(
-        wrong.lower(), [n.lower() for n in names], n=1, cutoff=0.6
-    )
-    if not close:
-        return ""
-    spelled = next(n for n in names if n.lower() == close[0].lower())
-    return f"; did you mean {spelled!r}?"
 
 
 def _docstring(target: Any) -> str:
@@ -380,24 +369,29 @@ def call_mistake(error: TypeError) -> Mistake | None:
     if found := _UNEXPECTED.match(problem):
         wrong = found[1]
         return Mistake(
-            f"{kind} has no argument {wrong!r}{did_you_mean(wrong, names) or '.'} Its arguments: "
-            f"{', '.join(names)} ({see})",
+            f"has no argument {wrong!r}",
+            record=kind,
+            instead=_offer(did_you_mean(wrong, names), "Its arguments", names, see),
             keyword=wrong,
         )
     if found := _MISSING.match(problem):
         missing = " and ".join(repr(m) for m in re.findall(r"'(\w+)'", found[1]))
         required = [a.name for a in taken if a.default is None]
-        return Mistake(f"{kind} needs {missing} (required: {', '.join(required)}; {see})")
+        return Mistake(f"needs {missing} (required: {', '.join(required)}; {see})", record=kind)
     if found := _TOO_MANY.match(problem):
         unnamed = [repr(a.name) for a in taken if a.position]
         given = int(found[2]) - 1  # Python counts `self`
         return Mistake(
-            f"{kind} takes {len(unnamed)} unnamed argument{'s' * (len(unnamed) != 1)} "
-            f"({', '.join(unnamed)}), got {given}; name the others (its arguments: "
-            f"{', '.join(names)}; {see})"
+            f"takes {len(unnamed)} unnamed argument{'s' * (len(unnamed) != 1)} "
+            f"({', '.join(unnamed)})",
+            record=kind,
+            got=str(given),
+            instead=f"name the others (its arguments: {', '.join(names)}; {see})",
         )
     if found := _TWICE.match(problem):
-        return Mistake(f"{kind} got {found[1]!r} twice, unnamed and by name; give it once")
+        return Mistake(
+            f"got {found[1]!r} twice, unnamed and by name", record=kind, instead="give it once"
+        )
     return None
 
 
@@ -406,8 +400,8 @@ def attribute_mistake(error: AttributeError) -> Mistake | None:
     one; None for any other object."""
     if isinstance(error, attrs.exceptions.FrozenInstanceError):
         return Mistake(
-            "records and values cannot be changed once declared; give the value as an argument "
-            "where it is declared"
+            "records and values cannot be changed once declared",
+            instead="give the value as an argument where it is declared",
         )
     target = getattr(error, "obj", None)
     kind = type(target)
@@ -419,8 +413,15 @@ def attribute_mistake(error: AttributeError) -> Mistake | None:
     offered = [m.name for m in members(kind)]
     given = [a.name for a in arguments(kind)]
     plain = [m.split("(")[0] for m in offered] + given
-    see = f" (see '{command(f'explain {kind.__name__}')}')" if explained else ""
+    see = f"see '{command(f'explain {kind.__name__}')}'" if explained else ""
     return Mistake(
-        f"{kind.__name__} has no attribute {error.name!r}{did_you_mean(error.name, plain) or '.'} "
-        f"It has: {', '.join([*offered, *given])}{see}"
+        f"has no attribute {error.name!r}",
+        record=kind.__name__,
+        instead=_offer(did_you_mean(error.name, plain), "It has", [*offered, *given], see),
     )
+
+
+def _offer(suggestion: str, lead: str, names: list[str], see: str) -> str:
+    """What to write instead of a wrong name: the closest one, then every one there is."""
+    listed = f"{lead}: {', '.join(names)}" + (f" ({see})" if see else "")
+    return f"{suggestion} {listed}" if suggestion else listed

@@ -97,20 +97,23 @@ class Catalog:
     emitters: dict[type, Emitter] = attrs.field(init=False)
     references: dict[tuple[type, str], Resolver] = attrs.field(init=False)
     mounts: dict[type, Mountable] = attrs.field(init=False)
+    # Every family's, in the families' order.
+    expanders: tuple[Expander, ...] = attrs.field(init=False)
+    checks: tuple[Check, ...] = attrs.field(init=False)
+    steps: tuple[StepSource, ...] = attrs.field(init=False)
+    removals: tuple[RemovalCheck, ...] = attrs.field(init=False)
+    indexers: tuple[Indexer, ...] = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
-        object.__setattr__(
-            self, "record_types", frozenset(t for f in self.families for t in f.records)
-        )
-        object.__setattr__(
-            self, "emitters", {k: v for f in self.families for k, v in f.emitters.items()}
-        )
-        object.__setattr__(
-            self, "references", {k: v for f in self.families for k, v in f.references.items()}
-        )
-        object.__setattr__(
-            self, "mounts", {k: v for f in self.families for k, v in f.mounts.items()}
-        )
+        merged: dict[str, Any] = {
+            "record_types": frozenset(t for f in self.families for t in f.records)
+        }
+        for table in ("emitters", "references", "mounts"):
+            merged[table] = {k: v for f in self.families for k, v in getattr(f, table).items()}
+        for hooks in ("expanders", "checks", "steps", "removals", "indexers"):
+            merged[hooks] = tuple(h for f in self.families for h in getattr(f, hooks))
+        for name, value in merged.items():
+            object.__setattr__(self, name, value)
 
     def knows(self, record: Record) -> bool:
         """Whether a family declares the record's exact type."""
@@ -135,28 +138,3 @@ class Catalog:
             if found is not None:
                 return found
         return None
-
-    @property
-    def expanders(self) -> tuple[Expander, ...]:
-        """Every family's expanders."""
-        return tuple(e for f in self.families for e in f.expanders)
-
-    @property
-    def checks(self) -> tuple[Check, ...]:
-        """Every family's checks."""
-        return tuple(c for f in self.families for c in f.checks)
-
-    @property
-    def steps(self) -> tuple[StepSource, ...]:
-        """Every family's operator-step sources."""
-        return tuple(s for f in self.families for s in f.steps)
-
-    @property
-    def removals(self) -> tuple[RemovalCheck, ...]:
-        """Every family's checks of what a build drops."""
-        return tuple(r for f in self.families for r in f.removals)
-
-    @property
-    def indexers(self) -> tuple[Indexer, ...]:
-        """Every family's indexers."""
-        return tuple(i for f in self.families for i in f.indexers)

@@ -8,14 +8,13 @@ build does not pay for importing networkx.
 
 from __future__ import annotations
 
-import difflib
 import heapq
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from klaster_build.errors import DeclarationError, Problem
+from klaster_build.errors import DeclarationError, Mistake, Problem, did_you_mean
 from klaster_build.records.base import Record
 from klaster_build.refs import AddressRef, ClusterRef, Ref, follow
 from klaster_build.values import record_references
@@ -63,23 +62,25 @@ class ProjectGraph:
         return list(self._succ[record])
 
 
-def _address_target(
-    reference: AddressRef, by_address: dict[str, Record]
-) -> tuple[Record | None, str]:
+def _address_target(reference: AddressRef, by_address: dict[str, Record]) -> Record | Mistake:
+    """The record an address reference names, or what is wrong with the reference."""
+    named = f"reference {reference.address!r}"
     target = by_address.get(reference.address)
     if target is None:
-        close = difflib.get_close_matches(reference.address, list(by_address), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else "; addresses are 'app/kind/name'"
-        return None, f"reference {reference.address!r} matches no declared record{hint}"
+        return Mistake(
+            "matches no declared record",
+            record=named,
+            instead=did_you_mean(reference.address, by_address) or "addresses are 'app/kind/name'",
+        )
     value: Any = target
     for part in reference.parts:
         try:
             value = follow(value, (part,))
         except AttributeError:
-            return None, f"reference {reference.address!r} has no attribute {part!r}"
+            return Mistake(f"has no attribute {part!r}", record=named)
         except (DeclarationError, TypeError) as error:
-            return None, f"reference {reference.address!r}: {error}"
-    return target, ""
+            return Mistake(str(error), record=f"{named}:")
+    return target
 
 
 def build_graph(project: Project) -> ProjectGraph:
@@ -96,8 +97,11 @@ def build_graph(project: Project) -> ProjectGraph:
             problems.append(
                 Problem(
                     record.origin,
-                    f"{record.address!r} is declared twice (also at {other.origin}); "
-                    "give one of them another name",
+                    Mistake(
+                        f"is declared twice (also at {other.origin})",
+                        record=repr(record.address),
+                        instead="give one of them another name",
+                    ),
                     subject=record.address,
                 )
             )
@@ -114,16 +118,20 @@ def build_graph(project: Project) -> ProjectGraph:
             elif isinstance(reference, ClusterRef):
                 continue  # a klasterfile setting: no record to order (views list it per node)
             else:
-                target, why = _address_target(reference, by_address)
-                if target is None:
-                    problems.append(Problem(reference.origin, why, subject=record.address))
+                found_target = _address_target(reference, by_address)
+                if isinstance(found_target, Mistake):
+                    problems.append(Problem(reference.origin, found_target, subject=record.address))
                     continue
+                target = found_target
             if target not in declared:
                 problems.append(
                     Problem(
                         record.origin,
-                        f"{record.address} field {field!r} refers to a record that was never "
-                        "declared in an apps.d file",
+                        Mistake(
+                            "refers to a record that was never declared in an apps.d file",
+                            record=f"{record.address} field",
+                            field=field,
+                        ),
                         subject=record.address,
                     )
                 )
@@ -131,7 +139,9 @@ def build_graph(project: Project) -> ProjectGraph:
             if target is not record:
                 found[target, record] = field
             else:
-                problems.append(Problem(record.origin, f"{record.address} refers to itself"))
+                problems.append(
+                    Problem(record.origin, Mistake("refers to itself", record=record.address))
+                )
 
     edges = tuple((a, b, field) for (a, b), field in found.items())
     succ: dict[Record, dict[Record, str]] = {record: {} for record in project.records}
@@ -193,6 +203,8 @@ def _cycle_problems(graph: nx.DiGraph) -> Iterable[Problem]:
         first = min(members, key=lambda m: m.origin)
         yield Problem(
             first.origin,
-            f"reference cycle: {path}; break it by removing one of these references",
+            Mistake(
+                f"reference cycle: {path}", instead="break it by removing one of these references"
+            ),
             subject=first.address,
         )

@@ -72,22 +72,24 @@ def _describe(error: BaseException) -> Mistake:
     if isinstance(error, ModuleNotFoundError):
         return Mistake(
             f"cannot import {error.name!r}: apps.d files import klaster_build.dsl and the standard "
-            "library; install the module or remove the import"
+            "library",
+            instead="install the module or remove the import",
         )
     if isinstance(error, TimeLimitExceeded):
         return Mistake(
-            f"did not finish in {error.seconds:g} s; this line was running then: look for an "
-            f"endless loop (a slow file may take longer: set {TIME_LIMIT_VARIABLE}=SECONDS, 0 "
-            "for no limit)"
+            f"did not finish in {error.seconds:g} s",
+            instead=f"this line was running then: look for an endless loop (a slow file may "
+            f"take longer: set {TIME_LIMIT_VARIABLE}=SECONDS, 0 for no limit)",
         )
     if isinstance(error, ProcessExit):
         return Mistake(
-            f"os._exit({error.status!r}) would end klaster at once, with nothing written or "
-            "said; remove it (raise an exception to stop the build with a message)"
+            f"os._exit({error.status!r}) would end klaster at once, with nothing written or said",
+            instead="remove it (raise an exception to stop the build with a message)",
         )
     if isinstance(error, RecursionError):
         return Mistake(
-            "recursion too deep while declaring records; look for a value that contains itself"
+            "recursion too deep while declaring records",
+            instead="look for a value that contains itself",
         )
     # A call or attribute that does not fit a DSL class is said with the names that do.
     found = None
@@ -103,7 +105,7 @@ def _read_source(path: Path, display: str) -> bytes | Problem:
     try:
         return path.read_bytes()
     except OSError as error:
-        return Problem(Origin(display, 1), f"cannot read the file: {error.strerror}")
+        return Problem(Origin(display, 1), Mistake(f"cannot read the file: {error.strerror}"))
 
 
 def run_file(
@@ -113,7 +115,8 @@ def run_file(
     it fails."""
     if len(raw) > MAX_SOURCE_BYTES:
         return Problem(
-            Origin(display, 1), f"file is {len(raw)} bytes; klaster reads files up to 1 MiB"
+            Origin(display, 1),
+            Mistake(f"file is {len(raw)} bytes", instead="klaster reads files up to 1 MiB"),
         )
     try:
         source = raw.decode("utf-8")
@@ -121,7 +124,10 @@ def run_file(
         line = raw[: error.start].count(b"\n") + 1
         return Problem(
             Origin(display, line),
-            f"file is not UTF-8 text (byte 0x{raw[error.start]:02x}); save it as UTF-8",
+            Mistake(
+                f"file is not UTF-8 text (byte 0x{raw[error.start]:02x})",
+                instead="save it as UTF-8",
+            ),
         )
     filename = str(path)
     try:
@@ -130,9 +136,9 @@ def run_file(
         detail = error.msg
         if error.text:
             detail += f": {error.text.strip()[:80]}"
-        return Problem(Origin(display, error.lineno or 1), f"syntax error: {detail}")
+        return Problem(Origin(display, error.lineno or 1), Mistake(f"syntax error: {detail}"))
     except ValueError as error:  # e.g. NUL bytes in the source
-        return Problem(Origin(display, 1), f"cannot compile the file: {error}")
+        return Problem(Origin(display, 1), Mistake(f"cannot compile the file: {error}"))
     namespace = {"__name__": f"klaster_apps.{path.stem}", "__file__": filename}
     seconds = time_limit()
     try:
@@ -157,8 +163,11 @@ def load_cluster(root: Path) -> Cluster:
             [
                 Problem(
                     Origin(KLASTERFILE, 1),
-                    f"no {KLASTERFILE} in {root}; run klaster in the repository root, or create "
-                    f"{KLASTERFILE} declaring Cluster(...) (see README)",
+                    Mistake(
+                        f"no {KLASTERFILE} in {root}",
+                        instead=f"run klaster in the repository root, or create {KLASTERFILE} "
+                        "declaring Cluster(...) (see README)",
+                    ),
                 )
             ]
         )
@@ -173,7 +182,11 @@ def load_cluster(root: Path) -> Cluster:
     problems = [
         Problem(
             record.origin,
-            f"{KLASTERFILE} declares only Cluster(...); move {type(record).__name__} to an apps.d file",
+            Mistake(
+                "declares only Cluster(...)",
+                record=KLASTERFILE,
+                instead=f"move {type(record).__name__} to an apps.d file",
+            ),
         )
         for record in registry.records
     ]
@@ -181,7 +194,11 @@ def load_cluster(root: Path) -> Cluster:
         where = clusters[1].origin if len(clusters) > 1 else Origin(KLASTERFILE, 1)
         problems.append(
             Problem(
-                where, f"{KLASTERFILE} must declare exactly one Cluster(...), found {len(clusters)}"
+                where,
+                Mistake(
+                    f"must declare exactly one Cluster(...), found {len(clusters)}",
+                    record=KLASTERFILE,
+                ),
             )
         )
     if problems:
@@ -204,7 +221,9 @@ def load_project(
             [
                 Problem(
                     Origin(APPS_DIR, 0),
-                    f"no apps in {APPS_DIR}/; add one with '{command('new NAME')}'",
+                    Mistake(
+                        f"no apps in {APPS_DIR}/", instead=f"add one with '{command('new NAME')}'"
+                    ),
                 )
             ]
         )
@@ -241,7 +260,15 @@ def load_app(path: Path) -> LoadedApp:
         return LoadedApp(
             None,
             [],
-            [Problem(Origin(display, 1), f"app name (the file name) {issue}; rename the file")],
+            [
+                Problem(
+                    Origin(display, 1),
+                    attrs.evolve(
+                        issue.about("app name (the file name)"),
+                        instead=", ".join(filter(None, ("rename the file", issue.instead))),
+                    ),
+                )
+            ],
         )
     source = _read_source(path, display)
     if isinstance(source, Problem):
@@ -254,7 +281,9 @@ def load_app(path: Path) -> LoadedApp:
     problems = [
         Problem(
             extra.origin,
-            f"App(...) is declared twice in {display} (first at {declared[0].origin})",
+            Mistake(
+                f"is declared twice in {display} (first at {declared[0].origin})", record="App(...)"
+            ),
         )
         for extra in declared[1:]
     ]
@@ -270,7 +299,10 @@ def load_app(path: Path) -> LoadedApp:
             app_record = App(origin=Origin(display, 1), app=app, infra=retiring)
     problems.extend(_foreign_records(file_registry.records, app, display))
     problems.extend(
-        Problem(c.origin, f"Cluster(...) belongs in {KLASTERFILE}, not in an apps.d file")
+        Problem(
+            c.origin,
+            Mistake(f"belongs in {KLASTERFILE}, not in an apps.d file", record="Cluster(...)"),
+        )
         for c in file_registry.clusters
     )
     records = [app_record, *(r for r in file_registry.records if not isinstance(r, App))]
@@ -282,7 +314,11 @@ def _foreign_records(records: list[Record], app: str, display: str) -> list[Prob
     return [
         Problem(
             r.origin,
-            f"{type(r).__name__} declares app={r.app!r} inside {display}; records belong to their file's app",
+            Mistake(
+                f"declares app={r.app!r} inside {display}",
+                record=type(r).__name__,
+                instead="records belong to their file's app",
+            ),
         )
         for r in records
         if r.app != app

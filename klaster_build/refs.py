@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from klaster_build.errors import DeclarationError
+from klaster_build.errors import DeclarationError, Mistake
 from klaster_build.names import DNS_LABEL
 from klaster_build.origin import Origin, capture_origin
 
@@ -45,8 +45,11 @@ def stray_nul(text: str) -> bool:
 def unrendered(what: str) -> DeclarationError:
     """The error for str() of a reference: its text exists only once the cluster is rendered."""
     return DeclarationError(
-        f"str() of {what} has no text yet (references get their value when rendering); put it "
-        f"in an f-string (f'http://{{x}}:80') or pass it as it is"
+        Mistake(
+            "has no text yet (references get their value when rendering)",
+            record=f"str() of {what}",
+            instead="put it in an f-string (f'http://{x}:80') or pass it as it is",
+        )
     )
 
 
@@ -177,19 +180,21 @@ class ClusterSettings:
         """`<subdomain>.<domain>`."""
         problem = DNS_LABEL.problem(subdomain)
         if problem:
-            msg = f"cluster.host({subdomain!r}): the subdomain {problem}"
-            raise DeclarationError(msg)
+            raise DeclarationError(problem.about(f"cluster.host({subdomain!r}): the subdomain"))
         return ClusterRef("host", (subdomain,))
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
-        msg = (
-            f"cluster has no setting {name!r}; apps.d files can use cluster.domain, cluster.name, "
-            "cluster.authentik_url, cluster.pod_cidrs, cluster.service_cidrs and "
-            "cluster.host('subdomain')"
+        raise DeclarationError(
+            Mistake(
+                f"has no setting {name!r}",
+                record="cluster",
+                instead="apps.d files can use cluster.domain, cluster.name, "
+                "cluster.authentik_url, cluster.pod_cidrs, cluster.service_cidrs and "
+                "cluster.host('subdomain')",
+            )
         )
-        raise DeclarationError(msg)
 
 
 cluster = ClusterSettings()

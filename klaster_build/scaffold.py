@@ -151,7 +151,7 @@ def new_app(root: Path, name: str, template: str = "web", chart: Chart | None = 
     """Write apps.d/<name>.py from `template`; refuses to overwrite."""
     problem = DNS_LABEL.problem(name)
     if problem:
-        msg = f"app name {problem}"
+        msg = str(problem.about("app name"))
         raise ScaffoldError(msg)
     if template not in TEMPLATES:
         msg = f"no template {template!r}; the templates are {', '.join(TEMPLATES)}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection
-from typing import Any
+from typing import Any, NoReturn
 
 import attrs
 
@@ -15,7 +15,7 @@ from klaster_build.quantity import parse_quantity
 Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
 
 
-def fail(inst: Any, attribute: attrs.Attribute[Any], mistake: Mistake) -> None:
+def fail(inst: Any, attribute: attrs.Attribute[Any], mistake: Mistake) -> NoReturn:
     """Refuse `inst`'s value of `attribute`: the mistake, said of that record and argument."""
     raise DeclarationError(mistake.about(type(inst).__name__, attribute.name))
 
@@ -95,6 +95,24 @@ class _InstanceOf:
 
     def __repr__(self) -> str:
         return self.what or " or ".join(t.__name__ for t in self.types)
+
+
+@attrs.frozen(repr=False)
+class _Matches:
+    pattern: re.Pattern[str]
+    what: str
+
+    def __call__(self, inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if not isinstance(value, str) or not self.pattern.fullmatch(value):
+            fail(inst, attribute, Mistake(f"must be {self.what}", got=repr(value)))
+
+    def __repr__(self) -> str:
+        return f"<{self.what}>"
+
+
+def matches(pattern: str, what: str) -> Validator:
+    """The value is text that `pattern` matches whole; `what` says it in words with an example."""
+    return _Matches(re.compile(pattern), what)
 
 
 def instance_of(*types: type, what: str | None = None) -> Validator:

@@ -316,7 +316,7 @@ def test_something_in_the_way_of_a_generated_file_is_a_located_error(
     before = project.snapshot()
     code, out, err = run("build")
     assert code == 2, err
-    assert f"{where}:0: error: {what}: move it away (or delete it) and build again" in err
+    assert f"{where}:0: error: {what}; move it away (or delete it) and build again" in err
     assert err.count(where + ":") == 1
     assert "Traceback" not in out + err
     assert project.snapshot() == before

@@ -103,7 +103,7 @@ def test_constructors_raise_only_declaration_errors(call: tuple[type, dict[str, 
         except TypeError as error:
             # Only the call's own shape (missing required arguments) may be a TypeError.
             mistake = call_mistake(error)
-            assert mistake is not None and "needs" in mistake.message, repr(error)
+            assert mistake is not None and "needs" in str(mistake), repr(error)
 
 
 FRAGMENTS = [

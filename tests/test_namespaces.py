@@ -61,7 +61,7 @@ def test_a_pod_reading_another_namespace_is_refused(
         f"apps.d/reader.py:3: error: Deployment 'reader' (namespace 'reader') reads {kind} "
         f"{name!r} of namespace 'other'" in err
     )
-    assert "Share the namespace (App(namespace='other') in this file)" in err
+    assert "share the namespace (App(namespace='other') in this file)" in err
     assert not project.out.exists()
     # The fix the message names builds.
     project.app("reader", READER.format(app='App(namespace="other")', use=use))
