@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from klaster_build.emit.outputs import Output, app_path, metadata
-from klaster_build.errors import Problem
+from klaster_build.errors import Mistake, Problem
 from klaster_build.family import Family, Mountable
 from klaster_build.graph import ProjectGraph
 from klaster_build.names import qualified_host
@@ -52,8 +52,11 @@ def check_certificate_hosts(project: Project, graph: ProjectGraph) -> Iterator[P
         if outside and not cert.host_reason:
             yield Problem(
                 cert.origin,
-                f"Certificate {cert.name!r} hosts {outside} are outside {domain}; use "
-                "subdomains, or give host_reason='<reason>'",
+                Mistake(
+                    f"hosts {outside} are outside {domain}",
+                    record=f"Certificate {cert.name!r}",
+                    instead="use subdomains, or give host_reason='<reason>'",
+                ),
                 subject=cert.address,
             )
 

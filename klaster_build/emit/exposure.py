@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from klaster_build.emit.outputs import Output, app_path, metadata, service_ports
-from klaster_build.errors import Problem
+from klaster_build.errors import Mistake, Problem
 from klaster_build.family import Family
 from klaster_build.graph import ProjectGraph
 from klaster_build.names import qualified_host
@@ -217,10 +217,13 @@ def check_port_forwards(project: Project, graph: ProjectGraph) -> Iterator[Probl
             if other is not lb:
                 yield Problem(
                     lb.origin,
-                    f"LoadBalancer {lb.name!r} forwards public {port.protocol} port "
-                    f"{port.number}, which {other.origin} (LoadBalancer {other.name!r}) forwards "
-                    "already: the router forwards one IPv4 port to one address. Use another "
-                    "port number, or forward_ipv4=False for this one (public over IPv6 only)",
+                    Mistake(
+                        f"forwards public {port.protocol} port {port.number}, which "
+                        f"{other.origin} (LoadBalancer {other.name!r}) forwards already: the "
+                        "router forwards one IPv4 port to one address. Use another port number, "
+                        "or forward_ipv4=False for this one (public over IPv6 only)",
+                        record=f"LoadBalancer {lb.name!r}",
+                    ),
                     subject=lb.address,
                 )
 
@@ -271,11 +274,13 @@ def check_pinned_addresses(project: Project, graph: ProjectGraph) -> Iterator[Pr
             if why:
                 yield Problem(
                     lb.origin,
-                    f"LoadBalancer {lb.name!r} asks for address {address}, which "
-                    f"LoadBalancer {first.name!r} ({first.origin}) asks for too, {why}: Cilium "
-                    "gives it to one of them and leaves the other without an address. Use "
-                    f"another address, or share it ({LB_SHARING_KEY}: the same key on both, "
-                    "distinct ports)",
+                    Mistake(
+                        f"asks for address {address}, which LoadBalancer {first.name!r} "
+                        f"({first.origin}) asks for too, {why}: Cilium gives it to one of them "
+                        "and leaves the other without an address. Use another address, or share "
+                        f"it ({LB_SHARING_KEY}: the same key on both, distinct ports)",
+                        record=f"LoadBalancer {lb.name!r}",
+                    ),
                     subject=lb.address,
                 )
 
@@ -297,7 +302,11 @@ def check_unique_hosts(project: Project, graph: ProjectGraph) -> Iterator[Proble
         if other is not claim:
             yield Problem(
                 claim.origin,
-                f"host {host!r} is already served by {other.address} ({other.origin}); pick another host",
+                Mistake(
+                    f"is already served by {other.address} ({other.origin})",
+                    record=f"host {host!r}",
+                    instead="pick another host",
+                ),
                 subject=claim.address,
             )
 
@@ -310,7 +319,11 @@ def check_hosts_in_domain(project: Project, graph: ProjectGraph) -> Iterator[Pro
         if not host.endswith(f".{domain}") and not claim.host_reason:
             yield Problem(
                 claim.origin,
-                f"host {host!r} is outside {domain}; use a subdomain, or give host_reason='<reason>'",
+                Mistake(
+                    f"is outside {domain}",
+                    record=f"host {host!r}",
+                    instead="use a subdomain, or give host_reason='<reason>'",
+                ),
                 subject=claim.address,
             )
 
@@ -325,19 +338,25 @@ def check_single_sign_on(project: Project, graph: ProjectGraph) -> Iterator[Prob
         if claim.forward_auth and outpost is None:
             yield Problem(
                 claim.origin,
-                f"{kind} {claim.name!r} has forward_auth=True, but the klasterfile names no "
-                "Authentik outpost; add authentik_outpost='http://<outpost service>.<namespace>"
-                ".svc.cluster.local[:port]' to the Cluster in klasterfile.py",
+                Mistake(
+                    "has forward_auth=True, but the klasterfile names no Authentik outpost",
+                    record=f"{kind} {claim.name!r}",
+                    instead="add authentik_outpost='http://<outpost service>.<namespace>"
+                    ".svc.cluster.local[:port]' to the Cluster in klasterfile.py",
+                ),
                 subject=claim.address,
             )
         elif not claim.forward_auth and claim.sso_reason is None and claim.app not in with_oidc:
             host = host_name(claim, project.cluster.domain)
             yield Problem(
                 claim.origin,
-                f"{kind} {claim.name!r} serves https://{host}/ without single sign-on; put "
-                "Authentik in front with forward_auth=True, give the app an OIDC(...) client, or "
-                "say why it needs neither with sso_reason='<the app's own login, a public page, "
-                "an API with its own tokens...>'",
+                Mistake(
+                    f"serves https://{host}/ without single sign-on",
+                    record=f"{kind} {claim.name!r}",
+                    instead="put Authentik in front with forward_auth=True, give the app an "
+                    "OIDC(...) client, or say why it needs neither with sso_reason='<the app's "
+                    "own login, a public page, an API with its own tokens...>'",
+                ),
                 subject=claim.address,
             )
 
@@ -351,8 +370,12 @@ def check_no_http_load_balancers(project: Project, graph: ProjectGraph) -> Itera
             if looks_like_http(port):
                 yield Problem(
                     lb.origin,
-                    f"LoadBalancer {lb.name!r} exposes port {port.name} ({port.number}/TCP), which looks like HTTP; "
-                    "expose HTTP with Ingress(...) instead, or give http_reason='<reason>'",
+                    Mistake(
+                        f"exposes port {port.name} ({port.number}/TCP), which looks like HTTP",
+                        record=f"LoadBalancer {lb.name!r}",
+                        instead="expose HTTP with Ingress(...) instead, or give "
+                        "http_reason='<reason>'",
+                    ),
                     subject=lb.address,
                 )
 
@@ -373,7 +396,10 @@ def check_exemptions(project: Project, graph: ProjectGraph) -> Iterator[Problem]
         first = next(iter(needs.values()))[0]
         yield Problem(
             first.origin,
-            "privileged pods need a PodSecurity exemption in the Talos config; add talos=TalosSettings(...) to the Cluster in klasterfile.py",
+            Mistake(
+                "privileged pods need a PodSecurity exemption in the Talos config",
+                instead="add talos=TalosSettings(...) to the Cluster in klasterfile.py",
+            ),
             subject=first.address,
         )
     for records in needs.values():
@@ -381,7 +407,7 @@ def check_exemptions(project: Project, graph: ProjectGraph) -> Iterator[Problem]
         if declared and len(declared) == len(records) and not declared[0].reason.strip():
             yield Problem(
                 declared[0].origin,
-                "PrivilegedNamespace needs a reason",
+                Mistake("needs a reason", record="PrivilegedNamespace"),
                 subject=declared[0].address,
             )
 
@@ -393,7 +419,10 @@ def check_host_paths(project: Project, graph: ProjectGraph) -> Iterator[Problem]
         if any(isinstance(v, dict) and "hostPath" in v for v in volumes):
             yield Problem(
                 workload.origin,
-                f"{workload.address}: hostPath volumes come only from devices=[HostDevice(...)] of privileged containers",
+                Mistake(
+                    f"{workload.address}: hostPath volumes come only from "
+                    "devices=[HostDevice(...)] of privileged containers"
+                ),
                 subject=workload.address,
             )
 
@@ -468,13 +497,20 @@ def check_talos_patches_exist(project: Project, graph: ProjectGraph) -> Iterator
         if not (project.root / patch).is_file():
             yield Problem(
                 project.cluster.origin,
-                f"Talos patch {patch!r} named in talos=TalosSettings(...) does not exist; create it or fix the path",
+                Mistake(
+                    "named in talos=TalosSettings(...) does not exist",
+                    record=f"Talos patch {patch!r}",
+                    instead="create it or fix the path",
+                ),
             )
     for node in talos.node_patches:
         if node not in {n.name for n in project.cluster.nodes}:
             yield Problem(
                 project.cluster.origin,
-                f"TalosSettings node_patches names {node!r}, which is not a node of the cluster",
+                Mistake(
+                    f"node_patches names {node!r}, which is not a node of the cluster",
+                    record="TalosSettings",
+                ),
             )
 
 
@@ -504,8 +540,12 @@ def check_cidrs_match_talos(project: Project, graph: ProjectGraph) -> Iterator[P
                 if isinstance(talos, list) and talos != declared:
                     yield Problem(
                         cluster.origin,
-                        f"Cluster {setting}={declared} differs from {patch} cluster.network.{key} "
-                        f"{talos}; write {setting}={talos} (apps trust these as their proxies)",
+                        Mistake(
+                            f"{setting}={declared} differs from {patch} cluster.network.{key} "
+                            f"{talos}",
+                            record="Cluster",
+                            instead=f"write {setting}={talos} (apps trust these as their proxies)",
+                        ),
                     )
 
 

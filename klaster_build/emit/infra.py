@@ -16,7 +16,7 @@ from klaster_build.emit.outputs import (
     identity,
     metadata,
 )
-from klaster_build.errors import Problem
+from klaster_build.errors import Mistake, Problem
 from klaster_build.family import Family
 from klaster_build.graph import ProjectGraph
 from klaster_build.names import api_group
@@ -133,10 +133,12 @@ def check_app_namespaces(project: Project, graph: ProjectGraph) -> Iterator[Prob
         if owner is not None:
             yield Problem(
                 app.origin,
-                f"app {app.app!r} would live in namespace {namespace!r}, which {owner} owns: "
-                "its objects would mix with theirs and removing the app would delete the "
-                f'namespace. Give it a namespace of its own (App(namespace="{app.app}") or '
-                "another name)",
+                Mistake(
+                    f"would live in namespace {namespace!r}, which {owner} owns: its objects "
+                    "would mix with theirs and removing the app would delete the namespace. Give "
+                    f'it a namespace of its own (App(namespace="{app.app}") or another name)',
+                    record=f"app {app.app!r}",
+                ),
                 subject=app.address,
             )
 
@@ -152,17 +154,22 @@ def check_uses(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
             if provider is None:
                 yield Problem(
                     component.origin,
-                    f"InfraComponent {component.name!r} uses API group {group!r}, which no "
-                    f"InfraComponent provides; add provides=[{group!r}] to the one that installs "
-                    "its CRDs",
+                    Mistake(
+                        f"uses API group {group!r}, which no InfraComponent provides",
+                        record=f"InfraComponent {component.name!r}",
+                        instead=f"add provides=[{group!r}] to the one that installs its CRDs",
+                    ),
                     subject=component.address,
                 )
             elif provider.directory == "configs" and component.directory == "controllers":
                 yield Problem(
                     component.origin,
-                    f"InfraComponent {component.name!r} uses API group {group!r} of "
-                    f"{provider.name!r}, which infra-configs applies after it; move "
-                    f"{component.name!r} to directory='configs'",
+                    Mistake(
+                        f"uses API group {group!r} of {provider.name!r}, which infra-configs "
+                        "applies after it",
+                        record=f"InfraComponent {component.name!r}",
+                        instead=f"move {component.name!r} to directory='configs'",
+                    ),
                     subject=component.address,
                 )
 
@@ -368,10 +375,12 @@ def crd_problems(by_path: dict[str, list[Output]]) -> Iterator[Problem]:
             if group not in providers:
                 yield Problem(
                     output.record.origin,
-                    f"{what}: no infra controller installs the CRD of API group {group!r}, so "
-                    f"Flux would fail the whole {LAYERS[layer][0]} Kustomization. Add "
-                    f"provides=[{group!r}] to the InfraComponent that installs it (with "
-                    "crds=GitCrds(...) when its chart ships no CRDs), or use a core kind",
+                    Mistake(
+                        f"{what}: no infra controller installs the CRD of API group {group!r}, "
+                        f"so Flux would fail the whole {LAYERS[layer][0]} Kustomization. Add "
+                        f"provides=[{group!r}] to the InfraComponent that installs it (with "
+                        "crds=GitCrds(...) when its chart ships no CRDs), or use a core kind"
+                    ),
                 )
                 continue
             provider = providers[group]
@@ -379,10 +388,13 @@ def crd_problems(by_path: dict[str, list[Output]]) -> Iterator[Problem]:
             if provider_layer >= layer:
                 yield Problem(
                     output.record.origin,
-                    f"{what}: its CRD comes from InfraComponent {provider.name!r} ({provider.origin}), "
-                    f"applied by the {LAYERS[provider_layer][0]} Kustomization, and "
-                    f"{LAYERS[layer][0]} does not wait for it, so a fresh cluster refuses it. "
-                    "Declare it in a later Kustomization: InfraConfig(...) (infra/configs) or an app",
+                    Mistake(
+                        f"{what}: its CRD comes from InfraComponent {provider.name!r} "
+                        f"({provider.origin}), applied by the {LAYERS[provider_layer][0]} "
+                        f"Kustomization, and {LAYERS[layer][0]} does not wait for it, so a fresh "
+                        "cluster refuses it. Declare it in a later Kustomization: "
+                        "InfraConfig(...) (infra/configs) or an app"
+                    ),
                 )
 
 

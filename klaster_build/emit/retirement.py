@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from klaster_build.emit.exposure import exposure_steps
 from klaster_build.emit.storage import LVM_NAMESPACE, NEVER_PRUNED, PRUNE_ANNOTATION
 from klaster_build.emit.vault import vault_steps
-from klaster_build.errors import Problem
+from klaster_build.errors import Mistake, Problem
 from klaster_build.family import Family, Removal
 from klaster_build.graph import ProjectGraph
 from klaster_build.invocation import command
@@ -117,11 +117,15 @@ def refuse_unretired_volumes(project: Project, removal: Removal) -> Iterator[Pro
                 )
             yield Problem(
                 _source(_app_directory(path, out_dir)),
-                f"LV {spec.get('volGroup', '?')}/{name} ({spec.get('capacity', '?')}) is in "
-                f"{path} ({removal.source}) but apps.d no longer declares it. {fate} To keep it, declare it again "
-                f"(Volume(..., lv_name={json.dumps(name)}) or Postgres(..., lv_name={json.dumps(name)}) adopts it). "
-                f"To delete it, retire it in any apps.d file; `{command('todo')}` then lists how to "
-                f"back it up and delete it:\n    {_declaration('RetiredVolume', name)}",
+                Mistake(
+                    f"({spec.get('capacity', '?')}) is in {path} ({removal.source}) but apps.d "
+                    f"no longer declares it. {fate} To keep it, declare it again (Volume(..., "
+                    f"lv_name={json.dumps(name)}) or Postgres(..., lv_name={json.dumps(name)}) "
+                    "adopts it). To delete it, retire it in any apps.d file; "
+                    f"`{command('todo')}` then lists how to back it up and delete it:\n    "
+                    f"{_declaration('RetiredVolume', name)}",
+                    record=f"LV {spec.get('volGroup', '?')}/{name}",
+                ),
             )
 
 
@@ -146,10 +150,13 @@ def refuse_unknown_retirements(project: Project, removal: Removal) -> Iterator[P
         known = sorted(dropped_lvs | set(declared_lvs(project)))
         yield Problem(
             retired.origin,
-            f"RetiredVolume {retired.name!r} names no LV that {removal.source} has or that an "
-            f"earlier build retired{_did_you_mean(retired.name, known)}; check the name (the "
-            "refusal that asked for it printed the declaration), or delete the declaration if "
-            "its clean-up is done",
+            Mistake(
+                f"names no LV that {removal.source} has or that an earlier build "
+                f"retired{_did_you_mean(retired.name, known)}",
+                record=f"RetiredVolume {retired.name!r}",
+                instead="check the name (the refusal that asked for it printed the declaration), "
+                "or delete the declaration if its clean-up is done",
+            ),
             subject=retired.address,
         )
     for app in project.of_type(RetiredApp):
@@ -158,9 +165,13 @@ def refuse_unknown_retirements(project: Project, removal: Removal) -> Iterator[P
         known = sorted(dropped_apps | set(project.apps))
         yield Problem(
             app.origin,
-            f"RetiredApp {app.name!r} names no app that {removal.source} has or that an "
-            f"earlier build retired{_did_you_mean(app.name, known)}; check the name (the apps.d "
-            "file stem of the removed app), or delete the declaration if its clean-up is done",
+            Mistake(
+                f"names no app that {removal.source} has or that an earlier build "
+                f"retired{_did_you_mean(app.name, known)}",
+                record=f"RetiredApp {app.name!r}",
+                instead="check the name (the apps.d file stem of the removed app), or delete the "
+                "declaration if its clean-up is done",
+            ),
             subject=app.address,
         )
 
@@ -265,10 +276,13 @@ def refuse_unretired_apps(project: Project, removal: Removal) -> Iterator[Proble
         )
         yield Problem(
             _source(app),
-            f"app {app!r} is removed from apps.d, but what it needed outside the cluster stays: "
-            f"{listed}. Flux removes the app's objects; nothing removes these. Retire the app in "
-            f"any apps.d file; `{command('todo')}` then lists their clean-up until you delete the "
-            f"declaration:\n    {_declaration('RetiredApp', app, **found)}",
+            Mistake(
+                "is removed from apps.d, but what it needed outside the cluster stays: "
+                f"{listed}. Flux removes the app's objects; nothing removes these. Retire the app "
+                f"in any apps.d file; `{command('todo')}` then lists their clean-up until you "
+                f"delete the declaration:\n    {_declaration('RetiredApp', app, **found)}",
+                record=f"app {app!r}",
+            ),
         )
 
 
@@ -290,8 +304,11 @@ def check_retirements(project: Project, graph: ProjectGraph) -> Iterator[Problem
         if declared_at is not None:
             yield Problem(
                 retired.origin,
-                f"RetiredVolume {retired.name!r} names an LV that {declared_at} still declares; "
-                "remove the RetiredVolume, or that declaration if the LV is to go",
+                Mistake(
+                    f"names an LV that {declared_at} still declares",
+                    record=f"RetiredVolume {retired.name!r}",
+                    instead="remove the RetiredVolume, or that declaration if the LV is to go",
+                ),
                 subject=retired.address,
             )
     if not apps:
@@ -302,9 +319,12 @@ def check_retirements(project: Project, graph: ProjectGraph) -> Iterator[Problem
         if app.name in declaring:
             yield Problem(
                 app.origin,
-                f"RetiredApp {app.name!r} names an app that {APPS_DIR}/{app.name}.py still "
-                "declares; remove the RetiredApp, or delete that file (or keep only retirement "
-                "records in it) if the app is to go",
+                Mistake(
+                    f"names an app that {APPS_DIR}/{app.name}.py still declares",
+                    record=f"RetiredApp {app.name!r}",
+                    instead="remove the RetiredApp, or delete that file (or keep only retirement "
+                    "records in it) if the app is to go",
+                ),
                 subject=app.address,
             )
         for category, (field, what) in LEFTOVERS.items():
@@ -313,8 +333,11 @@ def check_retirements(project: Project, graph: ProjectGraph) -> Iterator[Problem
                 if step is not None:
                     yield Problem(
                         app.origin,
-                        f"RetiredApp {app.name!r} lists {what} {subject!r}, which {step.origin} "
-                        f"still needs; remove it from {field}=",
+                        Mistake(
+                            f"lists {what} {subject!r}, which {step.origin} still needs",
+                            record=f"RetiredApp {app.name!r}",
+                            instead=f"remove it from {field}=",
+                        ),
                         subject=app.address,
                     )
 

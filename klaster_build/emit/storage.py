@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from klaster_build.emit.outputs import Output, app_path, metadata
-from klaster_build.errors import Problem
+from klaster_build.errors import Mistake, Problem
 from klaster_build.family import Family, Mountable, Removal
 from klaster_build.graph import ProjectGraph
 from klaster_build.operator import OperatorStep
@@ -164,9 +164,18 @@ def check_tiers(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
         if record.tier not in project.cluster.storage:
             yield Problem(
                 record.origin,
-                f"{type(record).__name__} tier {record.tier!r} is not a storage tier of klasterfile.py; use one of {known}",
+                Mistake(
+                    f"tier {record.tier!r} is not a storage tier of klasterfile.py",
+                    record=type(record).__name__,
+                    instead=f"use one of {known}",
+                ),
                 subject=record.address,
             )
+
+
+def _named(record: Any) -> str:
+    """How a message names a record: its type and name (`Postgres 'db'`)."""
+    return f"{type(record).__name__} {record.name!r}"
 
 
 def _claims(
@@ -189,23 +198,35 @@ def check_nodes(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
         if volume.node is not None and volume.node not in nodes:
             yield Problem(
                 volume.origin,
-                f"Volume node {volume.node!r} is not a node of klasterfile.py; use one of {listed}",
+                Mistake(
+                    f"node {volume.node!r} is not a node of klasterfile.py",
+                    record="Volume",
+                    instead=f"use one of {listed}",
+                ),
                 subject=volume.address,
             )
     for db in project.of_type(Postgres):
         if db.replicas > len(nodes):
             yield Problem(
                 db.origin,
-                f"Postgres {db.name!r} has replicas={db.replicas} but klasterfile.py has "
-                f"{len(nodes)} node(s) {listed}; each instance needs a node (and disk) of its own: "
-                f"lower replicas= to at most {len(nodes)}, or add a Node to the klasterfile",
+                Mistake(
+                    f"has replicas={db.replicas} but klasterfile.py has {len(nodes)} node(s) "
+                    f"{listed}",
+                    record=_named(db),
+                    instead="each instance needs a node (and disk) of its own: lower replicas= "
+                    f"to at most {len(nodes)}, or add a Node to the klasterfile",
+                ),
                 subject=db.address,
             )
         unknown = [node for node in db.nodes if node not in nodes]
         if unknown:
             yield Problem(
                 db.origin,
-                f"Postgres {db.name!r} nodes {unknown} are not nodes of klasterfile.py; use some of {listed}",
+                Mistake(
+                    f"nodes {unknown} are not nodes of klasterfile.py",
+                    record=_named(db),
+                    instead=f"use some of {listed}",
+                ),
                 subject=db.address,
             )
     for workload in project.of_type(Workload):
@@ -219,9 +240,12 @@ def check_nodes(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
             where = ", ".join(f"{claim} on {node}" for claim, node in sorted(placed.items()))
             yield Problem(
                 workload.origin,
-                f"{type(workload).__name__} {workload.name!r} mounts claims on different nodes "
-                f"({where}); its pod runs on one node and a local LV exists only on its own, so "
-                "it would never start: put the volumes on one node (Volume(..., node=...))",
+                Mistake(
+                    f"mounts claims on different nodes ({where}); its pod runs on one node and a "
+                    "local LV exists only on its own, so it would never start: put the volumes "
+                    "on one node (Volume(..., node=...))",
+                    record=_named(workload),
+                ),
                 subject=workload.address,
             )
 
@@ -302,37 +326,46 @@ def refuse_storage_changes(project: Project, removal: Removal) -> Iterator[Probl
             if after < before:
                 yield Problem(
                     owner.origin,
-                    f"{what} shrinks LV {old_vg}/{lv.name} from {old_size} to {lv.size}: "
-                    "Kubernetes refuses a smaller request on a bound claim and lvm-localpv "
-                    f"cannot shrink an LV, so Flux's apply would fail. Keep size={old_size!r} "
-                    "(or more); for a smaller volume, declare a new one and copy the data over",
+                    Mistake(
+                        f"shrinks LV {old_vg}/{lv.name} from {old_size} to {lv.size}: "
+                        "Kubernetes refuses a smaller request on a bound claim and lvm-localpv "
+                        f"cannot shrink an LV, so Flux's apply would fail. Keep size={old_size!r} "
+                        "(or more); for a smaller volume, declare a new one and copy the data over",
+                        record=what,
+                    ),
                     subject=owner.address,
                 )
             elif after > before and not owner.size_reason:
                 yield Problem(
                     owner.origin,
-                    f"{what} grows LV {old_vg}/{lv.name} from {old_size} to {lv.size}. Written "
-                    "into out/ alone this would not grow it: lvm-localpv ignores a new capacity on "
-                    "a Ready LVMVolume, and Kubernetes expands a volume only while its claim asks "
-                    "for more than its PV holds. Grow it in the cluster first: "
-                    f"`kubectl -n {claim[0]} patch pvc {claim[1]} -p "
-                    f'\'{{"spec":{{"resources":{{"requests":{{"storage":"{lv.size}"}}}}}}}}\'` '
-                    "(the StorageClass allows expansion: the CSI resizer extends the LV and "
-                    "lvm-localpv's node plugin the filesystem), wait until the claim's capacity "
-                    f'shows {lv.size}, then build with size_reason="grown in the cluster on '
-                    "<date>\" and push (until then Flux cannot apply the old out/: a claim's "
-                    "request never shrinks)",
+                    Mistake(
+                        f"grows LV {old_vg}/{lv.name} from {old_size} to {lv.size}. Written "
+                        "into out/ alone this would not grow it: lvm-localpv ignores a new "
+                        "capacity on a Ready LVMVolume, and Kubernetes expands a volume only while "
+                        "its claim asks for more than its PV holds. Grow it in the cluster first: "
+                        f"`kubectl -n {claim[0]} patch pvc {claim[1]} -p "
+                        f'\'{{"spec":{{"resources":{{"requests":{{"storage":"{lv.size}"}}}}}}}}\'` '
+                        "(the StorageClass allows expansion: the CSI resizer extends the LV and "
+                        "lvm-localpv's node plugin the filesystem), wait until the claim's "
+                        f'capacity shows {lv.size}, then build with size_reason="grown in the '
+                        'cluster on <date>" and push (until then Flux cannot apply the old out/: '
+                        "a claim's request never shrinks)",
+                        record=what,
+                    ),
                     subject=owner.address,
                 )
             if vg is not None and old_vg is not None and vg != old_vg:
                 yield Problem(
                     owner.origin,
-                    f"{what} puts LV {lv.name} on tier {lv.tier!r} (volume group {vg}), but the "
-                    f"cluster has it in {old_vg}: LVM does not move it, and the new storage "
-                    "class would only relabel the PV while a bound claim's class cannot change. "
-                    f"Keep the tier of {old_vg}; to move the data, keep the old declaration "
-                    f"and add {_move(owner, lv, lv.tier, f'tier={lv.tier!r}')} (klaster todo lists "
-                    "the copy), then retire the old LV",
+                    Mistake(
+                        f"puts LV {lv.name} on tier {lv.tier!r} (volume group {vg}), but the "
+                        f"cluster has it in {old_vg}: LVM does not move it, and the new storage "
+                        "class would only relabel the PV while a bound claim's class cannot "
+                        f"change. Keep the tier of {old_vg}; to move the data, keep the old "
+                        f"declaration and add {_move(owner, lv, lv.tier, f'tier={lv.tier!r}')} "
+                        "(klaster todo lists the copy), then retire the old LV",
+                        record=what,
+                    ),
                     subject=owner.address,
                 )
             node = lv.node_name(nodes) if (lv.node is None or lv.node in nodes) else None
@@ -340,11 +373,14 @@ def refuse_storage_changes(project: Project, removal: Removal) -> Iterator[Probl
                 placed = f"nodes=[{node!r}]" if isinstance(owner, Postgres) else f"node={node!r}"
                 yield Problem(
                     owner.origin,
-                    f"{what} puts LV {lv.name} on node {node!r}, but it lives on {old_node!r}: "
-                    "an LV is a disk on one node, and pinning its PV elsewhere leaves the pod "
-                    f"Pending. Keep node={old_node!r}; to move the data, keep the old "
-                    f"declaration and add {_move(owner, lv, node, placed)} (klaster todo "
-                    "lists the copy), then retire the old LV",
+                    Mistake(
+                        f"puts LV {lv.name} on node {node!r}, but it lives on {old_node!r}: "
+                        "an LV is a disk on one node, and pinning its PV elsewhere leaves the pod "
+                        f"Pending. Keep node={old_node!r}; to move the data, keep the old "
+                        f"declaration and add {_move(owner, lv, node, placed)} (klaster todo "
+                        "lists the copy), then retire the old LV",
+                        record=what,
+                    ),
                     subject=owner.address,
                 )
         old_class = old_classes.get(lv.name)
@@ -357,12 +393,15 @@ def refuse_storage_changes(project: Project, removal: Removal) -> Iterator[Probl
         ):
             yield Problem(
                 owner.origin,
-                f"{what} puts PV {lv.name} and its claim {claim[0]}/{claim[1]} in storage class "
-                f"{tier.storage_class!r}, but the cluster's are in {old_class!r}: a bound claim's "
-                "storageClassName cannot change (the API server refuses the apply), and a new "
-                "class would only relabel the LV, never move it. Keep the class: "
-                f'StorageTier(..., storage_class="{old_class}") for tier {lv.tier!r} in '
-                "klasterfile.py (or declare a new volume with data_from= and copy)",
+                Mistake(
+                    f"puts PV {lv.name} and its claim {claim[0]}/{claim[1]} in storage class "
+                    f"{tier.storage_class!r}, but the cluster's are in {old_class!r}: a bound "
+                    "claim's storageClassName cannot change (the API server refuses the apply), "
+                    "and a new class would only relabel the LV, never move it. Keep the class: "
+                    f'StorageTier(..., storage_class="{old_class}") for tier {lv.tier!r} in '
+                    "klasterfile.py (or declare a new volume with data_from= and copy)",
+                    record=what,
+                ),
                 subject=owner.address,
             )
         old_claim = old_claims.get(lv.name)
@@ -376,11 +415,14 @@ def refuse_storage_changes(project: Project, removal: Removal) -> Iterator[Probl
             )
             yield Problem(
                 owner.origin,
-                f"{what} binds PV {lv.name} to claim {claim[0]}/{claim[1]}, but the cluster's PV "
-                f"stays bound to {old_claim[0]}/{old_claim[1]} (its claimRef), so the new claim "
-                f"would stay Pending. Keep the claim: the namespace with App(namespace="
-                f"{old_claim[0]!r}) and the name with claim_name={old_claim[1]!r} (a database's "
-                f"claim is named after the database){declared}",
+                Mistake(
+                    f"binds PV {lv.name} to claim {claim[0]}/{claim[1]}, but the cluster's PV "
+                    f"stays bound to {old_claim[0]}/{old_claim[1]} (its claimRef), so the new "
+                    "claim would stay Pending. Keep the claim: the namespace with App(namespace="
+                    f"{old_claim[0]!r}) and the name with claim_name={old_claim[1]!r} (a "
+                    f"database's claim is named after the database){declared}",
+                    record=what,
+                ),
                 subject=owner.address,
             )
 
@@ -495,9 +537,12 @@ def check_data_sources(project: Project, graph: ProjectGraph) -> Iterator[Proble
         if kind is not type(owner):
             yield Problem(
                 owner.origin,
-                f"{type(owner).__name__} {owner.name!r} data_from={owner.data_from!r} names "
-                f"the LV of a {kind.__name__}: a database moves into a database (pg_dump), "
-                "files into a Volume; declare the new volume as the same kind as the old",
+                Mistake(
+                    f"data_from={owner.data_from!r} names the LV of a {kind.__name__}: a "
+                    "database moves into a database (pg_dump), files into a Volume",
+                    record=_named(owner),
+                    instead="declare the new volume as the same kind as the old",
+                ),
                 subject=owner.address,
             )
         if owner.data_from is None or owner.data_from in known:
@@ -506,9 +551,12 @@ def check_data_sources(project: Project, graph: ProjectGraph) -> Iterator[Proble
         hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
         yield Problem(
             owner.origin,
-            f"{type(owner).__name__} {owner.name!r} data_from={owner.data_from!r} names no LV "
-            f"that apps.d declares or retires{hint}: name the old LV (its LVMVolume name), "
-            "declared next to this one until the copy is done, then retired with RetiredVolume",
+            Mistake(
+                f"data_from={owner.data_from!r} names no LV that apps.d declares or "
+                f"retires{hint}: name the old LV (its LVMVolume name), declared next to this one "
+                "until the copy is done, then retired with RetiredVolume",
+                record=_named(owner),
+            ),
             subject=owner.address,
         )
 
@@ -519,33 +567,48 @@ def check_volume_chain(project: Project, graph: ProjectGraph) -> Iterator[Proble
         if pv.name != pv.lv.name:
             yield Problem(
                 pv.origin,
-                f"PersistentVolume {pv.name!r} must be named like its LVMVolume {pv.lv.name!r} (volumeHandle)",
+                Mistake(
+                    f"must be named like its LVMVolume {pv.lv.name!r} (volumeHandle)",
+                    record=_named(pv),
+                ),
                 subject=pv.address,
             )
         if parse_quantity(pv.size) != parse_quantity(pv.lv.size):
             yield Problem(
                 pv.origin,
-                f"PersistentVolume {pv.name!r} capacity {pv.size} differs from its LVMVolume's {pv.lv.size}",
+                Mistake(
+                    f"capacity {pv.size} differs from its LVMVolume's {pv.lv.size}",
+                    record=_named(pv),
+                ),
                 subject=pv.address,
             )
         if pv.tier != pv.lv.tier:
             yield Problem(
                 pv.origin,
-                f"PersistentVolume {pv.name!r} uses the {pv.tier} storage class but its LV is in the {pv.lv.tier} volume group",
+                Mistake(
+                    f"uses the {pv.tier} storage class but its LV is in the {pv.lv.tier} "
+                    "volume group",
+                    record=_named(pv),
+                ),
                 subject=pv.address,
             )
     for claimer, volume in _claims(project):
-        what = type(claimer).__name__
         if parse_quantity(claimer.size) != parse_quantity(volume.size):
             yield Problem(
                 claimer.origin,
-                f"{what} {claimer.name!r} requests {claimer.size} but PersistentVolume {volume.name!r} holds {volume.size}",
+                Mistake(
+                    f"requests {claimer.size} but {_named(volume)} holds {volume.size}",
+                    record=_named(claimer),
+                ),
                 subject=claimer.address,
             )
         if claimer.tier != volume.tier:
             yield Problem(
                 claimer.origin,
-                f"{what} {claimer.name!r} uses the {claimer.tier} storage class but PersistentVolume {volume.name!r} is {volume.tier}",
+                Mistake(
+                    f"uses the {claimer.tier} storage class but {_named(volume)} is {volume.tier}",
+                    record=_named(claimer),
+                ),
                 subject=claimer.address,
             )
 
@@ -561,13 +624,21 @@ def check_single_claim(project: Project, graph: ProjectGraph) -> Iterator[Proble
             places = ", ".join(f"{type(h).__name__} {h.name!r} ({h.origin})" for h in holders)
             yield Problem(
                 holders[1].origin,
-                f"PersistentVolume {pv.name!r} is claimed more than once: {places}; give each claim its own volume",
+                Mistake(
+                    f"is claimed more than once: {places}",
+                    record=_named(pv),
+                    instead="give each claim its own volume",
+                ),
                 subject=pv.address,
             )
         elif not holders:
             yield Problem(
                 pv.origin,
-                f"PersistentVolume {pv.name!r} is claimed by nothing; declare it through Volume(...) or Postgres(...)",
+                Mistake(
+                    "is claimed by nothing",
+                    record=_named(pv),
+                    instead="declare it through Volume(...) or Postgres(...)",
+                ),
                 subject=pv.address,
             )
 
@@ -580,7 +651,12 @@ def check_unique_lv_names(project: Project, graph: ProjectGraph) -> Iterator[Pro
         if other is not None:
             yield Problem(
                 lv.origin,
-                f"LV name {lv.name!r} is already used by {other.origin}; LVs share the {LVM_NAMESPACE} namespace and the disk, pick another name",
+                Mistake(
+                    f"is already used by {other.origin}",
+                    record=f"LV name {lv.name!r}",
+                    instead=f"LVs share the {LVM_NAMESPACE} namespace and the disk, pick another "
+                    "name",
+                ),
                 subject=lv.address,
             )
         else:
@@ -595,7 +671,11 @@ def check_storage_use(project: Project, graph: ProjectGraph) -> Iterator[Problem
         if not users and (owner is None or not graph.dependents(owner)):
             yield Problem(
                 claim.origin,
-                f"claim {claim.name!r} is mounted or referenced by nothing; mount it (mounts={{...: volume.claim}}) or remove the volume",
+                Mistake(
+                    "is mounted or referenced by nothing",
+                    record=f"claim {claim.name!r}",
+                    instead="mount it (mounts={...: volume.claim}) or remove the volume",
+                ),
                 severity="warning",
                 subject=claim.address,
             )
@@ -603,7 +683,12 @@ def check_storage_use(project: Project, graph: ProjectGraph) -> Iterator[Problem
         if db.tier != "ssd" and "ssd" in project.cluster.storage and not db.tier_reason:
             yield Problem(
                 db.origin,
-                f'database {db.name!r} is on {db.tier}; the guideline puts databases on ssd (small, latency-bound data). Move it (a data move), or say why it stays: Postgres(..., tier_reason="...")',
+                Mistake(
+                    f"is on {db.tier}",
+                    record=f"database {db.name!r}",
+                    instead="the guideline puts databases on ssd (small, latency-bound data). "
+                    'Move it (a data move), or say why it stays: Postgres(..., tier_reason="...")',
+                ),
                 severity="warning",
                 subject=db.address,
             )
@@ -675,7 +760,10 @@ def check_bundled_storage(project: Project, graph: ProjectGraph) -> Iterator[Pro
         for finding in _bundled_storage(release.values):
             yield Problem(
                 release.origin,
-                f"HelmRelease {release.name!r} values set {finding}, or pass bundled_storage_reason='<reason>'",
+                Mistake(
+                    f"values set {finding}, or pass bundled_storage_reason='<reason>'",
+                    record=_named(release),
+                ),
                 subject=release.address,
             )
 

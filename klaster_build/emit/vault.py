@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from klaster_build.emit.outputs import Output, app_path, metadata
-from klaster_build.errors import Problem
+from klaster_build.errors import Mistake, Problem
 from klaster_build.family import Family, Mountable, Resolver
 from klaster_build.graph import ProjectGraph
 from klaster_build.operator import OperatorStep, state_key
@@ -185,13 +185,20 @@ def check_secret_reachability(project: Project, graph: ProjectGraph) -> Iterator
         if auth.service_account.name not in bound_accounts:
             yield Problem(
                 secret.origin,
-                f"VaultStaticSecret {secret.name!r}: role {role.name!r} does not bind ServiceAccount {auth.service_account.name!r} that VaultAuth {auth.name!r} logs in with",
+                Mistake(
+                    f"VaultStaticSecret {secret.name!r}: role {role.name!r} does not bind "
+                    f"ServiceAccount {auth.service_account.name!r} that VaultAuth {auth.name!r} "
+                    "logs in with"
+                ),
                 subject=secret.address,
             )
         if ns not in bound_namespaces or namespace[auth.service_account.app] != ns:
             yield Problem(
                 secret.origin,
-                f"VaultStaticSecret {secret.name!r}: role {role.name!r} does not bind namespace {ns!r}",
+                Mistake(
+                    f"VaultStaticSecret {secret.name!r}: role {role.name!r} does not bind "
+                    f"namespace {ns!r}"
+                ),
                 subject=secret.address,
             )
         wanted = kv_data_path(kv, secret.path)
@@ -203,7 +210,12 @@ def check_secret_reachability(project: Project, graph: ProjectGraph) -> Iterator
             policies = ", ".join(p.name for p in role.policies) or "none"
             yield Problem(
                 secret.origin,
-                f"VaultStaticSecret {secret.name!r} reads {wanted!r} but role {role.name!r} (policies: {policies}) grants no read on it; add the path to the policy",
+                Mistake(
+                    f"reads {wanted!r} but role {role.name!r} (policies: {policies}) grants no "
+                    "read on it",
+                    record=f"VaultStaticSecret {secret.name!r}",
+                    instead="add the path to the policy",
+                ),
                 subject=secret.address,
             )
 
@@ -232,16 +244,20 @@ def check_infra_secrets(project: Project, graph: ProjectGraph) -> Iterator[Probl
         if infra and access.component is None:
             yield Problem(
                 access.origin,
-                "a VaultSecret in an infra file needs the controller it is for, whose namespace "
-                "it lives in: declare VaultAccess(component=<its InfraComponent>, "
-                "file='<name>-secret.yaml') and pass access= to the VaultSecret",
+                Mistake(
+                    "a VaultSecret in an infra file needs the controller it is for, whose "
+                    "namespace it lives in: declare VaultAccess(component=<its InfraComponent>, "
+                    "file='<name>-secret.yaml') and pass access= to the VaultSecret"
+                ),
                 subject=access.address,
             )
         elif not infra and access.component is not None:
             yield Problem(
                 access.origin,
-                "VaultAccess(component=...) is for an infra file (App(infra=True)); an app's "
-                "secrets live in the app's namespace: remove component=",
+                Mistake(
+                    "VaultAccess(component=...) is for an infra file (App(infra=True))",
+                    instead="an app's secrets live in the app's namespace: remove component=",
+                ),
                 subject=access.address,
             )
 
@@ -258,13 +274,21 @@ def check_least_privilege(project: Project, graph: ProjectGraph) -> Iterator[Pro
             if path not in read:
                 yield Problem(
                     policy.origin,
-                    f"policy {policy.name!r} grants {path!r} that no secret of its role reads; remove it or give reason='...'",
+                    Mistake(
+                        f"grants {path!r} that no secret of its role reads",
+                        record=f"policy {policy.name!r}",
+                        instead="remove it or give reason='...'",
+                    ),
                     subject=policy.address,
                 )
             elif set(capabilities) - {"read"}:
                 yield Problem(
                     policy.origin,
-                    f"policy {policy.name!r} grants {sorted(capabilities)} on {path!r}; secrets need only read (give reason='...' to keep more)",
+                    Mistake(
+                        f"grants {sorted(capabilities)} on {path!r}",
+                        record=f"policy {policy.name!r}",
+                        instead="secrets need only read (give reason='...' to keep more)",
+                    ),
                     subject=policy.address,
                 )
 
@@ -278,7 +302,11 @@ def check_unique_vault_names(project: Project, graph: ProjectGraph) -> Iterator[
             if other is not record:
                 yield Problem(
                     record.origin,
-                    f"OpenBao {label} {record.record_name!r} is already declared at {other.origin}; names are cluster-wide, pick another",
+                    Mistake(
+                        f"is already declared at {other.origin}",
+                        record=f"OpenBao {label} {record.record_name!r}",
+                        instead="names are cluster-wide, pick another",
+                    ),
                     subject=record.address,
                 )
 
@@ -364,14 +392,22 @@ def check_plaintext_credentials(project: Project, graph: ProjectGraph) -> Iterat
                 if _credential(name, value):
                     yield Problem(
                         workload.origin,
-                        f"container {container.name!r} env {name} holds a literal credential; {hint}",
+                        Mistake(
+                            f"env {name} holds a literal credential",
+                            record=f"container {container.name!r}",
+                            instead=hint,
+                        ),
                         subject=workload.address,
                     )
     for release in project.of_type(HelmRelease):
         for where in plaintext_credentials(release.values):
             yield Problem(
                 release.origin,
-                f"HelmRelease {release.name!r} values {where} hold a literal credential; {hint}",
+                Mistake(
+                    f"values {where} hold a literal credential",
+                    record=f"HelmRelease {release.name!r}",
+                    instead=hint,
+                ),
                 subject=release.address,
             )
 

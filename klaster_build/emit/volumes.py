@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from klaster_build.errors import DeclarationError
+from klaster_build.errors import DeclarationError, Mistake
 from klaster_build.family import Mountable
 from klaster_build.records.storage import PersistentVolumeClaim
 from klaster_build.records.workloads import ConfigFiles, ConfigMap, EmptyDir
@@ -23,10 +23,12 @@ def volume_source(
         source = ctx.resolve_address(source)
     mountable = ctx.catalog.mountable(type(source))
     if mountable is None:  # refused with its line by checks.mount_problems before rendering
-        msg = (
-            f"cannot mount a {type(source).__name__}; mount one of {ctx.catalog.mountable_names()}"
+        raise DeclarationError(
+            Mistake(
+                f"cannot mount a {type(source).__name__}",
+                instead=f"mount one of {ctx.catalog.mountable_names()}",
+            )
         )
-        raise DeclarationError(msg)
     volume = mountable.volume(source, ctx)
     if items:
         (spec,) = volume.values()
