@@ -7,7 +7,6 @@ docs/data-safety.md.
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -16,7 +15,7 @@ from urllib.parse import urlsplit
 from klaster_build.emit.exposure import exposure_steps
 from klaster_build.emit.storage import LVM_NAMESPACE, NEVER_PRUNED, PRUNE_ANNOTATION
 from klaster_build.emit.vault import vault_steps
-from klaster_build.errors import Mistake, Problem
+from klaster_build.errors import Mistake, Problem, did_you_mean
 from klaster_build.family import Family, Removal
 from klaster_build.graph import ProjectGraph
 from klaster_build.invocation import command
@@ -152,7 +151,7 @@ def refuse_unknown_retirements(project: Project, removal: Removal) -> Iterator[P
             retired.origin,
             Mistake(
                 f"names no LV that {removal.source} has or that an earlier build "
-                f"retired{_did_you_mean(retired.name, known)}",
+                f"retired{_suggested(retired.name, known)}",
                 record=f"RetiredVolume {retired.name!r}",
                 instead="check the name (the refusal that asked for it printed the declaration), "
                 "or delete the declaration if its clean-up is done",
@@ -167,7 +166,7 @@ def refuse_unknown_retirements(project: Project, removal: Removal) -> Iterator[P
             app.origin,
             Mistake(
                 f"names no app that {removal.source} has or that an earlier build "
-                f"retired{_did_you_mean(app.name, known)}",
+                f"retired{_suggested(app.name, known)}",
                 record=f"RetiredApp {app.name!r}",
                 instead="check the name (the apps.d file stem of the removed app), or delete the "
                 "declaration if its clean-up is done",
@@ -176,9 +175,9 @@ def refuse_unknown_retirements(project: Project, removal: Removal) -> Iterator[P
         )
 
 
-def _did_you_mean(name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
-    return f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
+def _suggested(name: str, known: list[str]) -> str:
+    hint = did_you_mean(name, known, most=3)
+    return f" ({hint})" if hint else ""
 
 
 def _strings(value: Any) -> Iterator[str]:

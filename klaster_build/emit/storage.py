@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections import defaultdict
 from collections.abc import Iterator
@@ -10,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from klaster_build.emit.outputs import Output, app_path, metadata
-from klaster_build.errors import Mistake, Problem
+from klaster_build.errors import Mistake, Problem, did_you_mean
 from klaster_build.family import Family, Mountable, Removal
 from klaster_build.graph import ProjectGraph
 from klaster_build.operator import OperatorStep
@@ -547,8 +546,8 @@ def check_data_sources(project: Project, graph: ProjectGraph) -> Iterator[Proble
             )
         if owner.data_from is None or owner.data_from in known:
             continue
-        close = difflib.get_close_matches(owner.data_from, known, n=3, cutoff=0.6)
-        hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
+        close = did_you_mean(owner.data_from, known, most=3)
+        hint = f" ({close})" if close else ""
         yield Problem(
             owner.origin,
             Mistake(
