@@ -12,6 +12,7 @@ import re
 
 import attrs
 
+from klaster_build.errors import Mistake
 from klaster_build.validators import instance_of, optional, text
 
 FLOATING = frozenset(
@@ -87,25 +88,33 @@ def split_image(image: str) -> tuple[str, str | None, str | None]:
 
 def pin_problem(
     value: str, what: str, example: str, renovate: Renovate | None = None, digest: str | None = None
-) -> str | None:
-    """Why `value` is not a pinned version, with what to write instead; None when it is pinned."""
+) -> Mistake | None:
+    """Why `value` is not a pinned version, with what to write instead; None when it is pinned.
+    `what` names the record's version field ("Deployment 'web' image 'nginx'")."""
     if digest is not None:
         if _DIGEST.fullmatch("@" + digest):
             return None
-        return f"{what} digest {digest!r} is not a sha256 digest (@sha256:<64 hex digits>)"
+        return Mistake(
+            f"digest {digest!r} is not a sha256 digest (@sha256:<64 hex digits>)", record=what
+        )
+    pin = f"pin a full version such as {example!r}, or a digest as the last resort"
     if not value:
-        return f"{what} has no version; pin a full version such as {example!r}, or a digest as the last resort"
+        return Mistake("has no version", record=what, instead=pin)
     if value.lower() in FLOATING:
-        return f"{what} {value!r} is a floating tag that never changes name; pin a full version such as {example!r}, or a digest as the last resort"
+        return Mistake(
+            f"{value!r} is a floating tag that never changes name", record=what, instead=pin
+        )
     if renovate is not None and renovate.versioning:
         return None  # the package declares its own scheme; its tags are complete in it
     if _SLIDING.fullmatch(value) or not re.search(r"\d", value):
-        message = f"{what} {value!r} slides to newer releases; pin a full version such as {example!r}, or a digest as the last resort"
         two_part = _TWO_PART.fullmatch(value)
         if two_part:
             scheme = f"regex:^{two_part[1]}(?<major>\\d+)\\.(?<minor>\\d+){two_part[2]}$"
-            message += f"; if the project releases two-part versions and {value!r} is a complete one, say so with renovate=Renovate(versioning={scheme!r})"
-        return message
+            pin += (
+                f"; if the project releases two-part versions and {value!r} is a complete one, "
+                f"say so with renovate=Renovate(versioning={scheme!r})"
+            )
+        return Mistake(f"{value!r} slides to newer releases", record=what, instead=pin)
     return None
 
 

@@ -66,7 +66,10 @@ def test_floating_and_sliding_tags_are_refused(tag: str) -> None:
     """Every forbidden form gets a message that says what to write instead."""
     problem = pin_problem(tag, "image 'nginx'", "nginx:1.2.3")
     assert problem is not None
-    assert "pin a full version such as 'nginx:1.2.3', or a digest as the last resort" in problem
+    assert problem.record == "image 'nginx'"
+    assert problem.instead.startswith(
+        "pin a full version such as 'nginx:1.2.3', or a digest as the last resort"
+    )
 
 
 @pytest.mark.parametrize(
@@ -84,7 +87,7 @@ def test_digest_is_the_last_resort_and_declared_schemes_are_complete() -> None:
     )
     assert (name, tag) == ("gitea.lumpiasty.xyz/lumpiasty/supervisord", "latest")
     assert pin_problem(tag or "", "x", "1.2.3", digest=digest) is None
-    assert "not a sha256 digest" in (pin_problem("latest", "x", "1.2.3", digest="sha256:abc") or "")
+    assert "not a sha256 digest" in str(pin_problem("latest", "x", "1.2.3", digest="sha256:abc"))
     assert (
         pin_problem(
             "17.4", "x", "1.2.3", Renovate(versioning="regex:^(?<major>\\d+)\\.(?<minor>\\d+)$")

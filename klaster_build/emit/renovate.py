@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from klaster_build.emit.outputs import Output
-from klaster_build.errors import Mistake, Problem
+from klaster_build.errors import Problem
 from klaster_build.family import Family
 from klaster_build.graph import ProjectGraph
 from klaster_build.project import APPS_DIR, Project
@@ -106,7 +106,7 @@ def check_pinned(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
                 version.current, what, _example(version), version.renovate, version.digest
             )
             if problem:
-                yield Problem(record.origin, Mistake(problem), subject=record.address)
+                yield Problem(record.origin, problem, subject=record.address)
 
 
 def managers(records: list[Record]) -> list[dict[str, Any]]:
