@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from klaster_build.emit.outputs import Output, app_path, metadata
+from klaster_build.emit.outputs import Output, app_object
 from klaster_build.errors import Mistake, Problem
 from klaster_build.family import Family, Mountable
 from klaster_build.graph import ProjectGraph
@@ -24,13 +24,12 @@ def hosts_of(cert: Certificate, domain: str) -> list[str]:
 
 def emit_certificate(cert: Certificate, ctx: RenderContext) -> Iterator[Output]:
     """cert-manager.io/v1 Certificate issued by the cluster issuer."""
-    yield Output(
-        app_path(cert, cert.file),
+    yield app_object(
         cert,
-        document={
-            "apiVersion": CERT_MANAGER_API,
-            "kind": "Certificate",
-            "metadata": metadata(cert.name, ctx.namespace(cert)),
+        ctx,
+        CERT_MANAGER_API,
+        "Certificate",
+        {
             "spec": {
                 "secretName": cert.tls_secret_name,
                 "dnsNames": hosts_of(cert, ctx.cluster.domain),

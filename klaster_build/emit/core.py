@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from klaster_build.emit.outputs import Output, app_path, git_ignore_rules, metadata, service_ports
+from klaster_build.emit.outputs import (
+    Output,
+    app_object,
+    app_path,
+    git_ignore_rules,
+    service_ports,
+)
 from klaster_build.emit.pods import mounts_claim, pod_template
 from klaster_build.emit.volumes import MOUNTS
 from klaster_build.family import Family
@@ -70,13 +76,12 @@ def emit_helm_repository(repo: HelmRepository, ctx: RenderContext) -> Iterator[O
     spec: dict[str, Any] = {"interval": ctx.cluster.intervals.helm_repository, "url": repo.url}
     if repo.type:
         spec["type"] = repo.type
-    yield Output(
-        app_path(repo, repo.file),
+    yield app_object(
         repo,
-        document={
-            "apiVersion": "source.toolkit.fluxcd.io/v1",
-            "kind": "HelmRepository",
-            "metadata": metadata(repo.name, ctx.namespace(repo)),
+        ctx,
+        "source.toolkit.fluxcd.io/v1",
+        "HelmRepository",
+        {
             "spec": spec,
         },
     )
@@ -84,13 +89,12 @@ def emit_helm_repository(repo: HelmRepository, ctx: RenderContext) -> Iterator[O
 
 def emit_git_repository(repo: GitRepository, ctx: RenderContext) -> Iterator[Output]:
     """Flux GitRepository that fetches only the chart directory."""
-    yield Output(
-        app_path(repo, repo.file),
+    yield app_object(
         repo,
-        document={
-            "apiVersion": "source.toolkit.fluxcd.io/v1",
-            "kind": "GitRepository",
-            "metadata": metadata(repo.name, ctx.namespace(repo)),
+        ctx,
+        "source.toolkit.fluxcd.io/v1",
+        "GitRepository",
+        {
             "spec": {
                 "interval": ctx.cluster.intervals.git_repository,
                 "url": repo.url,
@@ -117,13 +121,12 @@ def emit_helm_release(release: HelmRelease, ctx: RenderContext) -> Iterator[Outp
     }
     if release.values:
         spec["values"] = resolve(release.values, ctx)
-    yield Output(
-        app_path(release, release.file),
+    yield app_object(
         release,
-        document={
-            "apiVersion": "helm.toolkit.fluxcd.io/v2",
-            "kind": "HelmRelease",
-            "metadata": metadata(release.name, ctx.namespace(release)),
+        ctx,
+        "helm.toolkit.fluxcd.io/v2",
+        "HelmRelease",
+        {
             "spec": spec,
         },
     )
@@ -134,13 +137,12 @@ def _apps_output(workload: Workload, head: dict[str, Any], ctx: RenderContext) -
     fields."""
     spec: dict[str, Any] = {**head, "selector": {"matchLabels": workload.selector_labels}}
     spec["template"] = pod_template(workload, ctx)
-    return Output(
-        app_path(workload, workload.file),  # type: ignore[attr-defined]
+    return app_object(
         workload,
-        document={
-            "apiVersion": "apps/v1",
-            "kind": workload.kind,
-            "metadata": metadata(workload.name, ctx.namespace(workload)),
+        ctx,
+        "apps/v1",
+        workload.kind,
+        {
             "spec": spec,
         },
     )
@@ -173,13 +175,12 @@ def emit_daemonset(daemonset: DaemonSet, ctx: RenderContext) -> Iterator[Output]
 def emit_service(service: Service, ctx: RenderContext) -> Iterator[Output]:
     """v1 Service (ClusterIP)."""
     selector = service.selector or (service.workload.selector_labels if service.workload else {})
-    yield Output(
-        app_path(service, service.file),
+    yield app_object(
         service,
-        document={
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": metadata(service.name, ctx.namespace(service)),
+        ctx,
+        "v1",
+        "Service",
+        {
             "spec": {"type": "ClusterIP", "selector": selector, "ports": service_ports(service)},
         },
     )
@@ -187,13 +188,12 @@ def emit_service(service: Service, ctx: RenderContext) -> Iterator[Output]:
 
 def emit_configmap(configmap: ConfigMap, ctx: RenderContext) -> Iterator[Output]:
     """v1 ConfigMap with literal data."""
-    yield Output(
-        app_path(configmap, configmap.file),
+    yield app_object(
         configmap,
-        document={
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": metadata(configmap.name, ctx.namespace(configmap)),
+        ctx,
+        "v1",
+        "ConfigMap",
+        {
             "data": {k: str(resolve(v, ctx)) for k, v in configmap.data.items()},
         },
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from klaster_build.emit.outputs import Output, app_path, metadata
+from klaster_build.emit.outputs import Output, app_object
 from klaster_build.emit.pods import pod_template
 from klaster_build.family import Family
 from klaster_build.records.jobs import Batch, CronJob, Job
@@ -30,27 +30,26 @@ def job_spec(batch: Batch, ctx: RenderContext) -> dict[str, Any]:
 
 def emit_job(job: Job, ctx: RenderContext) -> Iterator[Output]:
     """batch/v1 Job, replaced by Flux when it changes."""
-    yield Output(
-        app_path(job, job.file),
+    yield app_object(
         job,
-        document={
-            "apiVersion": "batch/v1",
-            "kind": "Job",
-            "metadata": metadata(job.name, ctx.namespace(job), annotations=dict(FLUX_FORCE)),
+        ctx,
+        "batch/v1",
+        "Job",
+        {
             "spec": job_spec(job, ctx),
         },
+        annotations=dict(FLUX_FORCE),
     )
 
 
 def emit_cronjob(cronjob: CronJob, ctx: RenderContext) -> Iterator[Output]:
     """batch/v1 CronJob (its spec can change in place: no replacement needed)."""
-    yield Output(
-        app_path(cronjob, cronjob.file),
+    yield app_object(
         cronjob,
-        document={
-            "apiVersion": "batch/v1",
-            "kind": "CronJob",
-            "metadata": metadata(cronjob.name, ctx.namespace(cronjob)),
+        ctx,
+        "batch/v1",
+        "CronJob",
+        {
             "spec": {
                 "schedule": cronjob.schedule,
                 "concurrencyPolicy": cronjob.concurrency_policy,

@@ -52,6 +52,23 @@ def app_path(record: Record, file: str) -> str:
     return f"apps/{record.app}/{file}"
 
 
+def app_object(
+    record: Record, ctx: Any, api_version: str, kind: str, body: dict[str, Any], **extra: Any
+) -> Output:
+    """One object of an app, written to the record's file: apiVersion, kind, metadata (the
+    record's name in its namespace, and `extra` metadata), then `body` (spec, data...)."""
+    return Output(
+        app_path(record, record.file),  # type: ignore[attr-defined]
+        record,
+        document={
+            "apiVersion": api_version,
+            "kind": kind,
+            "metadata": metadata(record.record_name, ctx.namespace(record), **extra),
+            **body,
+        },
+    )
+
+
 def identity(document: dict[str, Any] | None) -> tuple[str, str, str]:
     """(kind, namespace, name) of a document; namespace "" when it has none."""
     meta = (document or {}).get("metadata", {})

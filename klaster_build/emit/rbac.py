@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from klaster_build.emit.outputs import Output, app_path, metadata
+from klaster_build.emit.outputs import Output, app_object, app_path, metadata
 from klaster_build.family import Family
 from klaster_build.records.base import Record
 from klaster_build.records.rbac import (
@@ -24,14 +24,12 @@ RBAC_API = "rbac.authorization.k8s.io"
 
 def emit_service_account(account: ServiceAccount, ctx: RenderContext) -> Iterator[Output]:
     """v1 ServiceAccount."""
-    yield Output(
-        app_path(account, account.file),
+    yield app_object(
         account,
-        document={
-            "apiVersion": "v1",
-            "kind": "ServiceAccount",
-            "metadata": metadata(account.name, ctx.namespace(account)),
-        },
+        ctx,
+        "v1",
+        "ServiceAccount",
+        {},
     )
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from klaster_build.emit.outputs import Output, app_path, metadata
+from klaster_build.emit.outputs import Output, app_object, app_path, metadata
 from klaster_build.errors import Mistake, Problem, did_you_mean
 from klaster_build.family import Family, Mountable, Removal
 from klaster_build.graph import ProjectGraph
@@ -144,13 +144,12 @@ def emit_postgres_cluster(cluster: PostgresCluster, ctx: RenderContext) -> Itera
         template["volumeName"] = cluster.volumes[0].name
     spec["storage"] = {"pvcTemplate": template}
     spec.update(resolve(cluster.extra, ctx))
-    yield Output(
-        app_path(cluster, cluster.file),
+    yield app_object(
         cluster,
-        document={
-            "apiVersion": "postgresql.cnpg.io/v1",
-            "kind": "Cluster",
-            "metadata": metadata(cluster.name, ctx.namespace(cluster)),
+        ctx,
+        "postgresql.cnpg.io/v1",
+        "Cluster",
+        {
             "spec": spec,
         },
     )

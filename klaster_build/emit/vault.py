@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from klaster_build.emit.outputs import Output, app_path, metadata
+from klaster_build.emit.outputs import Output, app_object
 from klaster_build.errors import Mistake, Problem
 from klaster_build.family import Family, Mountable, Resolver
 from klaster_build.graph import ProjectGraph
@@ -68,13 +68,12 @@ def _index(ctx: RenderContext) -> dict[VaultPolicy, list[VaultStaticSecret]]:
 
 def emit_vault_auth(auth: VaultAuth, ctx: RenderContext) -> Iterator[Output]:
     """VaultAuth with the kubernetes method."""
-    yield Output(
-        app_path(auth, auth.file),
+    yield app_object(
         auth,
-        document={
-            "apiVersion": VSO_API,
-            "kind": "VaultAuth",
-            "metadata": metadata(auth.name, ctx.namespace(auth)),
+        ctx,
+        VSO_API,
+        "VaultAuth",
+        {
             "spec": {
                 "method": "kubernetes",
                 "mount": ctx.cluster.vault.auth_mount,
@@ -91,13 +90,12 @@ def emit_static_secret(secret: VaultStaticSecret, ctx: RenderContext) -> Iterato
         transformation["templates"] = {
             key: {"text": text} for key, text in secret.templates.items()
         }
-    yield Output(
-        app_path(secret, secret.file),
+    yield app_object(
         secret,
-        document={
-            "apiVersion": VSO_API,
-            "kind": "VaultStaticSecret",
-            "metadata": metadata(secret.name, ctx.namespace(secret)),
+        ctx,
+        VSO_API,
+        "VaultStaticSecret",
+        {
             "spec": {
                 "type": "kv-v2",
                 "mount": ctx.cluster.vault.kv_mount,
