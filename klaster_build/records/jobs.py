@@ -7,10 +7,10 @@ from typing import Any
 
 import attrs
 
-from klaster_build.errors import DeclarationError
+from klaster_build.errors import DeclarationError, Mistake
 from klaster_build.records.manifest import output_file
 from klaster_build.records.workloads import Workload
-from klaster_build.validators import non_negative_int, one_of, optional, text
+from klaster_build.validators import fail, non_negative_int, one_of, optional, text
 
 # The fields of a cron schedule: name, lowest and highest value, names allowed instead of numbers.
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
@@ -96,10 +96,11 @@ def cron_schedule(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> Non
             None,
         )
     if problem:
-        msg = (
-            f"{type(inst).__name__} 'schedule' {value!r}: {problem}; a schedule is {_CRON_EXAMPLE}"
+        fail(
+            inst,
+            attribute,
+            Mistake(f"{value!r}: {problem}", instead=f"a schedule is {_CRON_EXAMPLE}"),
         )
-        raise DeclarationError(msg)
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -148,10 +149,13 @@ class CronJob(Batch):
         # refuses a longer name (kubernetes pkg/apis/batch/validation/validation.go,
         # ValidateCronJobCreate: DNS1035LabelMaxLength-11).
         if len(self.name) > CRONJOB_NAME_MAX:
-            msg = (
-                f"CronJob 'name' is {len(self.name)} characters; a CronJob's name has at most "
-                f"{CRONJOB_NAME_MAX} (each Job it starts adds 11): shorten it by "
-                f"{len(self.name) - CRONJOB_NAME_MAX}"
+            raise DeclarationError(
+                Mistake(
+                    f"is {len(self.name)} characters",
+                    record="CronJob",
+                    field="name",
+                    instead=f"a CronJob's name has at most {CRONJOB_NAME_MAX} (each Job it starts "
+                    f"adds 11): shorten it by {len(self.name) - CRONJOB_NAME_MAX}",
+                )
             )
-            raise DeclarationError(msg)
         super().__attrs_post_init__()

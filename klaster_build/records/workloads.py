@@ -219,7 +219,9 @@ def _env(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     for key, item in value.items():
         if not isinstance(key, str) or not re.fullmatch(r"^[A-Za-z_][A-Za-z0-9_.-]*$", key):
             raise DeclarationError(
-                Mistake(f"env name {key!r} is not a valid variable name", record=type(inst).__name__)
+                Mistake(
+                    f"env name {key!r} is not a valid variable name", record=type(inst).__name__
+                )
             )
         if not isinstance(item, _ENV_VALUE):
             raise DeclarationError(
@@ -381,9 +383,7 @@ def _containers(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     names = [c.name for c in value]
     if len(set(names)) != len(names):
         raise DeclarationError(
-            Mistake(
-                "container names must be unique", record=type(inst).__name__, got=str(names)
-            )
+            Mistake("container names must be unique", record=type(inst).__name__, got=str(names))
         )
 
 
