@@ -10,7 +10,7 @@ import attrs
 from klaster_build.errors import DeclarationError, Mistake
 from klaster_build.records.manifest import output_file
 from klaster_build.records.workloads import Workload
-from klaster_build.validators import fail, non_negative_int, one_of, optional, text
+from klaster_build.validators import non_negative_int, one_of, optional, text
 
 # The fields of a cron schedule: name, lowest and highest value, names allowed instead of numbers.
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
@@ -96,10 +96,13 @@ def cron_schedule(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> Non
             None,
         )
     if problem:
-        fail(
-            inst,
-            attribute,
-            Mistake(f"{value!r}: {problem}", instead=f"a schedule is {_CRON_EXAMPLE}"),
+        raise DeclarationError(
+            Mistake(
+                f"{value!r}: {problem}",
+                record=type(inst).__name__,
+                field="schedule",
+                instead=f"a schedule is {_CRON_EXAMPLE}",
+            )
         )
 
 
