@@ -155,6 +155,12 @@ def non_negative_int(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> 
         fail(inst, attribute, Mistake("must be a whole number 0 or larger", got=repr(value)))
 
 
+def mapping(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """A dict (env, values, a selector...); the record's own checks then read its items."""
+    if not isinstance(value, dict):
+        fail(inst, attribute, Mistake("must be a dict", got=type(value).__name__))
+
+
 def _typed(value: Any) -> str:
     return f"{type(value).__name__} {value!r}"
 

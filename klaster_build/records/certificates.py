@@ -6,11 +6,11 @@ from typing import Any
 
 import attrs
 
-from klaster_build.errors import DeclarationError
+from klaster_build.errors import Mistake
 from klaster_build.records.base import Record
 from klaster_build.records.manifest import output_file
 from klaster_build.refs import Ref
-from klaster_build.validators import dns_label, dns_subdomain, each, optional, text, to_tuple
+from klaster_build.validators import dns_label, dns_subdomain, each, fail, optional, text, to_tuple
 
 # The keys cert-manager writes into the Secret (`kubernetes.io/tls` plus the CA).
 TLS_KEYS = ("tls.crt", "tls.key", "ca.crt")
@@ -19,8 +19,11 @@ TLS_KEYS = ("tls.crt", "tls.key", "ca.crt")
 def _hosts(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     each(dns_subdomain)(inst, attribute, value)
     if not value:
-        msg = "Certificate 'hosts' must name at least one host, such as hosts=['mqtt']"
-        raise DeclarationError(msg, "hosts")
+        fail(
+            inst,
+            attribute,
+            Mistake("must name at least one host, such as hosts=['mqtt']", keyword="hosts"),
+        )
 
 
 @attrs.frozen(kw_only=True, eq=False)

@@ -7,7 +7,7 @@ from typing import Any
 import attrs
 
 from klaster_build.data import DATA
-from klaster_build.errors import DeclarationError
+from klaster_build.errors import DeclarationError, Mistake
 from klaster_build.records.base import Record
 from klaster_build.records.manifest import output_file
 from klaster_build.records.workloads import (
@@ -22,7 +22,15 @@ from klaster_build.records.workloads import (
     _ports,
 )
 from klaster_build.refs import Ref
-from klaster_build.validators import dns_label, dns_subdomain, instance_of, one_of, optional, text
+from klaster_build.validators import (
+    dns_label,
+    dns_subdomain,
+    fail,
+    instance_of,
+    one_of,
+    optional,
+    text,
+)
 
 HTTP_PORTS = frozenset({80, 443, 8000, 8008, 8080, 8443, 8888, 3000, 5000})
 HTTP_NAMES = ("http", "https", "web", "www", "ui", "api")
@@ -40,8 +48,11 @@ def _annotations(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None
     if not isinstance(value, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
     ):
-        msg = f"{type(inst).__name__} 'annotations' must map strings to strings (quote numbers: '30m', \"false\")"
-        raise DeclarationError(msg)
+        fail(
+            inst,
+            attribute,
+            Mistake("must map strings to strings (quote numbers: '30m', \"false\")"),
+        )
 
 
 @attrs.frozen
@@ -84,11 +95,13 @@ class HostClaim(Record):
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
         if self.forward_auth and self.sso_reason is not None:
-            msg = (
-                f"{type(self).__name__} {self.name!r}: sso_reason= says why there is no single "
-                "sign-on, but forward_auth=True adds it; drop one of them"
+            raise DeclarationError(
+                Mistake(
+                    f"{type(self).__name__} {self.name!r}: sso_reason= says why there is no "
+                    "single sign-on, but forward_auth=True adds it",
+                    instead="drop one of them",
+                )
             )
-            raise DeclarationError(msg)
 
     @property
     def fqdn(self) -> Ref:
@@ -133,8 +146,12 @@ class Ingress(HostClaim):
         super().__attrs_post_init__()
         if isinstance(self.backend, Service):
             if self.port is None and len(self.backend.ports) != 1:
-                msg = f"Ingress {self.name!r}: say which port of Service {self.backend.name!r} to use (port='name')"
-                raise DeclarationError(msg)
+                raise DeclarationError(
+                    Mistake(
+                        f"Ingress {self.name!r}: say which port of Service "
+                        f"{self.backend.name!r} to use (port='name')"
+                    )
+                )
             if isinstance(self.port, str):
                 self.backend.port(self.port)  # raises with the known names
 
@@ -206,36 +223,43 @@ class LoadBalancer(Record):
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
         if not self.ports:
-            msg = f"LoadBalancer {self.name!r} needs at least one port"
-            raise DeclarationError(msg)
+            raise DeclarationError(
+                Mistake("needs at least one port", record=f"LoadBalancer {self.name!r}")
+            )
         if self.workload is None and not self.selector:
-            msg = f"LoadBalancer {self.name!r} needs a workload= or a selector="
-            raise DeclarationError(msg)
+            raise DeclarationError(
+                Mistake("needs a workload= or a selector=", record=f"LoadBalancer {self.name!r}")
+            )
         lan = [p.name for p in self.ports if not p.public]
         public = [p.name for p in self.public_ports]
         if lan and public:
-            msg = (
-                f"LoadBalancer {self.name!r} mixes LAN-only ports {lan} with public ports {public}; "
-                "a Service's ports share its addresses, and an IPv6 address is reachable from the "
-                "Internet: declare two LoadBalancers, one with the public ports and one with the "
-                "LAN-only ports"
+            raise DeclarationError(
+                Mistake(
+                    f"mixes LAN-only ports {lan} with public ports {public}",
+                    record=f"LoadBalancer {self.name!r}",
+                    instead="a Service's ports share its addresses, and an IPv6 address is "
+                    "reachable from the Internet: declare two LoadBalancers, one with the public "
+                    "ports and one with the LAN-only ports",
+                )
             )
-            raise DeclarationError(msg)
         if lan and self.family_policy not in (None, "SingleStack"):
-            msg = (
-                f"LoadBalancer {self.name!r}: family_policy={self.family_policy!r} gives its LAN-only "
-                f"ports {lan} an IPv6 address, which is reachable from the Internet; drop "
-                "family_policy= (a LAN-only LoadBalancer is IPv4-only), or declare the ports "
-                "Port(..., public=True)"
+            raise DeclarationError(
+                Mistake(
+                    f"LoadBalancer {self.name!r}: family_policy={self.family_policy!r} gives its "
+                    f"LAN-only ports {lan} an IPv6 address, which is reachable from the Internet",
+                    instead="drop family_policy= (a LAN-only LoadBalancer is IPv4-only), or "
+                    "declare the ports Port(..., public=True)",
+                )
             )
-            raise DeclarationError(msg)
         if not self.forward_ipv4 and (lan or self.family_policy == "SingleStack"):
-            msg = (
-                f"LoadBalancer {self.name!r}: forward_ipv4=False makes public ports reachable over "
-                "IPv6 only; it needs public ports on a dual-stack LoadBalancer (Port(..., "
-                "public=True), no family_policy='SingleStack'), or drop forward_ipv4=False"
+            raise DeclarationError(
+                Mistake(
+                    f"LoadBalancer {self.name!r}: forward_ipv4=False makes public ports reachable "
+                    "over IPv6 only",
+                    instead="it needs public ports on a dual-stack LoadBalancer (Port(..., "
+                    "public=True), no family_policy='SingleStack'), or drop forward_ipv4=False",
+                )
             )
-            raise DeclarationError(msg)
 
     @property
     def public_ports(self) -> tuple[Port, ...]:

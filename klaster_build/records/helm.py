@@ -8,10 +8,18 @@ from typing import Any
 import attrs
 
 from klaster_build.data import DATA
-from klaster_build.errors import DeclarationError
+from klaster_build.errors import Mistake
 from klaster_build.records.base import Record
 from klaster_build.records.manifest import output_file
-from klaster_build.validators import dns_label, instance_of, one_of, optional, text
+from klaster_build.validators import (
+    dns_label,
+    fail,
+    instance_of,
+    mapping,
+    one_of,
+    optional,
+    text,
+)
 from klaster_build.versions import Renovate
 
 _URL = re.compile(r"^(https?|oci)://[^\s]+$")
@@ -21,26 +29,19 @@ _CHART_DIR = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
 def url(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """An http(s) or oci URL."""
     if not isinstance(value, str) or not _URL.fullmatch(value) or len(value) > 2048:
-        msg = (
-            f"{type(inst).__name__} {attribute.name!r} must be an https:// or oci:// URL, "
-            f"got {value!r}"
-        )
-        raise DeclarationError(msg)
+        fail(inst, attribute, Mistake("must be an https:// or oci:// URL", got=repr(value)))
 
 
 def _chart_dir(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, str) or not _CHART_DIR.fullmatch(value) or ".." in value.split("/"):
-        msg = (
-            f"{type(inst).__name__} {attribute.name!r} must be a directory inside the git "
-            f"repository such as 'charts/kaneo', got {value!r}"
+        fail(
+            inst,
+            attribute,
+            Mistake(
+                "must be a directory inside the git repository such as 'charts/kaneo'",
+                got=repr(value),
+            ),
         )
-        raise DeclarationError(msg)
-
-
-def _values(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not isinstance(value, dict):
-        msg = f"{type(inst).__name__} {attribute.name!r} must be a dict, got {type(value).__name__}"
-        raise DeclarationError(msg)
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -91,7 +92,7 @@ class HelmRelease(Record):
     source: HelmRepository | GitRepository = attrs.field()
     chart: str = attrs.field(validator=text(253))
     version: str | None = attrs.field(default=None)
-    values: dict[str, Any] = attrs.field(factory=dict, validator=_values, metadata=DATA)
+    values: dict[str, Any] = attrs.field(factory=dict, validator=mapping, metadata=DATA)
     file: str = attrs.field(default="release.yaml", validator=output_file)
     # A reason to keep a chart's own persistence or database (the guideline forbids it otherwise).
     bundled_storage_reason: str | None = attrs.field(default=None, validator=optional(text(500)))
@@ -100,20 +101,31 @@ class HelmRelease(Record):
     @source.validator
     def _check_source(self, attribute: attrs.Attribute[Any], value: Any) -> None:
         if not isinstance(value, HelmRepository | GitRepository):
-            msg = (
-                f"HelmRelease 'source' must be a HelmRepository(...) or GitRepository(...) record, "
-                f"got {type(value).__name__} {value!r}"
+            fail(
+                self,
+                attribute,
+                Mistake(
+                    "must be a HelmRepository(...) or GitRepository(...) record",
+                    got=f"{type(value).__name__} {value!r}",
+                ),
             )
-            raise DeclarationError(msg)
 
     @version.validator
     def _check_version(self, attribute: attrs.Attribute[Any], value: Any) -> None:
         if isinstance(self.source, HelmRepository) and not isinstance(value, str):
-            msg = "HelmRelease 'version' is required for a chart from a HelmRepository; pin it, e.g. '1.2.6'"
-            raise DeclarationError(msg)
-        if isinstance(self.source, GitRepository) and value is not None:
-            msg = (
-                "HelmRelease 'version' must be left out for a chart from a GitRepository: "
-                "the GitRepository's 'tag' pins it"
+            fail(
+                self,
+                attribute,
+                Mistake(
+                    "is required for a chart from a HelmRepository", instead="pin it, e.g. '1.2.6'"
+                ),
             )
-            raise DeclarationError(msg)
+        if isinstance(self.source, GitRepository) and value is not None:
+            fail(
+                self,
+                attribute,
+                Mistake(
+                    "must be left out for a chart from a GitRepository: "
+                    "the GitRepository's 'tag' pins it"
+                ),
+            )

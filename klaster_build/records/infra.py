@@ -10,10 +10,19 @@ from typing import Any
 import attrs
 
 from klaster_build.data import DATA
-from klaster_build.errors import DeclarationError
+from klaster_build.errors import Mistake
 from klaster_build.records.base import Record
 from klaster_build.records.helm import url
-from klaster_build.validators import dns_label, each, instance_of, one_of, optional, text, to_tuple
+from klaster_build.validators import (
+    dns_label,
+    each,
+    fail,
+    instance_of,
+    one_of,
+    optional,
+    text,
+    to_tuple,
+)
 from klaster_build.versions import Renovate
 
 _INFRA_FILE = re.compile(r"^[a-z0-9][a-z0-9.-]*\.yaml$")
@@ -21,8 +30,7 @@ _INFRA_FILE = re.compile(r"^[a-z0-9][a-z0-9.-]*\.yaml$")
 
 def _infra_file(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, str) or not _INFRA_FILE.fullmatch(value) or ".." in value:
-        msg = f"{type(inst).__name__} {attribute.name!r} must be a file name such as 'bgp.yaml', got {value!r}"
-        raise DeclarationError(msg)
+        fail(inst, attribute, Mistake("must be a file name such as 'bgp.yaml'", got=repr(value)))
 
 
 @attrs.frozen(kw_only=True)
@@ -43,14 +51,22 @@ class GitCrds:
     @tag.validator
     def _check_tag(self, attribute: attrs.Attribute[Any], value: str) -> None:
         if "{version}" not in value:
-            msg = f"GitCrds 'tag' must contain {{version}} (the chart version), got {value!r}"
-            raise DeclarationError(msg)
+            fail(
+                self,
+                attribute,
+                Mistake("must contain {version} (the chart version)", got=repr(value)),
+            )
 
     @path.validator
     def _check_path(self, attribute: attrs.Attribute[Any], value: str) -> None:
         if value.startswith("/") or ".." in value.split("/"):
-            msg = f"GitCrds 'path' must be a directory of the repository such as 'config/crd', got {value!r}"
-            raise DeclarationError(msg)
+            fail(
+                self,
+                attribute,
+                Mistake(
+                    "must be a directory of the repository such as 'config/crd'", got=repr(value)
+                ),
+            )
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -135,8 +151,11 @@ class InfraConfig(Record):
             if not isinstance(document, dict) or not {"apiVersion", "kind", "metadata"} <= set(
                 document
             ):
-                msg = "InfraConfig 'documents' must be Kubernetes documents with apiVersion, kind and metadata"
-                raise DeclarationError(msg)
+                fail(
+                    self,
+                    attribute,
+                    Mistake("must be Kubernetes documents with apiVersion, kind and metadata"),
+                )
 
     @property
     def record_name(self) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-from klaster_build.errors import DeclarationError
+from klaster_build.errors import DeclarationError, Mistake
 from klaster_build.records.manifest import output_file
 from klaster_build.records.workloads import Workload
 from klaster_build.validators import non_negative_int, one_of, optional, text
@@ -96,10 +96,14 @@ def cron_schedule(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> Non
             None,
         )
     if problem:
-        msg = (
-            f"{type(inst).__name__} 'schedule' {value!r}: {problem}; a schedule is {_CRON_EXAMPLE}"
+        raise DeclarationError(
+            Mistake(
+                f"{value!r}: {problem}",
+                record=type(inst).__name__,
+                field="schedule",
+                instead=f"a schedule is {_CRON_EXAMPLE}",
+            )
         )
-        raise DeclarationError(msg)
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -148,10 +152,13 @@ class CronJob(Batch):
         # refuses a longer name (kubernetes pkg/apis/batch/validation/validation.go,
         # ValidateCronJobCreate: DNS1035LabelMaxLength-11).
         if len(self.name) > CRONJOB_NAME_MAX:
-            msg = (
-                f"CronJob 'name' is {len(self.name)} characters; a CronJob's name has at most "
-                f"{CRONJOB_NAME_MAX} (each Job it starts adds 11): shorten it by "
-                f"{len(self.name) - CRONJOB_NAME_MAX}"
+            raise DeclarationError(
+                Mistake(
+                    f"is {len(self.name)} characters",
+                    record="CronJob",
+                    field="name",
+                    instead=f"a CronJob's name has at most {CRONJOB_NAME_MAX} (each Job it starts "
+                    f"adds 11): shorten it by {len(self.name) - CRONJOB_NAME_MAX}",
+                )
             )
-            raise DeclarationError(msg)
         super().__attrs_post_init__()

@@ -8,10 +8,10 @@ from typing import Any
 import attrs
 
 from klaster_build.data import DATA
-from klaster_build.errors import DeclarationError
+from klaster_build.errors import DeclarationError, Mistake
 from klaster_build.names import DNS_SUBDOMAIN, api_group
 from klaster_build.records.base import Record
-from klaster_build.validators import instance_of, optional
+from klaster_build.validators import fail, instance_of, optional
 
 FILE_NAME = r"^[a-z0-9][a-z0-9-]*\.yaml$"
 
@@ -19,28 +19,31 @@ FILE_NAME = r"^[a-z0-9][a-z0-9-]*\.yaml$"
 def output_file(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """A plain file name inside the app directory, like `release.yaml` (never a path)."""
     if not isinstance(value, str) or not re.fullmatch(FILE_NAME, value) or len(value) > 64:
-        msg = (
-            f"{type(inst).__name__} {attribute.name!r} must be a file name such as 'release.yaml' "
-            f"(lower-case letters, digits and '-', ending in .yaml), got {value!r}"
+        fail(
+            inst,
+            attribute,
+            Mistake(
+                "must be a file name such as 'release.yaml' (lower-case letters, digits and '-', "
+                "ending in .yaml)",
+                got=repr(value),
+            ),
         )
-        raise DeclarationError(msg)
 
 
 def _body(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     problem = None
     if not isinstance(value, dict):
-        problem = f"must be a dict (one Kubernetes document), got {type(value).__name__}"
+        problem = Mistake("must be a dict (one Kubernetes document)", got=type(value).__name__)
     elif not isinstance(value.get("apiVersion"), str) or not isinstance(value.get("kind"), str):
-        problem = "must have string 'apiVersion' and 'kind'"
+        problem = Mistake("must have string 'apiVersion' and 'kind'")
     elif not isinstance(value.get("metadata"), dict):
-        problem = "must have a 'metadata' mapping with a 'name'"
+        problem = Mistake("must have a 'metadata' mapping with a 'name'")
     else:
         name_issue = DNS_SUBDOMAIN.problem(value["metadata"].get("name"))
         if name_issue:
-            problem = f"metadata.name {name_issue}"
+            problem = attrs.evolve(name_issue, wrong=f"metadata.name {name_issue.wrong}")
     if problem:
-        msg = f"Manifest 'body' {problem}"
-        raise DeclarationError(msg)
+        fail(inst, attribute, problem)
 
 
 # Kinds that live outside namespaces, by (API group, kind): Kubernetes' own (`kubectl
@@ -100,11 +103,18 @@ class Manifest(Record):
         kind = self.body["kind"]
         known = (api_group(self.body), kind) in CLUSTER_SCOPED
         if known and self.cluster_scoped is False:
-            msg = f"Manifest: {kind} is cluster-scoped; remove cluster_scoped=False"
-            raise DeclarationError(msg)
+            raise DeclarationError(
+                Mistake(
+                    f"Manifest: {kind} is cluster-scoped", instead="remove cluster_scoped=False"
+                )
+            )
         if (known or self.cluster_scoped) and "namespace" in self.body["metadata"]:
-            msg = f"Manifest: {kind} is cluster-scoped and has no namespace; remove metadata.namespace"
-            raise DeclarationError(msg)
+            raise DeclarationError(
+                Mistake(
+                    f"Manifest: {kind} is cluster-scoped and has no namespace",
+                    instead="remove metadata.namespace",
+                )
+            )
         super().__attrs_post_init__()
 
     @property

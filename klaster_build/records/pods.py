@@ -15,11 +15,13 @@ from typing import Any
 
 import attrs
 
-from klaster_build.errors import DeclarationError
+from klaster_build.errors import DeclarationError, Mistake
 from klaster_build.validators import (
     Validator,
     each,
+    fail,
     instance_of,
+    mapping,
     non_negative_int,
     optional,
     positive_int,
@@ -83,13 +85,16 @@ def _capability(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value in CAPABILITIES:
         return
     bare = value.upper().removeprefix("CAP_") if isinstance(value, str) else None
-    hint = (
-        f"; write {bare!r}"
-        if bare in CAPABILITIES
-        else f"; known: {', '.join(sorted(CAPABILITIES))}"
+    instead = (
+        f"write {bare!r}" if bare in CAPABILITIES else f"known: {', '.join(sorted(CAPABILITIES))}"
     )
-    msg = f"{type(inst).__name__} {attribute.name!r}: {value!r} is not a Linux capability{hint}"
-    raise DeclarationError(msg)
+    raise DeclarationError(
+        Mistake(
+            f"{attribute.name!r}: {value!r} is not a Linux capability",
+            record=type(inst).__name__,
+            instead=instead,
+        )
+    )
 
 
 def _port_reference(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -97,8 +102,13 @@ def _port_reference(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> N
         return
     if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535:
         return
-    msg = f"Probe 'port' must be a port name of the container ('http') or a number 1-65535, got {value!r}"
-    raise DeclarationError(msg)
+    fail(
+        inst,
+        attribute,
+        Mistake(
+            "must be a port name of the container ('http') or a number 1-65535", got=repr(value)
+        ),
+    )
 
 
 def _seconds(minimum: int) -> Validator:
@@ -134,20 +144,37 @@ class Probe:
             k for k, v in (("http_get", self.http_get), ("tcp", self.tcp), ("exec", self.exec)) if v
         ]
         if len(given) != 1:
-            msg = (
-                "Probe needs exactly one of http_get='/path', tcp=True or exec=['cmd', ...], "
-                f"got {', '.join(given) or 'none'}"
+            raise DeclarationError(
+                Mistake(
+                    "needs exactly one of http_get='/path', tcp=True or exec=['cmd', ...]",
+                    record="Probe",
+                    got=", ".join(given) or "none",
+                )
             )
-            raise DeclarationError(msg)
         if self.http_get is not None and not self.http_get.startswith("/"):
-            msg = f"Probe 'http_get' is the path to GET and starts with '/', got {self.http_get!r}"
-            raise DeclarationError(msg)
+            raise DeclarationError(
+                Mistake(
+                    "is the path to GET and starts with '/'",
+                    record="Probe",
+                    field="http_get",
+                    got=repr(self.http_get),
+                )
+            )
         if self.exec and self.port is not None:
-            msg = "Probe with exec= runs a command and takes no port; drop port="
-            raise DeclarationError(msg)
+            raise DeclarationError(
+                Mistake(
+                    "with exec= runs a command and takes no port",
+                    record="Probe",
+                    instead="drop port=",
+                )
+            )
         if not self.exec and self.port is None:
-            msg = f"Probe with {given[0]}= needs port= (a port name of the container, or a number)"
-            raise DeclarationError(msg)
+            raise DeclarationError(
+                Mistake(
+                    f"with {given[0]}= needs port= (a port name of the container, or a number)",
+                    record="Probe",
+                )
+            )
 
 
 def _run_as(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -166,11 +193,13 @@ class RunAs:
 
     def __attrs_post_init__(self) -> None:
         if self.run_as_non_root and self.run_as_user == 0:
-            msg = (
-                f"{type(self).__name__}: run_as_non_root=True with run_as_user=0 never starts "
-                "(user 0 is root); give a non-zero run_as_user"
+            raise DeclarationError(
+                Mistake(
+                    f"{type(self).__name__}: run_as_non_root=True with run_as_user=0 never starts "
+                    "(user 0 is root)",
+                    instead="give a non-zero run_as_user",
+                )
             )
-            raise DeclarationError(msg)
 
 
 @attrs.frozen(kw_only=True)
@@ -224,11 +253,12 @@ class SecurityContext(RunAs):
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
         if self.privileged and self.privilege_escalation is False:
-            msg = (
-                "SecurityContext: a privileged container can always escalate privileges; drop "
-                "privilege_escalation=False or privileged=True"
+            raise DeclarationError(
+                Mistake(
+                    "SecurityContext: a privileged container can always escalate privileges",
+                    instead="drop privilege_escalation=False or privileged=True",
+                )
             )
-            raise DeclarationError(msg)
 
     @property
     def beyond_baseline(self) -> tuple[str, ...]:
@@ -269,9 +299,7 @@ def no_modeled_keys(modeled: Mapping[str, str | None]) -> Validator:
     """A dict of extra spec fields that holds none of the fields klaster models."""
 
     def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if not isinstance(value, dict):
-            msg = f"{type(inst).__name__} {attribute.name!r} must be a dict, got {type(value).__name__}"
-            raise DeclarationError(msg)
+        mapping(inst, attribute, value)
         for key in value:
             if key not in modeled:
                 continue
@@ -281,7 +309,6 @@ def no_modeled_keys(modeled: Mapping[str, str | None]) -> Validator:
                 if instead
                 else "klaster does not share the host's process or IPC namespace with pods"
             )
-            msg = f"{type(inst).__name__} {attribute.name!r} must not set {key!r}: {advice}"
-            raise DeclarationError(msg)
+            fail(inst, attribute, Mistake(f"must not set {key!r}: {advice}"))
 
     return check

@@ -10,7 +10,7 @@ from typing import Any
 
 import attrs
 
-from klaster_build.errors import DeclarationError
+from klaster_build.errors import DeclarationError, Mistake
 from klaster_build.names import DNS_SUBDOMAIN
 from klaster_build.records.app import Namespace
 from klaster_build.records.base import Record
@@ -18,6 +18,7 @@ from klaster_build.records.manifest import output_file
 from klaster_build.validators import (
     dns_subdomain,
     each,
+    fail,
     instance_of,
     optional,
     to_tuple,
@@ -66,33 +67,45 @@ class ServiceAccount(Record):
 def _api_group(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value in ("", "*") or (isinstance(value, str) and DNS_SUBDOMAIN.problem(value) is None):
         return
-    msg = (
-        f"Rule 'api_groups' entry {value!r} is not an API group; write '' for the core group "
-        "(pods, secrets), 'apps', 'batch', 'rbac.authorization.k8s.io'... or '*'"
+    fail(
+        inst,
+        attribute,
+        Mistake(
+            f"entry {value!r} is not an API group",
+            instead="write '' for the core group (pods, secrets), 'apps', 'batch', "
+            "'rbac.authorization.k8s.io'... or '*'",
+        ),
     )
-    raise DeclarationError(msg)
 
 
 def _resource(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if isinstance(value, str) and _RESOURCE.match(value):
         return
-    msg = (
-        f"Rule 'resources' entry {value!r} is not a resource; write the lower-case plural "
-        "('pods', 'configmaps'), a subresource ('pods/log') or '*'"
+    fail(
+        inst,
+        attribute,
+        Mistake(
+            f"entry {value!r} is not a resource",
+            instead="write the lower-case plural ('pods', 'configmaps'), a subresource "
+            "('pods/log') or '*'",
+        ),
     )
-    raise DeclarationError(msg)
 
 
 def _verb(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value not in VERBS:
-        msg = f"Rule 'verbs' entry {value!r} is not a verb; use some of {', '.join(sorted(VERBS))}"
-        raise DeclarationError(msg)
+        fail(
+            inst,
+            attribute,
+            Mistake(
+                f"entry {value!r} is not a verb", instead=f"use some of {', '.join(sorted(VERBS))}"
+            ),
+        )
 
 
 def _not_empty(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not value:
-        msg = f"Rule {attribute.name!r} must name at least one entry"
-        raise DeclarationError(msg)
+        fail(inst, attribute, Mistake("must name at least one entry"))
 
 
 @attrs.frozen(kw_only=True)
@@ -118,11 +131,17 @@ class Rule:
     )
 
 
+def _needs_one(inst: Any, what: str) -> None:
+    """Refuse a role or binding that lists nothing: it grants nothing, or to no one."""
+    raise DeclarationError(
+        Mistake(f"needs at least one {what}", record=f"{type(inst).__name__} {inst.name!r}")
+    )
+
+
 def _rules(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     each(instance_of(Rule, what="Rule(resources=..., verbs=...)"))(inst, attribute, value)
     if not value:
-        msg = f"{type(inst).__name__} {inst.name!r} needs at least one Rule(...)"
-        raise DeclarationError(msg)
+        _needs_one(inst, "Rule(...)")
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -163,8 +182,7 @@ def _subjects(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         inst, attribute, value
     )
     if not value:
-        msg = f"{type(inst).__name__} {inst.name!r} needs at least one ServiceAccount in subjects="
-        raise DeclarationError(msg)
+        _needs_one(inst, "ServiceAccount in subjects=")
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -195,11 +213,14 @@ class RoleBinding(Record):
 
     def __attrs_post_init__(self) -> None:
         if isinstance(self.role, Role) and self.namespace is not None:
-            msg = (
-                f"RoleBinding {self.name!r} lives in the namespace of Role {self.role.name!r}; "
-                "drop namespace= (it is only for a ClusterRole limited to one namespace)"
+            raise DeclarationError(
+                Mistake(
+                    f"lives in the namespace of Role {self.role.name!r}",
+                    record=f"RoleBinding {self.name!r}",
+                    instead="drop namespace= (it is only for a ClusterRole limited to one "
+                    "namespace)",
+                )
             )
-            raise DeclarationError(msg)
         super().__attrs_post_init__()
 
     @property

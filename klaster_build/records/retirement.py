@@ -14,10 +14,10 @@ from typing import Any
 
 import attrs
 
-from klaster_build.errors import DeclarationError
+from klaster_build.errors import Mistake
 from klaster_build.records.base import Record
 from klaster_build.records.vault import kv_path
-from klaster_build.validators import dns_label, dns_subdomain, each, text, to_tuple
+from klaster_build.validators import dns_label, dns_subdomain, each, fail, text, to_tuple
 
 # What the refusal's ready-to-paste declaration says until the user writes the real reason.
 REASON_PLACEHOLDER = "<why>"
@@ -27,14 +27,18 @@ _PORT_FORWARD = re.compile(r"^[a-z0-9-]+/[a-z0-9-]+/(TCP|UDP|SCTP)/[0-9]{1,5}$")
 def _reason(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     text(500)(inst, attribute, value)
     if not value.strip() or value == REASON_PLACEHOLDER:
-        msg = f"{type(inst).__name__} 'reason' must say in words why it goes (e.g. 'replaced by kaneo-db-2'), got {value!r}"
-        raise DeclarationError(msg)
+        fail(
+            inst,
+            attribute,
+            Mistake(
+                "must say in words why it goes (e.g. 'replaced by kaneo-db-2')", got=repr(value)
+            ),
+        )
 
 
 def _port_forward(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, str) or not _PORT_FORWARD.match(value):
-        msg = f"{type(inst).__name__} 'port_forwards' items are 'namespace/service/TCP/port', got {value!r}"
-        raise DeclarationError(msg)
+        fail(inst, attribute, Mistake("items are 'namespace/service/TCP/port'", got=repr(value)))
 
 
 @attrs.frozen(kw_only=True, eq=False)

@@ -12,7 +12,7 @@ from typing import Any
 import attrs
 
 from klaster_build.data import DATA, SecretKey
-from klaster_build.errors import DeclarationError
+from klaster_build.errors import DeclarationError, Mistake
 from klaster_build.records.base import Record
 from klaster_build.records.manifest import output_file
 from klaster_build.refs import Ref
@@ -103,11 +103,12 @@ def _volume_file(name: str | None) -> str:
 
 def _own_data(data_from: str | None, lv: str) -> None:
     if data_from == lv:
-        msg = (
-            f"data_from={data_from!r} names this volume's own LV; data_from= names the old LV "
-            "a new volume (another name) takes the data of"
+        raise DeclarationError(
+            Mistake(
+                f"data_from={data_from!r} names this volume's own LV",
+                instead="data_from= names the old LV a new volume (another name) takes the data of",
+            )
         )
-        raise DeclarationError(msg)
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -236,17 +237,31 @@ class Postgres(Record):
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
         if (self.database is None) != (self.owner is None):
-            msg = "Postgres 'database' and 'owner' go together (bootstrap.initdb needs both)"
-            raise DeclarationError(msg)
-        if self.nodes and len(self.nodes) != self.replicas:
-            msg = (
-                f"Postgres 'nodes' names {len(self.nodes)} node(s) for {self.replicas} "
-                "replica(s); name one node per instance, or leave nodes= out"
+            raise DeclarationError(
+                Mistake(
+                    "and 'owner' go together (bootstrap.initdb needs both)",
+                    record="Postgres",
+                    field="database",
+                )
             )
-            raise DeclarationError(msg)
+        if self.nodes and len(self.nodes) != self.replicas:
+            raise DeclarationError(
+                Mistake(
+                    f"names {len(self.nodes)} node(s) for {self.replicas} replica(s)",
+                    record="Postgres",
+                    field="nodes",
+                    instead="name one node per instance, or leave nodes= out",
+                )
+            )
         if len(set(self.nodes)) != len(self.nodes):
-            msg = f"Postgres 'nodes' {list(self.nodes)} repeats a node; each instance needs its own node (its own disk)"
-            raise DeclarationError(msg)
+            raise DeclarationError(
+                Mistake(
+                    f"{list(self.nodes)} repeats a node",
+                    record="Postgres",
+                    field="nodes",
+                    instead="each instance needs its own node (its own disk)",
+                )
+            )
         common: dict[str, Any] = {
             "origin": self.origin,
             "app": self.app,
@@ -298,6 +313,11 @@ class Postgres(Record):
     def secret_key(self, key: str) -> SecretKey:
         """An env value read from key `key` of the `<cluster>-app` Secret."""
         if key not in POSTGRES_SECRET_KEYS:
-            msg = f"Postgres {self.name!r} secret has no key {key!r}; it has {sorted(POSTGRES_SECRET_KEYS)}"
-            raise DeclarationError(msg)
+            raise DeclarationError(
+                Mistake(
+                    f"secret has no key {key!r}",
+                    record=f"Postgres {self.name!r}",
+                    instead=f"it has {sorted(POSTGRES_SECRET_KEYS)}",
+                )
+            )
         return SecretKey(self.app_secret, key)

@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 
 from klaster_build.data import DATA, SecretKey
-from klaster_build.errors import DeclarationError, Problem
+from klaster_build.errors import DeclarationError, Mistake, Problem
 from klaster_build.records.base import Record
 from klaster_build.records.infra import InfraComponent
 from klaster_build.records.manifest import output_file
@@ -24,6 +24,7 @@ from klaster_build.validators import (
     data_key_problem,
     dns_label,
     dns_subdomain,
+    fail,
     instance_of,
     optional,
     text,
@@ -38,34 +39,49 @@ CAPABILITIES = frozenset({"create", "read", "update", "patch", "delete", "list",
 def kv_path(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """A KV path such as `kaneo` or `authentik/kaneo` (no leading slash, no `..`)."""
     if not isinstance(value, str) or not _KV_PATH.fullmatch(value) or ".." in value.split("/"):
-        msg = f"{type(inst).__name__} {attribute.name!r} must be a KV path such as 'kaneo' or 'authentik/kaneo', got {value!r}"
-        raise DeclarationError(msg)
+        fail(
+            inst,
+            attribute,
+            Mistake("must be a KV path such as 'kaneo' or 'authentik/kaneo'", got=repr(value)),
+        )
 
 
 def _keys(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     for key in value:
         if data_key_problem(key):
-            msg = f"{type(inst).__name__} key {key!r} must be a secret key name such as 'api_token' (letters, digits, '-', '_', '.')"
-            raise DeclarationError(msg)
+            raise DeclarationError(
+                Mistake(
+                    f"key {key!r} must be a secret key name such as 'api_token' (letters, "
+                    "digits, '-', '_', '.')",
+                    record=type(inst).__name__,
+                )
+            )
 
 
 def _redirect_paths(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, list | tuple):
-        msg = f"OIDC 'redirect_paths' must be a list of URL paths such as ['/oauth/oidc/callback'], got {value!r}"
-        raise DeclarationError(msg)
+        fail(
+            inst,
+            attribute,
+            Mistake(
+                "must be a list of URL paths such as ['/oauth/oidc/callback']", got=repr(value)
+            ),
+        )
     for path in value:
         if not isinstance(path, str) or not re.fullmatch(r"/[^\s?#]*", path) or len(path) > 256:
-            msg = (
-                f"OIDC 'redirect_paths' are URL paths on the app's host such as "
-                f"'/oauth/oidc/callback', got {path!r}"
+            fail(
+                inst,
+                attribute,
+                Mistake(
+                    "are URL paths on the app's host such as '/oauth/oidc/callback'",
+                    got=repr(path),
+                ),
             )
-            raise DeclarationError(msg)
 
 
 def _templates(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, dict):
-        msg = f"{type(inst).__name__} 'templates' must map a key of the Kubernetes Secret to a template text"
-        raise DeclarationError(msg)
+        fail(inst, attribute, Mistake("must map a key of the Kubernetes Secret to a template text"))
     _keys(inst, attribute, list(value))
     for template in value.values():
         text(4096)(inst, attribute, template)
@@ -85,11 +101,14 @@ def _check_template_keys(name: str, keys: tuple[str, ...], templates: dict[str, 
         for quoted, dotted in _TEMPLATE_READ.findall(template):
             read = quoted or dotted
             if read not in keys:
-                msg = (
-                    f"VaultSecret {name!r} template {secret_key!r} reads KV key {read!r}, which is not among "
-                    f"its keys {list(keys)}; add it to keys= or fix the template"
+                raise DeclarationError(
+                    Mistake(
+                        f"template {secret_key!r} reads KV key {read!r}, which is not among its "
+                        f"keys {list(keys)}",
+                        record=f"VaultSecret {name!r}",
+                        instead="add it to keys= or fix the template",
+                    )
                 )
-                raise DeclarationError(msg)
 
 
 def _account_name_or_record(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -119,16 +138,21 @@ class VaultPolicy(Record):
         if value is None:
             return
         if not isinstance(value, dict):
-            msg = "VaultPolicy 'paths' must map an OpenBao path to a list of capabilities"
-            raise DeclarationError(msg)
+            fail(self, attribute, Mistake("must map an OpenBao path to a list of capabilities"))
         for path, capabilities in value.items():
             if not isinstance(path, str) or not re.fullmatch(r"^[A-Za-z0-9_.+*/-]+$", path):
-                msg = f"VaultPolicy path {path!r} is not an OpenBao path"
-                raise DeclarationError(msg)
+                raise DeclarationError(
+                    Mistake(f"path {path!r} is not an OpenBao path", record="VaultPolicy")
+                )
             unknown = set(capabilities) - CAPABILITIES
             if unknown or not capabilities:
-                msg = f"VaultPolicy capabilities of {path!r} must be some of {sorted(CAPABILITIES)}, got {list(capabilities)}"
-                raise DeclarationError(msg)
+                raise DeclarationError(
+                    Mistake(
+                        f"capabilities of {path!r} must be some of {sorted(CAPABILITIES)}",
+                        record="VaultPolicy",
+                        got=str(list(capabilities)),
+                    )
+                )
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -275,8 +299,13 @@ class VaultSecret(Record):
         """`key` of this Secret, for a container's env or Helm values (a reference: a graph
         edge from this VaultSecret). Checked against the declared keys, when there are any."""
         if self.secret_keys and key not in self.secret_keys:
-            msg = f"VaultSecret {self.name!r} has no key {key!r}; it declares {list(self.secret_keys)}"
-            raise DeclarationError(msg)
+            raise DeclarationError(
+                Mistake(
+                    f"has no key {key!r}",
+                    record=f"VaultSecret {self.name!r}",
+                    instead=f"it declares {list(self.secret_keys)}",
+                )
+            )
         return SecretKey(Ref(self, "secret_name"), key)
 
 
@@ -315,9 +344,11 @@ def expand_secrets(record: Record, app_records: Sequence[Record]) -> Iterator[Pr
             places = ", ".join(str(a.origin) for a in chains)
             yield Problem(
                 record.origin,
-                f"VaultSecret {record.name!r} has no access= and the app declares "
-                f"{len(chains)} VaultAccess ({places}); pass access= to say which one it "
-                "logs in with",
+                Mistake(
+                    f"has no access= and the app declares {len(chains)} VaultAccess ({places})",
+                    record=f"VaultSecret {record.name!r}",
+                    instead="pass access= to say which one it logs in with",
+                ),
                 subject=record.address,
             )
             return
@@ -475,11 +506,22 @@ class VaultFile(Record):
     @path.validator
     def _check_path(self, attribute: attrs.Attribute[Any], value: Any) -> None:
         if not isinstance(value, str) or not _VAULT_FILE.fullmatch(value):
-            msg = f"VaultFile 'path' must be a relative path under vault/ such as 'approles/ci.yaml' or 'policy/x.hcl', got {value!r}"
-            raise DeclarationError(msg)
+            fail(
+                self,
+                attribute,
+                Mistake(
+                    "must be a relative path under vault/ such as 'approles/ci.yaml' or "
+                    "'policy/x.hcl'",
+                    got=repr(value),
+                ),
+            )
         if (self.data is None) == (self.text is None):
-            msg = "VaultFile takes either data= (written as YAML) or text= (written verbatim)"
-            raise DeclarationError(msg)
+            raise DeclarationError(
+                Mistake(
+                    "takes either data= (written as YAML) or text= (written verbatim)",
+                    record="VaultFile",
+                )
+            )
 
     @property
     def record_name(self) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 
 from klaster_build.data import DATA, Plain, SecretKey
-from klaster_build.errors import DeclarationError
+from klaster_build.errors import DeclarationError, Mistake
 from klaster_build.records.base import Record
 from klaster_build.records.manifest import output_file
 from klaster_build.records.pods import (
@@ -25,8 +25,10 @@ from klaster_build.validators import (
     data_key_problem,
     dns_label,
     each,
+    fail,
     image_reference,
     instance_of,
+    mapping,
     non_negative_int,
     one_of,
     optional,
@@ -43,16 +45,7 @@ _PORT_RANGE = range(1, 65536)
 
 def _port_number(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value not in _PORT_RANGE:
-        msg = (
-            f"{type(inst).__name__} {attribute.name!r} must be a port number 1-65535, got {value!r}"
-        )
-        raise DeclarationError(msg)
-
-
-def _mapping(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not isinstance(value, dict):
-        msg = f"{type(inst).__name__} {attribute.name!r} must be a dict, got {type(value).__name__}"
-        raise DeclarationError(msg)
+        fail(inst, attribute, Mistake("must be a port number 1-65535", got=repr(value)))
 
 
 # UDP services that answer a small request with a much larger reply: open to the Internet,
@@ -111,29 +104,38 @@ class Port:
 
     def __attrs_post_init__(self) -> None:
         if self.public_reason is not None and not self.public:
-            msg = f"Port {self.name!r}: public_reason= says why a port is public; add public=True, or drop the reason"
-            raise DeclarationError(msg)
+            raise DeclarationError(
+                Mistake(
+                    f"Port {self.name!r}: public_reason= says why a port is public",
+                    instead="add public=True, or drop the reason",
+                )
+            )
         amplifier = UDP_AMPLIFIERS.get(self.number) if self.protocol == "UDP" else None
         if self.public and amplifier and not self.public_reason:
-            msg = (
-                f"Port {self.name!r} ({self.number}/UDP, {amplifier}) is a UDP amplifier: from the "
-                "Internet, small requests with a forged source make it send much larger replies to "
-                "a victim (reflection DDoS); keep it LAN-only (drop public=True), or give "
-                "public_reason='<why it must be public and how replies are limited>'"
+            raise DeclarationError(
+                Mistake(
+                    f"({self.number}/UDP, {amplifier}) is a UDP amplifier: from the Internet, "
+                    "small requests with a forged source make it send much larger replies to a "
+                    "victim (reflection DDoS)",
+                    record=f"Port {self.name!r}",
+                    instead="keep it LAN-only (drop public=True), or give "
+                    "public_reason='<why it must be public and how replies are limited>'",
+                )
             )
-            raise DeclarationError(msg)
 
 
 def _lan_ports(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """A ClusterIP Service is never reached from outside: public=True there is a mistake."""
     for port in value:
         if isinstance(port, Port) and port.public:
-            msg = (
-                f"{type(inst).__name__} port {port.name!r} is public=True, but only a "
-                "LoadBalancer's ports are forwarded from the Internet; declare it public on the "
-                "LoadBalancer(...) and drop public=True here"
+            raise DeclarationError(
+                Mistake(
+                    f"port {port.name!r} is public=True, but only a LoadBalancer's ports are "
+                    "forwarded from the Internet",
+                    record=type(inst).__name__,
+                    instead="declare it public on the LoadBalancer(...) and drop public=True here",
+                )
             )
-            raise DeclarationError(msg)
 
 
 def _ports(value: Any) -> tuple[Port, ...]:
@@ -142,8 +144,9 @@ def _ports(value: Any) -> tuple[Port, ...]:
         return tuple(Port(name, number) for name, number in value.items())
     if isinstance(value, list | tuple):
         return tuple(value)
-    msg = f"ports must be a dict of name -> number or a list of Port(...), got {value!r}"
-    raise DeclarationError(msg)
+    raise DeclarationError(
+        Mistake("ports must be a dict of name -> number or a list of Port(...)", got=repr(value))
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -160,14 +163,26 @@ class EmptyDir:
 
 
 def _items(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    _mapping(inst, attribute, value)
+    mapping(inst, attribute, value)
     for key, path in value.items():
         if not isinstance(key, str) or not re.fullmatch(r"[-._a-zA-Z0-9]+", key):
-            msg = f"Mount 'items' key {key!r} must be a Secret or ConfigMap key such as 'tls.crt'"
-            raise DeclarationError(msg, "items")
+            fail(
+                inst,
+                attribute,
+                Mistake(
+                    f"key {key!r} must be a Secret or ConfigMap key such as 'tls.crt'",
+                    keyword="items",
+                ),
+            )
         if not isinstance(path, str) or not path or path.startswith("/") or ".." in path.split("/"):
-            msg = f"Mount 'items' path {path!r} for key {key!r} must be a relative file path such as 'tls.crt'"
-            raise DeclarationError(msg, "items")
+            fail(
+                inst,
+                attribute,
+                Mistake(
+                    f"path {path!r} for key {key!r} must be a relative file path such as 'tls.crt'",
+                    keyword="items",
+                ),
+            )
 
 
 @attrs.frozen
@@ -200,25 +215,34 @@ _TEXT_VALUE = (str, Ref, Record, AddressRef, ClusterRef, Plain)
 
 
 def _env(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    _mapping(inst, attribute, value)
+    mapping(inst, attribute, value)
     for key, item in value.items():
         if not isinstance(key, str) or not re.fullmatch(r"^[A-Za-z_][A-Za-z0-9_.-]*$", key):
-            msg = f"{type(inst).__name__} env name {key!r} is not a valid variable name"
-            raise DeclarationError(msg)
-        if not isinstance(item, _ENV_VALUE):
-            msg = (
-                f"{type(inst).__name__} env {key!r} must be a string, number, reference or "
-                f"SecretKey(secret, key), got {type(item).__name__}"
+            raise DeclarationError(
+                Mistake(
+                    f"env name {key!r} is not a valid variable name", record=type(inst).__name__
+                )
             )
-            raise DeclarationError(msg)
+        if not isinstance(item, _ENV_VALUE):
+            raise DeclarationError(
+                Mistake(
+                    f"env {key!r} must be a string, number, reference or SecretKey(secret, key)",
+                    record=type(inst).__name__,
+                    got=type(item).__name__,
+                )
+            )
 
 
 def _mounts(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    _mapping(inst, attribute, value)
+    mapping(inst, attribute, value)
     for path in value:
         if not isinstance(path, str) or not path.startswith("/"):
-            msg = f"{type(inst).__name__} mount path {path!r} must be an absolute path such as '/data'"
-            raise DeclarationError(msg)
+            raise DeclarationError(
+                Mistake(
+                    f"mount path {path!r} must be an absolute path such as '/data'",
+                    record=type(inst).__name__,
+                )
+            )
 
 
 _DEVICE_TYPES = frozenset({"CharDevice", "BlockDevice", "Directory", "File", "Socket"})
@@ -241,8 +265,11 @@ class HostDevice:
     @path.validator
     def _check_path(self, attribute: attrs.Attribute[Any], value: str) -> None:
         if not re.fullmatch(r"^/dev/[A-Za-z0-9_./-]+$", value) or ".." in value.split("/"):
-            msg = f"HostDevice 'path' must be a device under /dev such as '/dev/dri', got {value!r}"
-            raise DeclarationError(msg)
+            fail(
+                self,
+                attribute,
+                Mistake("must be a device under /dev such as '/dev/dri'", got=repr(value)),
+            )
 
     @property
     def volume_name(self) -> str:
@@ -317,17 +344,21 @@ class Container:
         names = [p.name for p in self.ports]
         for kind, probe in self.probes.items():
             if isinstance(probe.port, str) and probe.port not in names:
-                msg = (
-                    f"Container {self.name!r} {kind} probe uses port {probe.port!r}, which the "
-                    f"container does not declare; its ports: {names} (or give a number)"
+                raise DeclarationError(
+                    Mistake(
+                        f"{kind} probe uses port {probe.port!r}, which the container does not "
+                        "declare",
+                        record=f"Container {self.name!r}",
+                        instead=f"its ports: {names} (or give a number)",
+                    )
                 )
-                raise DeclarationError(msg)
         if self.devices and self.security_context and self.security_context.privileged is False:
-            msg = (
-                f"Container {self.name!r}: host devices need a privileged container; drop "
-                "privileged=False or devices="
+            raise DeclarationError(
+                Mistake(
+                    f"Container {self.name!r}: host devices need a privileged container",
+                    instead="drop privileged=False or devices=",
+                )
             )
-            raise DeclarationError(msg)
 
     @property
     def probes(self) -> dict[str, Probe]:
@@ -345,13 +376,15 @@ class Container:
 
 def _containers(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not value:
-        msg = f"{type(inst).__name__} needs at least one Container(...)"
-        raise DeclarationError(msg)
+        raise DeclarationError(
+            Mistake("needs at least one Container(...)", record=type(inst).__name__)
+        )
     each(instance_of(Container, what="Container(...)"))(inst, attribute, value)
     names = [c.name for c in value]
     if len(set(names)) != len(names):
-        msg = f"{type(inst).__name__} container names must be unique, got {names}"
-        raise DeclarationError(msg)
+        raise DeclarationError(
+            Mistake("container names must be unique", record=type(inst).__name__, got=str(names))
+        )
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -367,7 +400,7 @@ class Workload(Record):
         validator=each(instance_of(Container, what="Container(...)")),
     )
     # The pods' labels and selector; `app: <name>` when empty.
-    labels: dict[str, str] = attrs.field(factory=dict, validator=_mapping, metadata=DATA)
+    labels: dict[str, str] = attrs.field(factory=dict, validator=mapping, metadata=DATA)
     # The ServiceAccount the pods run as; the namespace's `default` account if None.
     service_account: ServiceAccount | None = attrs.field(
         default=None,
@@ -486,7 +519,7 @@ class Service(Record):
         default=None, validator=optional(instance_of(*SERVED, what=SERVED_WHAT))
     )
     # Pods selected by label instead of `workload=` (e.g. the pods a Helm chart makes).
-    selector: dict[str, str] = attrs.field(factory=dict, validator=_mapping, metadata=DATA)
+    selector: dict[str, str] = attrs.field(factory=dict, validator=mapping, metadata=DATA)
     # {"http": 8080}, or [Port(...)] for UDP and for a target port that differs
     ports: tuple[Port, ...] = attrs.field(default=(), converter=_ports, validator=_lan_ports)
     file: str = attrs.field(default="service.yaml", validator=output_file)
@@ -501,25 +534,32 @@ class Service(Record):
         for port in self.ports:
             if port.name == name:
                 return port.number
-        msg = f"Service {self.name!r} has no port named {name!r}; it has {[p.name for p in self.ports]}"
-        raise DeclarationError(msg)
+        raise DeclarationError(
+            Mistake(
+                f"has no port named {name!r}",
+                record=f"Service {self.name!r}",
+                instead=f"it has {[p.name for p in self.ports]}",
+            )
+        )
 
 
 def _config_data(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """ConfigMap data: keys the API server accepts, values that are text (or references)."""
-    _mapping(inst, attribute, value)
+    mapping(inst, attribute, value)
     for key, item in value.items():
         problem = data_key_problem(key)
         if problem:
-            msg = f"ConfigMap data key {problem}"
-            raise DeclarationError(msg)
+            raise DeclarationError(problem.about("ConfigMap data key"))
         if not isinstance(item, _TEXT_VALUE):
-            msg = (
-                f"ConfigMap data {key!r} must be text (a string or a reference), got "
-                f"{type(item).__name__} {item!r}: ConfigMap values are strings; write it as "
-                "text (json.dumps(...) for structured data, '3' for a number)"
+            raise DeclarationError(
+                Mistake(
+                    f"data {key!r} must be text (a string or a reference), got "
+                    f"{type(item).__name__} {item!r}: ConfigMap values are strings",
+                    record="ConfigMap",
+                    instead="write it as text (json.dumps(...) for structured data, '3' for a "
+                    "number)",
+                )
             )
-            raise DeclarationError(msg)
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -538,17 +578,25 @@ class ConfigMap(Record):
 
 
 def _files(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    _mapping(inst, attribute, value)
+    mapping(inst, attribute, value)
     if not value:
-        msg = "ConfigFiles 'files' must name at least one file"
-        raise DeclarationError(msg)
+        fail(inst, attribute, Mistake("must name at least one file"))
     for key, content in value.items():
         if data_key_problem(key):
-            msg = f"ConfigFiles file name {key!r} must be a plain file name such as 'config.yaml'"
-            raise DeclarationError(msg)
+            raise DeclarationError(
+                Mistake(
+                    f"file name {key!r} must be a plain file name such as 'config.yaml'",
+                    record="ConfigFiles",
+                )
+            )
         if not isinstance(content, str):
-            msg = f"ConfigFiles file {key!r} must be text (use read('...')), got {type(content).__name__}"
-            raise DeclarationError(msg)
+            raise DeclarationError(
+                Mistake(
+                    f"file {key!r} must be text (use read('...'))",
+                    record="ConfigFiles",
+                    got=type(content).__name__,
+                )
+            )
 
 
 @attrs.frozen(kw_only=True, eq=False)
