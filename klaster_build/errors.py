@@ -68,16 +68,12 @@ def did_you_mean(wrong: str, names: Iterable[str], most: int = 1) -> str:
     return f"did you mean {' or '.join(map(repr, close))}?" if close else ""
 
 
-def _mistake(value: Mistake | str) -> Mistake:
-    return value if isinstance(value, Mistake) else Mistake(value)
-
-
 @attrs.frozen(order=True)
 class Problem:
     """One thing wrong with the declarations, at one place, with what to do about it."""
 
     origin: Origin
-    mistake: Mistake = attrs.field(converter=_mistake, order=False)
+    mistake: Mistake = attrs.field(validator=attrs.validators.instance_of(Mistake), order=False)
     severity: str = attrs.field(default="error", order=False)
     subject: str = attrs.field(default="", order=False)  # graph address it concerns, if any
     # The rendered mistake: problems sort by place, then by what they say.
@@ -118,11 +114,9 @@ class KlasterError(Exception):
 class DeclarationError(KlasterError, ValueError):
     """A record was declared with a value it cannot take (raised at construction)."""
 
-    def __init__(self, mistake: Mistake | str, keyword: str | None = None) -> None:
-        self.mistake = _mistake(mistake)
-        if keyword is not None:
-            self.mistake = attrs.evolve(self.mistake, keyword=keyword)
-        super().__init__(str(self.mistake))
+    def __init__(self, mistake: Mistake) -> None:
+        self.mistake = mistake
+        super().__init__(str(mistake))
 
     @property
     def keyword(self) -> str | None:
