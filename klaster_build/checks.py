@@ -103,8 +103,8 @@ def namespace_problems(project: Project, graph: ProjectGraph) -> Iterator[Proble
             if target is None or namespace(target) == namespace(consumer):
                 continue
             here, there = namespace(consumer), namespace(target)
-            yield Problem(
-                consumer.origin,
+            yield Problem.at(
+                consumer,
                 Mistake(
                     f"(namespace {here!r}) reads {type(target).__name__} "
                     f"{target.record_name!r} of namespace {there!r} ({target.origin}), but a pod "
@@ -115,7 +115,6 @@ def namespace_problems(project: Project, graph: ProjectGraph) -> Iterator[Proble
                     "give this app its own copy (its own VaultSecret on the same OpenBao path); "
                     "a Service address (.host) may cross namespaces",
                 ),
-                subject=consumer.address,
             )
 
 
@@ -136,25 +135,23 @@ def mount_problems(project: Project, graph: ProjectGraph, catalog: Catalog) -> I
                 where = f"{type(workload).__name__} {workload.record_name!r} container {container.name!r} mount {path}"
                 mountable = catalog.mountable(type(source))
                 if mountable is None:
-                    yield Problem(
-                        workload.origin,
+                    yield Problem.at(
+                        workload,
                         Mistake(
                             f"cannot mount a {type(source).__name__}",
                             record=where,
                             instead=f"mount one of {catalog.mountable_names()}",
                         ),
-                        subject=workload.address,
                     )
                     continue
                 if items and not mountable.items:
-                    yield Problem(
-                        workload.origin,
+                    yield Problem.at(
+                        workload,
                         Mistake(
                             f"a {type(source).__name__} has no keys to pick with items=",
                             record=f"{where}:",
                             instead="leave items out",
                         ),
-                        subject=workload.address,
                     )
                 keys = sorted(
                     getattr(source, "secret_keys", None)
@@ -164,29 +161,27 @@ def mount_problems(project: Project, graph: ProjectGraph, catalog: Catalog) -> I
                 )
                 unknown = sorted(set(items) - set(keys)) if keys else []
                 if unknown:
-                    yield Problem(
-                        workload.origin,
+                    yield Problem.at(
+                        workload,
                         Mistake(
                             f"picks keys {unknown} that {type(source).__name__} "
                             f"{getattr(source, 'record_name', '')!r} does not declare",
                             record=where,
                             instead=f"it has {keys}",
                         ),
-                        subject=workload.address,
                     )
                 name = (mounted.name if isinstance(mounted, Mount) else None) or getattr(
                     source, "record_name", None
                 )
                 if name is not None and chosen.setdefault(name, items) != items:
-                    yield Problem(
-                        workload.origin,
+                    yield Problem.at(
+                        workload,
                         Mistake(
                             f"mounts volume {name!r} again with other items",
                             record=where,
                             instead="give this Mount its own name= (one pod volume per choice "
                             "of items)",
                         ),
-                        subject=workload.address,
                     )
 
 

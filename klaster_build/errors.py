@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from enum import IntEnum
+from typing import Protocol
 
 import attrs
 
@@ -68,6 +69,16 @@ def did_you_mean(wrong: str, names: Iterable[str], most: int = 1) -> str:
     return f"did you mean {' or '.join(map(repr, close))}?" if close else ""
 
 
+class Declared(Protocol):
+    """What a problem can be about: a record (records.base builds on this module)."""
+
+    @property
+    def origin(self) -> Origin: ...
+
+    @property
+    def address(self) -> str: ...
+
+
 @attrs.frozen(order=True)
 class Problem:
     """One thing wrong with the declarations, at one place, with what to do about it."""
@@ -85,6 +96,11 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.origin}: {self.severity}: {self.message}"
+
+    @classmethod
+    def at(cls, record: Declared, mistake: Mistake, severity: str = "error") -> Problem:
+        """The problem of a declared record: at its line, about its graph address."""
+        return cls(record.origin, mistake, severity, record.address)
 
     @property
     def is_error(self) -> bool:

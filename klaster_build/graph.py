@@ -95,14 +95,13 @@ def build_graph(project: Project) -> ProjectGraph:
         other = by_address.get(record.address)
         if other is not None:
             problems.append(
-                Problem(
-                    record.origin,
+                Problem.at(
+                    record,
                     Mistake(
                         f"is declared twice (also at {other.origin})",
                         record=repr(record.address),
                         instead="give one of them another name",
                     ),
-                    subject=record.address,
                 )
             )
         else:
@@ -125,14 +124,13 @@ def build_graph(project: Project) -> ProjectGraph:
                 target = found_target
             if target not in declared:
                 problems.append(
-                    Problem(
-                        record.origin,
+                    Problem.at(
+                        record,
                         Mistake(
                             "refers to a record that was never declared in an apps.d file",
                             record=f"{record.address} field",
                             field=field,
                         ),
-                        subject=record.address,
                     )
                 )
                 continue
@@ -201,10 +199,9 @@ def _cycle_problems(graph: nx.DiGraph) -> Iterable[Problem]:
         members = [edge[0] for edge in cycle]
         path = " -> ".join(f"{m.address} ({m.origin})" for m in [*members, members[0]])
         first = min(members, key=lambda m: m.origin)
-        yield Problem(
-            first.origin,
+        yield Problem.at(
+            first,
             Mistake(
                 f"reference cycle: {path}", instead="break it by removing one of these references"
             ),
-            subject=first.address,
         )

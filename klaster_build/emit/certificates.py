@@ -49,14 +49,13 @@ def check_certificate_hosts(project: Project, graph: ProjectGraph) -> Iterator[P
     for cert in project.of_type(Certificate):
         outside = [h for h in hosts_of(cert, domain) if not h.endswith(f".{domain}")]
         if outside and not cert.host_reason:
-            yield Problem(
-                cert.origin,
+            yield Problem.at(
+                cert,
                 Mistake(
                     f"hosts {outside} are outside {domain}",
                     record=f"Certificate {cert.name!r}",
                     instead="use subdomains, or give host_reason='<reason>'",
                 ),
-                subject=cert.address,
             )
 
 

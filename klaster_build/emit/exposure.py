@@ -215,8 +215,8 @@ def check_port_forwards(project: Project, graph: ProjectGraph) -> Iterator[Probl
         for port in lb.forwarded_ports:
             other = seen.setdefault((port.number, port.protocol), lb)
             if other is not lb:
-                yield Problem(
-                    lb.origin,
+                yield Problem.at(
+                    lb,
                     Mistake(
                         f"forwards public {port.protocol} port {port.number}, which "
                         f"{other.origin} (LoadBalancer {other.name!r}) forwards already: the "
@@ -224,7 +224,6 @@ def check_port_forwards(project: Project, graph: ProjectGraph) -> Iterator[Probl
                         "or forward_ipv4=False for this one (public over IPv6 only)",
                         record=f"LoadBalancer {lb.name!r}",
                     ),
-                    subject=lb.address,
                 )
 
 
@@ -272,8 +271,8 @@ def check_pinned_addresses(project: Project, graph: ProjectGraph) -> Iterator[Pr
                 port, protocol = sorted(ports)[0]
                 why = f"and both use {protocol} port {port}"
             if why:
-                yield Problem(
-                    lb.origin,
+                yield Problem.at(
+                    lb,
                     Mistake(
                         f"asks for address {address}, which LoadBalancer {first.name!r} "
                         f"({first.origin}) asks for too, {why}: Cilium gives it to one of them "
@@ -281,7 +280,6 @@ def check_pinned_addresses(project: Project, graph: ProjectGraph) -> Iterator[Pr
                         f"it ({LB_SHARING_KEY}: the same key on both, distinct ports)",
                         record=f"LoadBalancer {lb.name!r}",
                     ),
-                    subject=lb.address,
                 )
 
 
@@ -300,14 +298,13 @@ def check_unique_hosts(project: Project, graph: ProjectGraph) -> Iterator[Proble
     for host, claim in claims:
         other = seen.setdefault(host, claim)
         if other is not claim:
-            yield Problem(
-                claim.origin,
+            yield Problem.at(
+                claim,
                 Mistake(
                     f"is already served by {other.address} ({other.origin})",
                     record=f"host {host!r}",
                     instead="pick another host",
                 ),
-                subject=claim.address,
             )
 
 
@@ -317,14 +314,13 @@ def check_hosts_in_domain(project: Project, graph: ProjectGraph) -> Iterator[Pro
     for claim in project.of_type(HostClaim):
         host = host_name(claim, domain)
         if not host.endswith(f".{domain}") and not claim.host_reason:
-            yield Problem(
-                claim.origin,
+            yield Problem.at(
+                claim,
                 Mistake(
                     f"is outside {domain}",
                     record=f"host {host!r}",
                     instead="use a subdomain, or give host_reason='<reason>'",
                 ),
-                subject=claim.address,
             )
 
 
@@ -336,20 +332,19 @@ def check_single_sign_on(project: Project, graph: ProjectGraph) -> Iterator[Prob
     for claim in project.of_type(HostClaim):
         kind = type(claim).__name__
         if claim.forward_auth and outpost is None:
-            yield Problem(
-                claim.origin,
+            yield Problem.at(
+                claim,
                 Mistake(
                     "has forward_auth=True, but the klasterfile names no Authentik outpost",
                     record=f"{kind} {claim.name!r}",
                     instead="add authentik_outpost='http://<outpost service>.<namespace>"
                     ".svc.cluster.local[:port]' to the Cluster in klasterfile.py",
                 ),
-                subject=claim.address,
             )
         elif not claim.forward_auth and claim.sso_reason is None and claim.app not in with_oidc:
             host = host_name(claim, project.cluster.domain)
-            yield Problem(
-                claim.origin,
+            yield Problem.at(
+                claim,
                 Mistake(
                     f"serves https://{host}/ without single sign-on",
                     record=f"{kind} {claim.name!r}",
@@ -357,7 +352,6 @@ def check_single_sign_on(project: Project, graph: ProjectGraph) -> Iterator[Prob
                     "OIDC(...) client, or say why it needs neither with sso_reason='<the app's "
                     "own login, a public page, an API with its own tokens...>'",
                 ),
-                subject=claim.address,
             )
 
 
@@ -368,15 +362,14 @@ def check_no_http_load_balancers(project: Project, graph: ProjectGraph) -> Itera
             continue
         for port in lb.ports:
             if looks_like_http(port):
-                yield Problem(
-                    lb.origin,
+                yield Problem.at(
+                    lb,
                     Mistake(
                         f"exposes port {port.name} ({port.number}/TCP), which looks like HTTP",
                         record=f"LoadBalancer {lb.name!r}",
                         instead="expose HTTP with Ingress(...) instead, or give "
                         "http_reason='<reason>'",
                     ),
-                    subject=lb.address,
                 )
 
 
@@ -394,22 +387,17 @@ def check_exemptions(project: Project, graph: ProjectGraph) -> Iterator[Problem]
     needs = privileged_namespaces(project)
     if needs and project.cluster.talos is None:
         first = next(iter(needs.values()))[0]
-        yield Problem(
-            first.origin,
+        yield Problem.at(
+            first,
             Mistake(
                 "privileged pods need a PodSecurity exemption in the Talos config",
                 instead="add talos=TalosSettings(...) to the Cluster in klasterfile.py",
             ),
-            subject=first.address,
         )
     for records in needs.values():
         declared = [r for r in records if isinstance(r, PrivilegedNamespace)]
         if declared and len(declared) == len(records) and not declared[0].reason.strip():
-            yield Problem(
-                declared[0].origin,
-                Mistake("needs a reason", record="PrivilegedNamespace"),
-                subject=declared[0].address,
-            )
+            yield Problem.at(declared[0], Mistake("needs a reason", record="PrivilegedNamespace"))
 
 
 def check_host_paths(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
@@ -417,13 +405,12 @@ def check_host_paths(project: Project, graph: ProjectGraph) -> Iterator[Problem]
     for workload in project.of_type(Workload):
         volumes = workload.pod_extra.get("volumes", [])
         if any(isinstance(v, dict) and "hostPath" in v for v in volumes):
-            yield Problem(
-                workload.origin,
+            yield Problem.at(
+                workload,
                 Mistake(
                     f"{workload.address}: hostPath volumes come only from "
                     "devices=[HostDevice(...)] of privileged containers"
                 ),
-                subject=workload.address,
             )
 
 

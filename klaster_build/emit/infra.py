@@ -131,15 +131,14 @@ def check_app_namespaces(project: Project, graph: ProjectGraph) -> Iterator[Prob
         if namespace in controllers:
             owner = f"the infra controller {controllers[namespace].name!r} ({controllers[namespace].origin})"
         if owner is not None:
-            yield Problem(
-                app.origin,
+            yield Problem.at(
+                app,
                 Mistake(
                     f"would live in namespace {namespace!r}, which {owner} owns: its objects "
                     "would mix with theirs and removing the app would delete the namespace. Give "
                     f'it a namespace of its own (App(namespace="{app.app}") or another name)',
                     record=f"app {app.app!r}",
                 ),
-                subject=app.address,
             )
 
 
@@ -152,25 +151,23 @@ def check_uses(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
         for group in component.uses:
             provider = providers.get(group)
             if provider is None:
-                yield Problem(
-                    component.origin,
+                yield Problem.at(
+                    component,
                     Mistake(
                         f"uses API group {group!r}, which no InfraComponent provides",
                         record=f"InfraComponent {component.name!r}",
                         instead=f"add provides=[{group!r}] to the one that installs its CRDs",
                     ),
-                    subject=component.address,
                 )
             elif provider.directory == "configs" and component.directory == "controllers":
-                yield Problem(
-                    component.origin,
+                yield Problem.at(
+                    component,
                     Mistake(
                         f"uses API group {group!r} of {provider.name!r}, which infra-configs "
                         "applies after it",
                         record=f"InfraComponent {component.name!r}",
                         instead=f"move {component.name!r} to directory='configs'",
                     ),
-                    subject=component.address,
                 )
 
 

@@ -106,7 +106,7 @@ def check_pinned(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
                 version.current, what, _example(version), version.renovate, version.digest
             )
             if problem:
-                yield Problem(record.origin, problem, subject=record.address)
+                yield Problem.at(record, problem)
 
 
 def managers(records: list[Record]) -> list[dict[str, Any]]:

@@ -147,8 +147,8 @@ def refuse_unknown_retirements(project: Project, removal: Removal) -> Iterator[P
         ):
             continue
         known = sorted(dropped_lvs | set(declared_lvs(project)))
-        yield Problem(
-            retired.origin,
+        yield Problem.at(
+            retired,
             Mistake(
                 f"names no LV that {removal.source} has or that an earlier build "
                 f"retired{_suggested(retired.name, known)}",
@@ -156,14 +156,13 @@ def refuse_unknown_retirements(project: Project, removal: Removal) -> Iterator[P
                 instead="check the name (the refusal that asked for it printed the declaration), "
                 "or delete the declaration if its clean-up is done",
             ),
-            subject=retired.address,
         )
     for app in project.of_type(RetiredApp):
         if app.name in dropped_apps or f"retired-app:{app.name}" in removal.previous_steps:
             continue
         known = sorted(dropped_apps | set(project.apps))
-        yield Problem(
-            app.origin,
+        yield Problem.at(
+            app,
             Mistake(
                 f"names no app that {removal.source} has or that an earlier build "
                 f"retired{_suggested(app.name, known)}",
@@ -171,7 +170,6 @@ def refuse_unknown_retirements(project: Project, removal: Removal) -> Iterator[P
                 instead="check the name (the apps.d file stem of the removed app), or delete the "
                 "declaration if its clean-up is done",
             ),
-            subject=app.address,
         )
 
 
@@ -301,14 +299,13 @@ def check_retirements(project: Project, graph: ProjectGraph) -> Iterator[Problem
     for retired in project.of_type(RetiredVolume):
         declared_at = lvs.get(retired.name)
         if declared_at is not None:
-            yield Problem(
-                retired.origin,
+            yield Problem.at(
+                retired,
                 Mistake(
                     f"names an LV that {declared_at} still declares",
                     record=f"RetiredVolume {retired.name!r}",
                     instead="remove the RetiredVolume, or that declaration if the LV is to go",
                 ),
-                subject=retired.address,
             )
     if not apps:
         return
@@ -316,28 +313,26 @@ def check_retirements(project: Project, graph: ProjectGraph) -> Iterator[Problem
     needed = _needed(project, graph)
     for app in apps:
         if app.name in declaring:
-            yield Problem(
-                app.origin,
+            yield Problem.at(
+                app,
                 Mistake(
                     f"names an app that {APPS_DIR}/{app.name}.py still declares",
                     record=f"RetiredApp {app.name!r}",
                     instead="remove the RetiredApp, or delete that file (or keep only retirement "
                     "records in it) if the app is to go",
                 ),
-                subject=app.address,
             )
         for category, (field, what) in LEFTOVERS.items():
             for subject in getattr(app, field):
                 step = needed.get(f"{category}:{subject}")
                 if step is not None:
-                    yield Problem(
-                        app.origin,
+                    yield Problem.at(
+                        app,
                         Mistake(
                             f"lists {what} {subject!r}, which {step.origin} still needs",
                             record=f"RetiredApp {app.name!r}",
                             instead=f"remove it from {field}=",
                         ),
-                        subject=app.address,
                     )
 
 

@@ -160,14 +160,13 @@ def check_tiers(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     known = sorted(project.cluster.storage)
     for record in project.of_type(Postgres) + project.of_type(Volume):
         if record.tier not in project.cluster.storage:
-            yield Problem(
-                record.origin,
+            yield Problem.at(
+                record,
                 Mistake(
                     f"tier {record.tier!r} is not a storage tier of klasterfile.py",
                     record=type(record).__name__,
                     instead=f"use one of {known}",
                 ),
-                subject=record.address,
             )
 
 
@@ -194,19 +193,18 @@ def check_nodes(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     listed = list(nodes)
     for volume in project.of_type(Volume):
         if volume.node is not None and volume.node not in nodes:
-            yield Problem(
-                volume.origin,
+            yield Problem.at(
+                volume,
                 Mistake(
                     f"node {volume.node!r} is not a node of klasterfile.py",
                     record="Volume",
                     instead=f"use one of {listed}",
                 ),
-                subject=volume.address,
             )
     for db in project.of_type(Postgres):
         if db.replicas > len(nodes):
-            yield Problem(
-                db.origin,
+            yield Problem.at(
+                db,
                 Mistake(
                     f"has replicas={db.replicas} but klasterfile.py has {len(nodes)} node(s) "
                     f"{listed}",
@@ -214,18 +212,16 @@ def check_nodes(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
                     instead="each instance needs a node (and disk) of its own: lower replicas= "
                     f"to at most {len(nodes)}, or add a Node to the klasterfile",
                 ),
-                subject=db.address,
             )
         unknown = [node for node in db.nodes if node not in nodes]
         if unknown:
-            yield Problem(
-                db.origin,
+            yield Problem.at(
+                db,
                 Mistake(
                     f"nodes {unknown} are not nodes of klasterfile.py",
                     record=_named(db),
                     instead=f"use some of {listed}",
                 ),
-                subject=db.address,
             )
     for workload in project.of_type(Workload):
         claims = [c for c in graph.dependencies(workload) if isinstance(c, PersistentVolumeClaim)]
@@ -236,15 +232,14 @@ def check_nodes(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
         }
         if len(set(placed.values())) > 1:
             where = ", ".join(f"{claim} on {node}" for claim, node in sorted(placed.items()))
-            yield Problem(
-                workload.origin,
+            yield Problem.at(
+                workload,
                 Mistake(
                     f"mounts claims on different nodes ({where}); its pod runs on one node and a "
                     "local LV exists only on its own, so it would never start: put the volumes "
                     "on one node (Volume(..., node=...))",
                     record=_named(workload),
                 ),
-                subject=workload.address,
             )
 
 
@@ -322,8 +317,8 @@ def refuse_storage_changes(project: Project, removal: Removal) -> Iterator[Probl
                 else None
             )
             if after < before:
-                yield Problem(
-                    owner.origin,
+                yield Problem.at(
+                    owner,
                     Mistake(
                         f"shrinks LV {old_vg}/{lv.name} from {old_size} to {lv.size}: "
                         "Kubernetes refuses a smaller request on a bound claim and lvm-localpv "
@@ -331,11 +326,10 @@ def refuse_storage_changes(project: Project, removal: Removal) -> Iterator[Probl
                         "(or more); for a smaller volume, declare a new one and copy the data over",
                         record=what,
                     ),
-                    subject=owner.address,
                 )
             elif after > before and not owner.size_reason:
-                yield Problem(
-                    owner.origin,
+                yield Problem.at(
+                    owner,
                     Mistake(
                         f"grows LV {old_vg}/{lv.name} from {old_size} to {lv.size}. Written "
                         "into out/ alone this would not grow it: lvm-localpv ignores a new "
@@ -350,11 +344,10 @@ def refuse_storage_changes(project: Project, removal: Removal) -> Iterator[Probl
                         "a claim's request never shrinks)",
                         record=what,
                     ),
-                    subject=owner.address,
                 )
             if vg is not None and old_vg is not None and vg != old_vg:
-                yield Problem(
-                    owner.origin,
+                yield Problem.at(
+                    owner,
                     Mistake(
                         f"puts LV {lv.name} on tier {lv.tier!r} (volume group {vg}), but the "
                         f"cluster has it in {old_vg}: LVM does not move it, and the new storage "
@@ -364,13 +357,12 @@ def refuse_storage_changes(project: Project, removal: Removal) -> Iterator[Probl
                         "(klaster todo lists the copy), then retire the old LV",
                         record=what,
                     ),
-                    subject=owner.address,
                 )
             node = lv.node_name(nodes) if (lv.node is None or lv.node in nodes) else None
             if node is not None and old_node is not None and node != old_node:
                 placed = f"nodes=[{node!r}]" if isinstance(owner, Postgres) else f"node={node!r}"
-                yield Problem(
-                    owner.origin,
+                yield Problem.at(
+                    owner,
                     Mistake(
                         f"puts LV {lv.name} on node {node!r}, but it lives on {old_node!r}: "
                         "an LV is a disk on one node, and pinning its PV elsewhere leaves the pod "
@@ -379,7 +371,6 @@ def refuse_storage_changes(project: Project, removal: Removal) -> Iterator[Probl
                         "lists the copy), then retire the old LV",
                         record=what,
                     ),
-                    subject=owner.address,
                 )
         old_class = old_classes.get(lv.name)
         tier = project.cluster.storage.get(lv.tier)
@@ -389,8 +380,8 @@ def refuse_storage_changes(project: Project, removal: Removal) -> Iterator[Probl
             and tier.storage_class != old_class
             and (old is None or (old.get("spec") or {}).get("volGroup") == tier.volume_group)
         ):
-            yield Problem(
-                owner.origin,
+            yield Problem.at(
+                owner,
                 Mistake(
                     f"puts PV {lv.name} and its claim {claim[0]}/{claim[1]} in storage class "
                     f"{tier.storage_class!r}, but the cluster's are in {old_class!r}: a bound "
@@ -400,7 +391,6 @@ def refuse_storage_changes(project: Project, removal: Removal) -> Iterator[Probl
                     "klasterfile.py (or declare a new volume with data_from= and copy)",
                     record=what,
                 ),
-                subject=owner.address,
             )
         old_claim = old_claims.get(lv.name)
         moved = isinstance(owner, Volume) and owner.claim_reason
@@ -411,8 +401,8 @@ def refuse_storage_changes(project: Project, removal: Removal) -> Iterator[Probl
                 if isinstance(owner, Volume)
                 else f"; to move the database, declare a new one with data_from={lv.name!r}"
             )
-            yield Problem(
-                owner.origin,
+            yield Problem.at(
+                owner,
                 Mistake(
                     f"binds PV {lv.name} to claim {claim[0]}/{claim[1]}, but the cluster's PV "
                     f"stays bound to {old_claim[0]}/{old_claim[1]} (its claimRef), so the new "
@@ -421,7 +411,6 @@ def refuse_storage_changes(project: Project, removal: Removal) -> Iterator[Probl
                     f"database's claim is named after the database){declared}",
                     record=what,
                 ),
-                subject=owner.address,
             )
 
 
@@ -533,29 +522,27 @@ def check_data_sources(project: Project, graph: ProjectGraph) -> Iterator[Proble
     for owner in owners:
         kind = kinds.get(owner.data_from or "", type(owner))
         if kind is not type(owner):
-            yield Problem(
-                owner.origin,
+            yield Problem.at(
+                owner,
                 Mistake(
                     f"data_from={owner.data_from!r} names the LV of a {kind.__name__}: a "
                     "database moves into a database (pg_dump), files into a Volume",
                     record=_named(owner),
                     instead="declare the new volume as the same kind as the old",
                 ),
-                subject=owner.address,
             )
         if owner.data_from is None or owner.data_from in known:
             continue
         close = did_you_mean(owner.data_from, known, most=3)
         hint = f" ({close})" if close else ""
-        yield Problem(
-            owner.origin,
+        yield Problem.at(
+            owner,
             Mistake(
                 f"data_from={owner.data_from!r} names no LV that apps.d declares or "
                 f"retires{hint}: name the old LV (its LVMVolume name), declared next to this one "
                 "until the copy is done, then retired with RetiredVolume",
                 record=_named(owner),
             ),
-            subject=owner.address,
         )
 
 
@@ -563,51 +550,46 @@ def check_volume_chain(project: Project, graph: ProjectGraph) -> Iterator[Proble
     """LVMVolume name = PV name = volumeHandle, equal capacities, one tier along the chain."""
     for pv in project.of_type(PersistentVolume):
         if pv.name != pv.lv.name:
-            yield Problem(
-                pv.origin,
+            yield Problem.at(
+                pv,
                 Mistake(
                     f"must be named like its LVMVolume {pv.lv.name!r} (volumeHandle)",
                     record=_named(pv),
                 ),
-                subject=pv.address,
             )
         if parse_quantity(pv.size) != parse_quantity(pv.lv.size):
-            yield Problem(
-                pv.origin,
+            yield Problem.at(
+                pv,
                 Mistake(
                     f"capacity {pv.size} differs from its LVMVolume's {pv.lv.size}",
                     record=_named(pv),
                 ),
-                subject=pv.address,
             )
         if pv.tier != pv.lv.tier:
-            yield Problem(
-                pv.origin,
+            yield Problem.at(
+                pv,
                 Mistake(
                     f"uses the {pv.tier} storage class but its LV is in the {pv.lv.tier} "
                     "volume group",
                     record=_named(pv),
                 ),
-                subject=pv.address,
             )
     for claimer, volume in _claims(project):
         if parse_quantity(claimer.size) != parse_quantity(volume.size):
-            yield Problem(
-                claimer.origin,
+            yield Problem.at(
+                claimer,
                 Mistake(
                     f"requests {claimer.size} but {_named(volume)} holds {volume.size}",
                     record=_named(claimer),
                 ),
-                subject=claimer.address,
             )
         if claimer.tier != volume.tier:
-            yield Problem(
-                claimer.origin,
+            yield Problem.at(
+                claimer,
                 Mistake(
                     f"uses the {claimer.tier} storage class but {_named(volume)} is {volume.tier}",
                     record=_named(claimer),
                 ),
-                subject=claimer.address,
             )
 
 
@@ -630,14 +612,13 @@ def check_single_claim(project: Project, graph: ProjectGraph) -> Iterator[Proble
                 subject=pv.address,
             )
         elif not holders:
-            yield Problem(
-                pv.origin,
+            yield Problem.at(
+                pv,
                 Mistake(
                     "is claimed by nothing",
                     record=_named(pv),
                     instead="declare it through Volume(...) or Postgres(...)",
                 ),
-                subject=pv.address,
             )
 
 
@@ -647,15 +628,14 @@ def check_unique_lv_names(project: Project, graph: ProjectGraph) -> Iterator[Pro
     for lv in project.of_type(LVMVolume):
         other = seen.get(lv.name)
         if other is not None:
-            yield Problem(
-                lv.origin,
+            yield Problem.at(
+                lv,
                 Mistake(
                     f"is already used by {other.origin}",
                     record=f"LV name {lv.name!r}",
                     instead=f"LVs share the {LVM_NAMESPACE} namespace and the disk, pick another "
                     "name",
                 ),
-                subject=lv.address,
             )
         else:
             seen[lv.name] = lv
@@ -667,20 +647,19 @@ def check_storage_use(project: Project, graph: ProjectGraph) -> Iterator[Problem
         users = [d for d in graph.dependents(claim) if not isinstance(d, Volume)]
         owner = next((d for d in graph.dependents(claim) if isinstance(d, Volume)), None)
         if not users and (owner is None or not graph.dependents(owner)):
-            yield Problem(
-                claim.origin,
+            yield Problem.at(
+                claim,
                 Mistake(
                     "is mounted or referenced by nothing",
                     record=f"claim {claim.name!r}",
                     instead="mount it (mounts={...: volume.claim}) or remove the volume",
                 ),
                 severity="warning",
-                subject=claim.address,
             )
     for db in project.of_type(Postgres):
         if db.tier != "ssd" and "ssd" in project.cluster.storage and not db.tier_reason:
-            yield Problem(
-                db.origin,
+            yield Problem.at(
+                db,
                 Mistake(
                     f"is on {db.tier}",
                     record=f"database {db.name!r}",
@@ -688,7 +667,6 @@ def check_storage_use(project: Project, graph: ProjectGraph) -> Iterator[Problem
                     'Move it (a data move), or say why it stays: Postgres(..., tier_reason="...")',
                 ),
                 severity="warning",
-                subject=db.address,
             )
 
 
@@ -756,13 +734,12 @@ def check_bundled_storage(project: Project, graph: ProjectGraph) -> Iterator[Pro
         if release.bundled_storage_reason:
             continue
         for finding in _bundled_storage(release.values):
-            yield Problem(
-                release.origin,
+            yield Problem.at(
+                release,
                 Mistake(
                     f"values set {finding}, or pass bundled_storage_reason='<reason>'",
                     record=_named(release),
                 ),
-                subject=release.address,
             )
 
 

@@ -181,23 +181,21 @@ def check_secret_reachability(project: Project, graph: ProjectGraph) -> Iterator
         bound_accounts = {a.name for a in role.service_accounts}
         bound_namespaces = {namespace[a.app] for a in role.service_accounts} | set(role.namespaces)
         if auth.service_account.name not in bound_accounts:
-            yield Problem(
-                secret.origin,
+            yield Problem.at(
+                secret,
                 Mistake(
                     f"VaultStaticSecret {secret.name!r}: role {role.name!r} does not bind "
                     f"ServiceAccount {auth.service_account.name!r} that VaultAuth {auth.name!r} "
                     "logs in with"
                 ),
-                subject=secret.address,
             )
         if ns not in bound_namespaces or namespace[auth.service_account.app] != ns:
-            yield Problem(
-                secret.origin,
+            yield Problem.at(
+                secret,
                 Mistake(
                     f"VaultStaticSecret {secret.name!r}: role {role.name!r} does not bind "
                     f"namespace {ns!r}"
                 ),
-                subject=secret.address,
             )
         wanted = kv_data_path(kv, secret.path)
         granted = any(
@@ -206,15 +204,14 @@ def check_secret_reachability(project: Project, graph: ProjectGraph) -> Iterator
         )
         if not granted:
             policies = ", ".join(p.name for p in role.policies) or "none"
-            yield Problem(
-                secret.origin,
+            yield Problem.at(
+                secret,
                 Mistake(
                     f"reads {wanted!r} but role {role.name!r} (policies: {policies}) grants no "
                     "read on it",
                     record=f"VaultStaticSecret {secret.name!r}",
                     instead="add the path to the policy",
                 ),
-                subject=secret.address,
             )
 
 
@@ -240,23 +237,21 @@ def check_infra_secrets(project: Project, graph: ProjectGraph) -> Iterator[Probl
     for access in project.of_type(VaultAccess):
         infra = project.apps[access.app].infra
         if infra and access.component is None:
-            yield Problem(
-                access.origin,
+            yield Problem.at(
+                access,
                 Mistake(
                     "a VaultSecret in an infra file needs the controller it is for, whose "
                     "namespace it lives in: declare VaultAccess(component=<its InfraComponent>, "
                     "file='<name>-secret.yaml') and pass access= to the VaultSecret"
                 ),
-                subject=access.address,
             )
         elif not infra and access.component is not None:
-            yield Problem(
-                access.origin,
+            yield Problem.at(
+                access,
                 Mistake(
                     "VaultAccess(component=...) is for an infra file (App(infra=True))",
                     instead="an app's secrets live in the app's namespace: remove component=",
                 ),
-                subject=access.address,
             )
 
 
@@ -270,24 +265,22 @@ def check_least_privilege(project: Project, graph: ProjectGraph) -> Iterator[Pro
         read = {kv_data_path(kv, s.path) for s in readers.get(policy, [])}
         for path, capabilities in policy_grants(policy, kv, readers.get(policy, [])).items():
             if path not in read:
-                yield Problem(
-                    policy.origin,
+                yield Problem.at(
+                    policy,
                     Mistake(
                         f"grants {path!r} that no secret of its role reads",
                         record=f"policy {policy.name!r}",
                         instead="remove it or give reason='...'",
                     ),
-                    subject=policy.address,
                 )
             elif set(capabilities) - {"read"}:
-                yield Problem(
-                    policy.origin,
+                yield Problem.at(
+                    policy,
                     Mistake(
                         f"grants {sorted(capabilities)} on {path!r}",
                         record=f"policy {policy.name!r}",
                         instead="secrets need only read (give reason='...' to keep more)",
                     ),
-                    subject=policy.address,
                 )
 
 
@@ -298,14 +291,13 @@ def check_unique_vault_names(project: Project, graph: ProjectGraph) -> Iterator[
         for record in project.of_type(kind):
             other = seen.setdefault(record.record_name, record)
             if other is not record:
-                yield Problem(
-                    record.origin,
+                yield Problem.at(
+                    record,
                     Mistake(
                         f"is already declared at {other.origin}",
                         record=f"OpenBao {label} {record.record_name!r}",
                         instead="names are cluster-wide, pick another",
                     ),
-                    subject=record.address,
                 )
 
 
@@ -388,25 +380,23 @@ def check_plaintext_credentials(project: Project, graph: ProjectGraph) -> Iterat
         for container in workload.containers:
             for name, value in container.env.items():
                 if _credential(name, value):
-                    yield Problem(
-                        workload.origin,
+                    yield Problem.at(
+                        workload,
                         Mistake(
                             f"env {name} holds a literal credential",
                             record=f"container {container.name!r}",
                             instead=hint,
                         ),
-                        subject=workload.address,
                     )
     for release in project.of_type(HelmRelease):
         for where in plaintext_credentials(release.values):
-            yield Problem(
-                release.origin,
+            yield Problem.at(
+                release,
                 Mistake(
                     f"values {where} hold a literal credential",
                     record=f"HelmRelease {release.name!r}",
                     instead=hint,
                 ),
-                subject=release.address,
             )
 
 

@@ -342,14 +342,13 @@ def expand_secrets(record: Record, app_records: Sequence[Record]) -> Iterator[Pr
         chains = [r for r in app_records if isinstance(r, VaultAccess)]
         if len(chains) > 1:
             places = ", ".join(str(a.origin) for a in chains)
-            yield Problem(
-                record.origin,
+            yield Problem.at(
+                record,
                 Mistake(
                     f"has no access= and the app declares {len(chains)} VaultAccess ({places})",
                     record=f"VaultSecret {record.name!r}",
                     instead="pass access= to say which one it logs in with",
                 ),
-                subject=record.address,
             )
             return
         access = chains[0] if chains else VaultAccess(origin=record.origin, app=record.app)
