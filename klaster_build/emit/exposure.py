@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from klaster_build.emit.outputs import Output, app_path, metadata, service_ports
+from klaster_build.emit.outputs import Output, app_object, app_path, metadata, service_ports
 from klaster_build.errors import Mistake, Problem
 from klaster_build.family import Family
 from klaster_build.graph import ProjectGraph
@@ -183,19 +183,15 @@ def emit_load_balancer(lb: LoadBalancer, ctx: RenderContext) -> Iterator[Output]
     """A LoadBalancer Service (Cilium LB IPAM): IPv4-only when LAN-only (Cilium allocates only
     the families of `ipFamilies`), else dual-stack."""
     selector = lb.selector or (lb.workload.selector_labels if lb.workload else {})
-    meta: dict[str, Any] = metadata(lb.name, ctx.namespace(lb))
-    if lb.annotations:
-        meta["annotations"] = dict(lb.annotations)
     families: dict[str, Any] = {"ipFamilyPolicy": lb.ip_family_policy}
     if lb.ip_family_policy == "SingleStack":
         families["ipFamilies"] = ["IPv4"]
-    yield Output(
-        app_path(lb, lb.file),
+    yield app_object(
         lb,
-        document={
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": meta,
+        ctx,
+        "v1",
+        "Service",
+        {
             "spec": {
                 "selector": selector,
                 "ports": service_ports(lb),
@@ -204,6 +200,7 @@ def emit_load_balancer(lb: LoadBalancer, ctx: RenderContext) -> Iterator[Output]
                 **families,
             },
         },
+        annotations=dict(lb.annotations),
     )
 
 
