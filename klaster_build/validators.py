@@ -101,18 +101,35 @@ class _InstanceOf:
 class _Matches:
     pattern: re.Pattern[str]
     what: str
+    max_length: int
 
     def __call__(self, inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if not isinstance(value, str) or not self.pattern.fullmatch(value):
+        if (
+            not isinstance(value, str)
+            or len(value) > self.max_length
+            or not self.pattern.fullmatch(value)
+        ):
             fail(inst, attribute, Mistake(f"must be {self.what}", got=repr(value)))
 
     def __repr__(self) -> str:
         return f"<{self.what}>"
 
 
-def matches(pattern: str, what: str) -> Validator:
-    """The value is text that `pattern` matches whole; `what` says it in words with an example."""
-    return _Matches(re.compile(pattern), what)
+def matches(pattern: str, what: str, max_length: int = 4096) -> Validator:
+    """The value is text of at most `max_length` that `pattern` matches whole (fullmatch: a
+    trailing newline is refused); `what` says it in words, with an example."""
+    return _Matches(re.compile(pattern), what, max_length)
+
+
+# No '..' step anywhere in a path (it could leave the directory it names).
+NO_DOTDOT = r"(?!(?:.*/)?\.\.(?:/|$))"
+
+# A plain file name inside the app directory, like `release.yaml` (never a path).
+output_file = matches(
+    r"[a-z0-9][a-z0-9-]*\.yaml",
+    "a file name such as 'release.yaml' (lower-case letters, digits and '-', ending in .yaml)",
+    max_length=64,
+)
 
 
 def instance_of(*types: type, what: str | None = None) -> Validator:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import attrs
 
 from klaster_build.records.base import Record
-from klaster_build.records.manifest import output_file
-from klaster_build.validators import dns_label, instance_of, optional
+from klaster_build.validators import dns_label, instance_of, optional, output_file
 
 
 @attrs.frozen(kw_only=True, eq=False)

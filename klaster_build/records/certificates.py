@@ -8,9 +8,17 @@ import attrs
 
 from klaster_build.errors import Mistake
 from klaster_build.records.base import Record
-from klaster_build.records.manifest import output_file
 from klaster_build.refs import Ref
-from klaster_build.validators import dns_label, dns_subdomain, each, fail, optional, text, to_tuple
+from klaster_build.validators import (
+    dns_label,
+    dns_subdomain,
+    each,
+    fail,
+    optional,
+    output_file,
+    text,
+    to_tuple,
+)
 
 # The keys cert-manager writes into the Secret (`kubernetes.io/tls` plus the CA).
 TLS_KEYS = ("tls.crt", "tls.key", "ca.crt")

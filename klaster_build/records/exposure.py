@@ -9,7 +9,6 @@ import attrs
 from klaster_build.data import DATA
 from klaster_build.errors import DeclarationError, Mistake
 from klaster_build.records.base import Record
-from klaster_build.records.manifest import output_file
 from klaster_build.records.workloads import (
     SERVED,
     SERVED_WHAT,
@@ -29,6 +28,7 @@ from klaster_build.validators import (
     instance_of,
     one_of,
     optional,
+    output_file,
     text,
 )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import attrs
@@ -10,38 +9,25 @@ import attrs
 from klaster_build.data import DATA
 from klaster_build.errors import Mistake
 from klaster_build.records.base import Record
-from klaster_build.records.manifest import output_file
 from klaster_build.validators import (
+    NO_DOTDOT,
     dns_label,
     fail,
     instance_of,
     mapping,
+    matches,
     one_of,
     optional,
+    output_file,
     text,
 )
 from klaster_build.versions import Renovate
 
-_URL = re.compile(r"^(https?|oci)://[^\s]+$")
-_CHART_DIR = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
-
-
-def url(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    """An http(s) or oci URL."""
-    if not isinstance(value, str) or not _URL.fullmatch(value) or len(value) > 2048:
-        fail(inst, attribute, Mistake("must be an https:// or oci:// URL", got=repr(value)))
-
-
-def _chart_dir(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not isinstance(value, str) or not _CHART_DIR.fullmatch(value) or ".." in value.split("/"):
-        fail(
-            inst,
-            attribute,
-            Mistake(
-                "must be a directory inside the git repository such as 'charts/kaneo'",
-                got=repr(value),
-            ),
-        )
+url = matches(r"(https?|oci)://[^\s]+", "an https:// or oci:// URL", max_length=2048)
+_chart_dir = matches(
+    NO_DOTDOT + r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*",
+    "a directory inside the git repository such as 'charts/kaneo'",
+)
 
 
 @attrs.frozen(kw_only=True, eq=False)

@@ -4,7 +4,6 @@ infra/controllers/) and cluster-wide configs (infra/configs/), each directory wi
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import attrs
@@ -18,6 +17,7 @@ from klaster_build.validators import (
     each,
     fail,
     instance_of,
+    matches,
     one_of,
     optional,
     text,
@@ -25,12 +25,7 @@ from klaster_build.validators import (
 )
 from klaster_build.versions import Renovate
 
-_INFRA_FILE = re.compile(r"^[a-z0-9][a-z0-9.-]*\.yaml$")
-
-
-def _infra_file(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not isinstance(value, str) or not _INFRA_FILE.fullmatch(value) or ".." in value:
-        fail(inst, attribute, Mistake("must be a file name such as 'bgp.yaml'", got=repr(value)))
+_infra_file = matches(r"(?!.*\.\.)[a-z0-9][a-z0-9.-]*\.yaml", "a file name such as 'bgp.yaml'")
 
 
 @attrs.frozen(kw_only=True)

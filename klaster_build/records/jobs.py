@@ -8,9 +8,8 @@ from typing import Any
 import attrs
 
 from klaster_build.errors import DeclarationError, Mistake
-from klaster_build.records.manifest import output_file
 from klaster_build.records.workloads import Workload
-from klaster_build.validators import non_negative_int, one_of, optional, text
+from klaster_build.validators import non_negative_int, one_of, optional, output_file, text
 
 # The fields of a cron schedule: name, lowest and highest value, names allowed instead of numbers.
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")

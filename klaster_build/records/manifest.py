@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import attrs
@@ -11,23 +10,7 @@ from klaster_build.data import DATA
 from klaster_build.errors import DeclarationError, Mistake
 from klaster_build.names import DNS_SUBDOMAIN, api_group
 from klaster_build.records.base import Record
-from klaster_build.validators import fail, instance_of, optional
-
-FILE_NAME = r"^[a-z0-9][a-z0-9-]*\.yaml$"
-
-
-def output_file(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    """A plain file name inside the app directory, like `release.yaml` (never a path)."""
-    if not isinstance(value, str) or not re.fullmatch(FILE_NAME, value) or len(value) > 64:
-        fail(
-            inst,
-            attribute,
-            Mistake(
-                "must be a file name such as 'release.yaml' (lower-case letters, digits and '-', "
-                "ending in .yaml)",
-                got=repr(value),
-            ),
-        )
+from klaster_build.validators import fail, instance_of, optional, output_file
 
 
 def _body(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:

@@ -14,13 +14,13 @@ from klaster_build.errors import DeclarationError, Mistake
 from klaster_build.names import DNS_SUBDOMAIN
 from klaster_build.records.app import Namespace
 from klaster_build.records.base import Record
-from klaster_build.records.manifest import output_file
 from klaster_build.validators import (
     dns_subdomain,
     each,
     fail,
     instance_of,
     optional,
+    output_file,
     to_tuple,
 )
 

@@ -9,7 +9,6 @@ directory, no namespace). See docs/data-safety.md.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import attrs
@@ -17,11 +16,10 @@ import attrs
 from klaster_build.errors import Mistake
 from klaster_build.records.base import Record
 from klaster_build.records.vault import kv_path
-from klaster_build.validators import dns_label, dns_subdomain, each, fail, text, to_tuple
+from klaster_build.validators import dns_label, dns_subdomain, each, fail, matches, text, to_tuple
 
 # What the refusal's ready-to-paste declaration says until the user writes the real reason.
 REASON_PLACEHOLDER = "<why>"
-_PORT_FORWARD = re.compile(r"^[a-z0-9-]+/[a-z0-9-]+/(TCP|UDP|SCTP)/[0-9]{1,5}$")
 
 
 def _reason(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -36,9 +34,10 @@ def _reason(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         )
 
 
-def _port_forward(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not isinstance(value, str) or not _PORT_FORWARD.match(value):
-        fail(inst, attribute, Mistake("items are 'namespace/service/TCP/port'", got=repr(value)))
+_port_forward = matches(
+    r"[a-z0-9-]+/[a-z0-9-]+/(TCP|UDP|SCTP)/[0-9]{1,5}",
+    "a list of 'namespace/service/TCP/port' entries",
+)
 
 
 @attrs.frozen(kw_only=True, eq=False)

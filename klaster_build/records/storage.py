@@ -14,7 +14,6 @@ import attrs
 from klaster_build.data import DATA, SecretKey
 from klaster_build.errors import DeclarationError, Mistake
 from klaster_build.records.base import Record
-from klaster_build.records.manifest import output_file
 from klaster_build.refs import Ref
 from klaster_build.validators import (
     dns_label,
@@ -23,6 +22,7 @@ from klaster_build.validators import (
     instance_of,
     non_negative_int,
     optional,
+    output_file,
     positive_int,
     quantity,
     text,
@@ -49,18 +49,13 @@ POSTGRES_SECRET_KEYS = frozenset(
 )
 
 
-def _tier(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    # The klasterfile's tiers are checked by an invariant; here only the shape.
-    dns_label(inst, attribute, value)
-
-
 @attrs.frozen(kw_only=True, eq=False)
 class LVMVolume(Record):
     """An OpenEBS LVM logical volume on the node (namespace openebs)."""
 
     name: str = attrs.field(kw_only=False, validator=dns_subdomain)
     size: str = attrs.field(validator=quantity)
-    tier: str = attrs.field(validator=_tier)
+    tier: str = attrs.field(validator=dns_label)
     file: str = attrs.field(validator=output_file)
     node: str | None = attrs.field(default=None, validator=optional(dns_label))
     # Without `node`: the klasterfile node at this index (a database's instance N goes on the
@@ -79,7 +74,7 @@ class PersistentVolume(Record):
     name: str = attrs.field(kw_only=False, validator=dns_subdomain)
     lv: LVMVolume
     size: str = attrs.field(validator=quantity)
-    tier: str = attrs.field(validator=_tier)
+    tier: str = attrs.field(validator=dns_label)
     file: str = attrs.field(validator=output_file)
     # The claim (in the PV's app namespace) an operator will create and this PV is reserved
     # for (`claimRef`): a database replica's, which CloudNativePG names `<cluster>-<serial>`.
@@ -93,7 +88,7 @@ class PersistentVolumeClaim(Record):
     name: str = attrs.field(kw_only=False, validator=dns_subdomain)
     volume: PersistentVolume
     size: str = attrs.field(validator=quantity)
-    tier: str = attrs.field(validator=_tier)
+    tier: str = attrs.field(validator=dns_label)
     file: str = attrs.field(validator=output_file)
 
 
@@ -125,7 +120,7 @@ class Volume(Record):
 
     name: str | None = attrs.field(default=None, kw_only=False, validator=optional(dns_label))
     size: str = attrs.field(default=DEFAULT_SIZE, validator=quantity)
-    tier: str = attrs.field(default="hdd", validator=_tier)
+    tier: str = attrs.field(default="hdd", validator=dns_label)
     lv_name: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
     claim_name: str | None = attrs.field(default=None, validator=optional(dns_subdomain))
     file: str | None = attrs.field(default=None, validator=optional(output_file))
@@ -179,7 +174,7 @@ class PostgresCluster(Record):
     name: str = attrs.field(kw_only=False, validator=dns_label)
     volumes: tuple[PersistentVolume, ...]  # one per instance, instance 1 first
     size: str = attrs.field(validator=quantity)
-    tier: str = attrs.field(validator=_tier)
+    tier: str = attrs.field(validator=dns_label)
     image: str | None = attrs.field(default=None, validator=optional(text(512)))
     database: str | None = attrs.field(default=None, validator=optional(dns_label))
     owner: str | None = attrs.field(default=None, validator=optional(dns_label))
@@ -204,7 +199,7 @@ class Postgres(Record):
 
     name: str = attrs.field(kw_only=False, validator=dns_label)
     size: str = attrs.field(default=DEFAULT_SIZE, validator=quantity)
-    tier: str = attrs.field(default="ssd", validator=_tier)
+    tier: str = attrs.field(default="ssd", validator=dns_label)
     # Why a database stays off ssd (the guideline's tier for databases), in words; without it a
     # build warns.
     tier_reason: str | None = attrs.field(default=None, validator=optional(text(500)))

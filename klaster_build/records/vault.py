@@ -17,33 +17,31 @@ from klaster_build.data import DATA, SecretKey
 from klaster_build.errors import DeclarationError, Mistake, Problem
 from klaster_build.records.base import Record
 from klaster_build.records.infra import InfraComponent
-from klaster_build.records.manifest import output_file
 from klaster_build.records.rbac import ServiceAccount
 from klaster_build.refs import Ref
 from klaster_build.validators import (
+    NO_DOTDOT,
     data_key_problem,
     dns_label,
     dns_subdomain,
     fail,
     instance_of,
+    matches,
     optional,
+    output_file,
     text,
     to_tuple,
 )
 
-_KV_PATH = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
 _VAULT_FILE = re.compile(r"^[a-z0-9-]+(/[a-z0-9-]+)*\.(yaml|hcl)$")
 CAPABILITIES = frozenset({"create", "read", "update", "patch", "delete", "list", "sudo", "deny"})
 
 
-def kv_path(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    """A KV path such as `kaneo` or `authentik/kaneo` (no leading slash, no `..`)."""
-    if not isinstance(value, str) or not _KV_PATH.fullmatch(value) or ".." in value.split("/"):
-        fail(
-            inst,
-            attribute,
-            Mistake("must be a KV path such as 'kaneo' or 'authentik/kaneo'", got=repr(value)),
-        )
+# A KV path such as `kaneo` or `authentik/kaneo` (no leading slash, no `..`).
+kv_path = matches(
+    NO_DOTDOT + r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*",
+    "a KV path such as 'kaneo' or 'authentik/kaneo'",
+)
 
 
 def _keys(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:

@@ -10,7 +10,6 @@ import attrs
 from klaster_build.data import DATA, Plain, SecretKey
 from klaster_build.errors import DeclarationError, Mistake
 from klaster_build.records.base import Record
-from klaster_build.records.manifest import output_file
 from klaster_build.records.pods import (
     MODELED_CONTAINER_KEYS,
     MODELED_POD_KEYS,
@@ -32,6 +31,7 @@ from klaster_build.validators import (
     non_negative_int,
     one_of,
     optional,
+    output_file,
     port_name,
     quantity,
     resources,
