@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import KLASTERFILE, ProjectDir
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from klaster_build import engine
@@ -630,3 +630,34 @@ def test_a_boolean_setting_in_container_env_builds(project: ProjectDir, run, no_
     assert code == 2
     assert err.count("holds a literal credential") == 1
     assert "env ADMIN_PASSWORD holds a literal credential" in err
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    secrets=st.lists(
+        st.from_regex(r"[a-z]{1,6}", fullmatch=True), min_size=1, max_size=4, unique=True
+    ),
+    data=st.data(),
+)
+def test_any_declaration_order_builds_the_same_tree(
+    scratch: Path, secrets: list[str], data: st.DataObject
+) -> None:
+    """Expansion runs after the whole file has loaded: the access chain and every secret's
+    VaultStaticSecret come out the same wherever the VaultAccess line stands among them."""
+    access = 'VaultAccess(service_account="runner", auth="a", role="r", policy="p")'
+    lines = [f'VaultSecret("{n}", path="x/{n}", keys=["k"])' for n in secrets]
+    where = data.draw(st.integers(0, len(lines)))
+    trees = []
+    for order in ([access, *lines], [*lines[:where], access, *lines[where:]]):
+        root = scratch / "order"
+        shutil.rmtree(root, ignore_errors=True)
+        (root / "apps.d").mkdir(parents=True)
+        (root / "klasterfile.py").write_text(KLASTERFILE)
+        head = "from klaster_build.dsl import VaultAccess, VaultSecret\n"
+        (root / "apps.d" / "x.py").write_text(head + "\n".join(order) + "\n")
+        files = engine.render_project(root).files
+        trees.append(files)
+    assert trees[0] == trees[1]
+    secret_yaml = trees[0]["out/apps/x/secret.yaml"].decode()
+    assert secret_yaml.count("kind: VaultStaticSecret") == len(secrets)
+    assert "name: runner" in secret_yaml and "x-secret" not in secret_yaml
