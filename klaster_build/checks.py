@@ -8,18 +8,13 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from klaster_build.data import SecretKey
-from klaster_build.emit.infra import crd_problems
 from klaster_build.emit.outputs import Declared, Output, identity
-from klaster_build.emit.vault import infra_placements
 from klaster_build.errors import KlasterError, Mistake, Problem
 from klaster_build.invocation import command
 from klaster_build.names import api_group, document_name_problems, pod_template_labels
 from klaster_build.records.base import Record
-from klaster_build.records.certificates import Certificate
 from klaster_build.records.helm import HelmRelease
-from klaster_build.records.storage import PersistentVolumeClaim
-from klaster_build.records.vault import OIDC, VaultSecret, VaultStaticSecret
-from klaster_build.records.workloads import ConfigFiles, ConfigMap, Mount, Workload
+from klaster_build.records.workloads import Mount, Workload
 from klaster_build.refs import MARK, AddressRef, Ref, follow
 from klaster_build.values import record_references
 
@@ -49,22 +44,12 @@ def run_checks(project: Project, graph: ProjectGraph, catalog: Catalog) -> list[
     """Every problem every family's invariants find, sorted by place."""
     found = [problem for check in catalog.checks for problem in check(project, graph)]
     return sorted(
-        [*found, *mount_problems(project, graph, catalog), *namespace_problems(project, graph)]
+        [
+            *found,
+            *mount_problems(project, graph, catalog),
+            *namespace_problems(project, graph, catalog),
+        ]
     )
-
-
-# What a pod or a chart reads by name, from its own namespace only: Secrets (and the records
-# writing them), ConfigMaps and claims. A Service's address is a DNS name and crosses namespaces.
-_READ_BY_NAME = (
-    VaultSecret,
-    VaultStaticSecret,
-    OIDC,
-    ConfigMap,
-    ConfigFiles,
-    PersistentVolumeClaim,
-    Certificate,
-)
-_READ_BY_NAME_PARTS = frozenset({"secret_name", "app_secret", "tls_secret"})
 
 
 def _followed(reference: Any, by_address: dict[str, Record]) -> Any:
@@ -78,20 +63,25 @@ def _followed(reference: Any, by_address: dict[str, Record]) -> Any:
         return None
 
 
-def _read_by_name(reference: Any, by_address: dict[str, Record]) -> Record | None:
-    """The record whose namespaced object `reference` reads by name, if it reads one."""
+def _read_by_name(reference: Any, by_address: dict[str, Record], catalog: Catalog) -> Record | None:
+    """The record whose namespaced object `reference` reads by name, if it reads one (its
+    family says which records and reference parts name such an object: `read_by_name`)."""
     value = _followed(reference, by_address)
     if isinstance(value, SecretKey):
         value = value.secret
-    if isinstance(value, Ref):
-        return value.target if value.part in _READ_BY_NAME_PARTS else None
-    return value if isinstance(value, _READ_BY_NAME) else None
+    target, part = (value.target, value.part) if isinstance(value, Ref) else (value, "name")
+    return (
+        target if isinstance(target, Record) and catalog.reads_by_name(type(target), part) else None
+    )
 
 
-def namespace_problems(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
+def namespace_problems(
+    project: Project, graph: ProjectGraph, catalog: Catalog
+) -> Iterator[Problem]:
     """A pod or chart reading a Secret, ConfigMap or claim of another namespace never starts:
-    Kubernetes resolves those names in the pod's own namespace."""
-    placed = infra_placements(project)
+    Kubernetes resolves those names in the pod's own namespace. A Service's address is a DNS
+    name and crosses namespaces."""
+    placed = catalog.placed(project)
     by_address = graph.by_address
 
     def namespace(record: Record) -> str:
@@ -99,7 +89,7 @@ def namespace_problems(project: Project, graph: ProjectGraph) -> Iterator[Proble
 
     for consumer in [*project.of_type(Workload), *project.of_type(HelmRelease)]:
         for _, reference in record_references(consumer):
-            target = _read_by_name(reference, by_address)
+            target = _read_by_name(reference, by_address, catalog)
             if target is None or namespace(target) == namespace(consumer):
                 continue
             here, there = namespace(consumer), namespace(target)
@@ -312,7 +302,7 @@ def unresolved_references(by_path: dict[str, list[Output]]) -> Iterator[Problem]
                 )
 
 
-def output_problems(by_path: dict[str, list[Output]]) -> list[Problem]:
+def output_problems(by_path: dict[str, list[Output]], catalog: Catalog) -> list[Problem]:
     """What is wrong with the rendered outputs as a whole: two records generating the same
     (kind, namespace, name), one whole file written by two records, a name Kubernetes (or the
     operator that reads it) refuses, a Service selecting no pod, or a custom resource whose CRD
@@ -321,7 +311,7 @@ def output_problems(by_path: dict[str, list[Output]]) -> list[Problem]:
         *unresolved_references(by_path),
         *name_problems(by_path),
         *unmatched_selectors(by_path),
-        *crd_problems(by_path),
+        *(problem for check in catalog.output_checks for problem in check(by_path)),
     ]
     seen: dict[tuple[str, str, str], Declared] = {}
     for path, outputs in by_path.items():

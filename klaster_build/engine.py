@@ -110,7 +110,7 @@ def render_project(
     if any(p.is_error for p in problems):
         raise ProblemsFound(problems)
     outputs = render(project, graph, catalog)
-    wrong = output_problems(outputs)
+    wrong = output_problems(outputs, catalog)
     if wrong:
         raise ProblemsFound([*problems, *wrong])
     files = serialize(outputs, project.cluster.out_dir).files

@@ -50,6 +50,12 @@ RemovalCheck = Callable[["Project", Removal], Iterable["Problem"]]
 Indexer = Callable[[dict[str, list["Output"]], Any], Iterable["Output"]]
 # The value of a reference `Ref(record, part)`, computed when rendering.
 Resolver = Callable[[Any, Any], Any]
+# Records a family places in a namespace other than their app's (an infra controller's secret
+# chain lives in the controller's namespace) -> that namespace.
+Placement = Callable[["Project"], Mapping[Any, str]]
+# A rule over the whole rendered tree (path -> outputs), e.g. a custom resource's CRD applied
+# before it.
+OutputCheck = Callable[[dict[str, list["Output"]]], Iterable["Problem"]]
 
 
 @attrs.frozen
@@ -74,11 +80,16 @@ class Family:
     emitters: Mapping[type, Emitter] = attrs.field(factory=dict)
     references: Mapping[tuple[type, str], Resolver] = attrs.field(factory=dict)
     mounts: Mapping[type, Mountable] = attrs.field(factory=dict)  # what containers may mount
+    # (record type, reference part) naming an object pods read by name from their own namespace
+    # only (a Secret, ConfigMap or claim); part "name" is the record itself, given as a value.
+    read_by_name: frozenset[tuple[type, str]] = frozenset()
+    placements: tuple[Placement, ...] = ()
     expanders: tuple[Expander, ...] = ()
     checks: tuple[Check, ...] = ()
     steps: tuple[StepSource, ...] = ()
     removals: tuple[RemovalCheck, ...] = ()
     indexers: tuple[Indexer, ...] = ()
+    output_checks: tuple[OutputCheck, ...] = ()
 
 
 def _by_class(table: Mapping[type, Any], kind: type) -> Any:
@@ -97,20 +108,32 @@ class Catalog:
     emitters: dict[type, Emitter] = attrs.field(init=False)
     references: dict[tuple[type, str], Resolver] = attrs.field(init=False)
     mounts: dict[type, Mountable] = attrs.field(init=False)
+    read_by_name: frozenset[tuple[type, str]] = attrs.field(init=False)
     # Every family's, in the families' order.
+    placements: tuple[Placement, ...] = attrs.field(init=False)
     expanders: tuple[Expander, ...] = attrs.field(init=False)
     checks: tuple[Check, ...] = attrs.field(init=False)
     steps: tuple[StepSource, ...] = attrs.field(init=False)
     removals: tuple[RemovalCheck, ...] = attrs.field(init=False)
     indexers: tuple[Indexer, ...] = attrs.field(init=False)
+    output_checks: tuple[OutputCheck, ...] = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         merged: dict[str, Any] = {
-            "record_types": frozenset(t for f in self.families for t in f.records)
+            "record_types": frozenset(t for f in self.families for t in f.records),
+            "read_by_name": frozenset(r for f in self.families for r in f.read_by_name),
         }
         for table in ("emitters", "references", "mounts"):
             merged[table] = {k: v for f in self.families for k, v in getattr(f, table).items()}
-        for hooks in ("expanders", "checks", "steps", "removals", "indexers"):
+        for hooks in (
+            "placements",
+            "expanders",
+            "checks",
+            "steps",
+            "removals",
+            "indexers",
+            "output_checks",
+        ):
             merged[hooks] = tuple(h for f in self.families for h in getattr(f, hooks))
         for name, value in merged.items():
             object.__setattr__(self, name, value)
@@ -130,6 +153,15 @@ class Catalog:
     def mountable_names(self) -> str:
         """The types containers may mount, for messages."""
         return ", ".join(sorted(kind.__name__ for kind in self.mounts))
+
+    def reads_by_name(self, kind: type, part: str) -> bool:
+        """Whether `Ref(record of kind, part)` (part "name": the record) names an object pods
+        read by name from their own namespace, looked up along the base classes."""
+        return any((klass, part) in self.read_by_name for klass in kind.__mro__)
+
+    def placed(self, project: Project) -> dict[Any, str]:
+        """Records the families place outside their app's namespace -> their namespace."""
+        return {record: ns for place in self.placements for record, ns in place(project).items()}
 
     def resolver_for(self, kind: type, part: str) -> Resolver | None:
         """How `Ref(record of kind, part)` is computed, looked up along the base classes."""

@@ -70,6 +70,7 @@ MOTD = Family(
     exports=(Motd,),
     emitters={Motd: _emit_motd, MotdIndex: _emit_index},
     mounts={Motd: Mountable(lambda motd, _ctx: {"configMap": {"name": motd.name}})},
+    read_by_name=frozenset({(Motd, "name")}),
     expanders=(_expand,),
     checks=(_shout_check,),
 )
@@ -127,4 +128,21 @@ def test_without_the_family_its_records_are_a_located_error(tmp_path: Path) -> N
         engine.render_project(_project(tmp_path, "hello"))
     assert str(found.value.problems[0]).startswith(
         "apps.d/web.py:4: error: Motd is not a record type klaster builds"
+    )
+
+
+def test_what_the_family_says_pods_read_by_name_stays_in_its_namespace(tmp_path: Path) -> None:
+    """Declared in `read_by_name`, a Motd mounted from another app's namespace is refused like
+    a Secret or ConfigMap would be."""
+    root = _project(tmp_path, "hello there")
+    (root / "apps.d" / "other.py").write_text(
+        "from klaster_build.dsl import Container, Deployment, ref\n"
+        'Deployment("other", containers=[Container("other", image="nginx:1.27.3", '
+        'mounts={"/etc/motd": ref("web/Motd/hello")})])\n'
+    )
+    with pytest.raises(ProblemsFound) as found:
+        engine.render_project(root, catalog=WITH_MOTD)
+    assert str(found.value.problems[0]).startswith(
+        "apps.d/other.py:2: error: Deployment 'other' (namespace 'other') reads Motd 'hello' of "
+        "namespace 'web'"
     )

@@ -10,7 +10,6 @@ from typing import Any, NamedTuple
 import attrs
 
 from klaster_build.emit.outputs import KUSTOMIZATION, Declared, Output, identity
-from klaster_build.emit.vault import infra_placements
 from klaster_build.emit.yaml import dump_documents
 from klaster_build.family import Catalog
 from klaster_build.graph import ProjectGraph
@@ -55,7 +54,7 @@ def make_context(project: Project, graph: ProjectGraph, catalog: Catalog) -> Ren
         catalog,
         graph.by_address,
         owners,
-        placements=infra_placements(project),
+        placements=catalog.placed(project),
     )
 
 

@@ -70,5 +70,6 @@ FAMILY = Family(
     emitters={Certificate: emit_certificate},
     references={(Certificate, "secret_name"): lambda cert, _ctx: cert.tls_secret_name},
     mounts={Certificate: Mountable(_secret_volume, items=True)},
+    read_by_name=frozenset({(Certificate, "name"), (Certificate, "secret_name")}),
     checks=(check_certificate_hosts,),
 )

@@ -249,6 +249,7 @@ FAMILY = Family(
         SecurityContext,
     ),
     mounts=MOUNTS,
+    read_by_name=frozenset({(ConfigMap, "name"), (ConfigFiles, "name")}),
     references={
         (Service, "host"): lambda svc, ctx: f"{svc.name}.{ctx.namespace(svc)}.svc.cluster.local",
     },

@@ -543,6 +543,7 @@ FAMILY = Family(
         PrivilegedNamespace,
         ingress_values,
     ),
+    read_by_name=frozenset({(HostClaim, "tls_secret")}),
     references={
         (HostClaim, "fqdn"): lambda claim, ctx: host_name(claim, ctx.cluster.domain),
         (HostClaim, "tls_secret"): lambda claim, _ctx: f"{claim.app}-ingress",

@@ -490,4 +490,5 @@ FAMILY = Family(
     emitters={InfraComponent: emit_infra_component, InfraConfig: emit_infra_config},
     checks=(check_uses, check_app_namespaces),
     indexers=(infra_index,),
+    output_checks=(crd_problems,),
 )

@@ -754,6 +754,7 @@ FAMILY = Family(
         Volume,
     ),
     mounts={PersistentVolumeClaim: Mountable(_claim_volume)},
+    read_by_name=frozenset({(PersistentVolumeClaim, "name"), (PostgresCluster, "app_secret")}),
     references={
         (PostgresCluster, "app_secret"): lambda cluster, _ctx: f"{cluster.name}-app",
         (PostgresCluster, "rw_service"): lambda cluster, _ctx: f"{cluster.name}-rw",

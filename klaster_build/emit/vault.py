@@ -494,6 +494,15 @@ FAMILY = Family(
         VaultSecret,
     ),
     mounts={VaultSecret: Mountable(_secret_volume, items=True)},
+    read_by_name=frozenset(
+        {
+            (VaultSecret, "name"),
+            (VaultSecret, "secret_name"),
+            (VaultStaticSecret, "name"),
+            (OIDC, "name"),
+        }
+    ),
+    placements=(infra_placements,),
     expanders=(expand_secrets,),
     references={
         **{(OIDC, part): _authentik_endpoint(path) for part, path in AUTHENTIK_ENDPOINTS.items()},
