@@ -25,14 +25,15 @@ def expand(project: Project, catalog: Catalog) -> Project:
     records: list[Record] = []
     problems: list[Problem] = []
     for app, declared in by_app.items():
-        made_so_far: list[Record] = []
+        app_records = list(declared)  # then what expansion made, as it is made
         for record in declared:
             # What an expander constructs registers into this session, as a file's records do.
             with session(Registry(), app=app) as made:
                 for expander in catalog.expanders:
-                    problems.extend(expander(record, [*declared, *made_so_far, *made.records]))
+                    before = len(made.records)
+                    problems.extend(expander(record, app_records))
+                    app_records += made.records[before:]
             records += [record, *made.records]
-            made_so_far += made.records
     if problems:
         raise ProblemsFound(problems)
     return attrs.evolve(project, records=tuple(records))
