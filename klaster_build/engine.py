@@ -166,43 +166,16 @@ def _build(
             Problem(COMMAND_LINE, Mistake(f"no app named {a!r} in apps.d/ (apps: {listed})"))
             for a in unknown
         )
-    files = rendering.files
-    warnings = scoped(rendering.warnings, only_apps)
     rel = out_dir.relative_to(root).as_posix()
-    scope = [f"{rel}/apps/{app}/" for app in only_apps] if only_apps else None
-    if scope is not None:  # other apps' directories stay as they are
-        apps = f"{rel}/apps/"
-        files = {
-            p: c
-            for p, c in files.items()
-            if p.startswith(tuple(scope)) or not (p.startswith(apps) and "/" in p[len(apps) :])
-        }
+    files, scope = output.scoped_to_apps(rendering.files, rel, only_apps)
     manifest_path = f"{rel}/{output.MANIFEST}"
     manifest, foreign_entries = output.Manifest.read(out_dir).owning(
         rel, [p for p in files if not p.startswith(f"{rel}/")]
     )
     plan = output.plan(root, files, manifest, scope)
-    warnings += tuple(
-        Problem(
-            Origin(manifest_path, 0),
-            Mistake(
-                f"lists {entry!r}, which is not a file klaster generates under {rel}/",
-                instead="klaster never reads, writes or deletes it, and drops the entry",
-            ),
-            severity="warning",
-        )
-        for entry in foreign_entries
-    ) + tuple(
-        Problem(
-            Origin(path, 0),
-            Mistake(
-                "is no longer generated but was edited since klaster wrote it",
-                instead="it is kept and no longer klaster's: delete it yourself if it is not "
-                "needed",
-            ),
-            severity="warning",
-        )
-        for path in plan.kept
+    warnings = (
+        *scoped(rendering.warnings, only_apps),
+        *output.ownership_warnings(manifest_path, rel, foreign_entries, plan.kept),
     )
     known_steps = set(manifest.steps)
     new_steps = tuple(step for step in rendering.steps if step.key not in known_steps)

@@ -18,13 +18,14 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import attrs
 import cattrs
 
-from klaster_build.errors import KlasterError, WriteFailed
+from klaster_build.errors import KlasterError, Mistake, Problem, WriteFailed
+from klaster_build.origin import Origin
 
 MANIFEST = ".klaster-manifest.json"
 CACHE_DIR = ".klaster-cache"  # klaster's own state in the project root, never committed
@@ -130,6 +131,54 @@ def is_plain_path(path: str) -> bool:
         and "\\" not in path
         and "\0" not in path
         and all(part not in ("", ".", "..") and part != ".git" for part in parts)
+    )
+
+
+def scoped_to_apps(
+    files: dict[str, bytes], rel: str, apps: Sequence[str] | None
+) -> tuple[dict[str, bytes], list[str] | None]:
+    """What `klaster build APP...` writes: the apps' directories and the cluster-wide files,
+    never another app's directory; with the scope (directory prefixes) the plan keeps to.
+    Everything, and no scope, without apps."""
+    if not apps:
+        return files, None
+    scope = [f"{rel}/apps/{app}/" for app in apps]
+    app_dirs = f"{rel}/apps/"
+    kept = {
+        path: content
+        for path, content in files.items()
+        if path.startswith(tuple(scope))
+        or not (path.startswith(app_dirs) and "/" in path[len(app_dirs) :])
+    }
+    return kept, scope
+
+
+def ownership_warnings(
+    manifest_path: str, rel: str, foreign_entries: Iterable[str], kept: Iterable[str]
+) -> tuple[Problem, ...]:
+    """What the build leaves alone and says so: manifest entries that are not klaster's files,
+    and generated files the user edited that the build no longer writes."""
+    return tuple(
+        Problem(
+            Origin(manifest_path, 0),
+            Mistake(
+                f"lists {entry!r}, which is not a file klaster generates under {rel}/",
+                instead="klaster never reads, writes or deletes it, and drops the entry",
+            ),
+            severity="warning",
+        )
+        for entry in foreign_entries
+    ) + tuple(
+        Problem(
+            Origin(path, 0),
+            Mistake(
+                "is no longer generated but was edited since klaster wrote it",
+                instead="it is kept and no longer klaster's: delete it yourself if it is not "
+                "needed",
+            ),
+            severity="warning",
+        )
+        for path in kept
     )
 
 
