@@ -127,12 +127,17 @@ class KlasterError(Exception):
     """Root of klaster's own errors."""
 
 
-class DeclarationError(KlasterError, ValueError):
-    """A record was declared with a value it cannot take (raised at construction)."""
+class UserError(KlasterError):
+    """Something the user must change, as one Mistake (its text is the template's): a
+    declaration, a file in the way in out/, a command-line argument."""
 
     def __init__(self, mistake: Mistake) -> None:
         self.mistake = mistake
         super().__init__(str(mistake))
+
+
+class DeclarationError(UserError, ValueError):
+    """A record was declared with a value it cannot take (raised at construction)."""
 
     @property
     def keyword(self) -> str | None:

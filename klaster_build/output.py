@@ -24,7 +24,7 @@ from pathlib import Path
 import attrs
 import cattrs
 
-from klaster_build.errors import KlasterError, Mistake, Problem, WriteFailed
+from klaster_build.errors import Mistake, Problem, UserError, WriteFailed
 from klaster_build.origin import Origin
 
 MANIFEST = ".klaster-manifest.json"
@@ -33,7 +33,7 @@ STAGING_PREFIX = ".klaster-staging-"
 OLD_PREFIX = ".klaster-old-"
 
 
-class OwnershipError(KlasterError):
+class OwnershipError(UserError):
     """out/ holds something klaster must not touch; the message says what to do."""
 
 
@@ -212,8 +212,13 @@ def _read(path: Path) -> bytes | None:
 def check_symlinks(out_dir: Path) -> None:
     """Refuse an out/ that is, or contains, a symlink leading outside it."""
     if out_dir.is_symlink():
-        msg = f"{out_dir} is a symlink; klaster writes only into a real directory. Replace it with a directory."
-        raise OwnershipError(msg)
+        raise OwnershipError(
+            Mistake(
+                "is a symlink; klaster writes only into a real directory",
+                record=str(out_dir),
+                instead="replace it with a directory",
+            )
+        )
     if not out_dir.exists():
         return
     root = out_dir.resolve()
@@ -224,8 +229,13 @@ def check_symlinks(out_dir: Path) -> None:
                 if entry.is_symlink():
                     target = Path(entry.path).resolve()
                     if root not in target.parents and target != root:
-                        msg = f"{entry.path} is a symlink to {target}, outside {out_dir}; remove it and build again"
-                        raise OwnershipError(msg)
+                        raise OwnershipError(
+                            Mistake(
+                                f"is a symlink to {target}, outside {out_dir}",
+                                record=entry.path,
+                                instead="remove it and build again",
+                            )
+                        )
                 elif entry.is_dir(follow_symlinks=False):
                     pending.append(entry.path)
 

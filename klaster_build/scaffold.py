@@ -8,7 +8,7 @@ from pathlib import Path
 
 import attrs
 
-from klaster_build.errors import KlasterError
+from klaster_build.errors import Mistake, UserError
 from klaster_build.names import CNPG_CLUSTER, DNS_LABEL, RFC1035_LABEL, NameRule
 
 
@@ -143,7 +143,7 @@ def _fitted(name: str, rule: NameRule, prefix: str) -> str:
     return f"{prefix}-{name}"[: rule.max_length].rstrip("-")
 
 
-class ScaffoldError(KlasterError, ValueError):
+class ScaffoldError(UserError, ValueError):
     """The app cannot be created (bad name, file exists); the message says why."""
 
 
@@ -151,18 +151,29 @@ def new_app(root: Path, name: str, template: str = "web", chart: Chart | None = 
     """Write apps.d/<name>.py from `template`; refuses to overwrite."""
     problem = DNS_LABEL.problem(name)
     if problem:
-        msg = str(problem.about("app name"))
-        raise ScaffoldError(msg)
+        raise ScaffoldError(problem.about("app name"))
     if template not in TEMPLATES:
-        msg = f"no template {template!r}; the templates are {', '.join(TEMPLATES)}"
-        raise ScaffoldError(msg)
+        raise ScaffoldError(
+            Mistake(
+                f"no template {template!r}", instead=f"the templates are {', '.join(TEMPLATES)}"
+            )
+        )
     if chart is not None and template != "helm":
-        msg = f"--helm URL CHART VERSION goes with --template helm, not --template {template}"
-        raise ScaffoldError(msg)
+        raise ScaffoldError(
+            Mistake(
+                f"goes with --template helm, not --template {template}",
+                record="--helm URL CHART VERSION",
+            )
+        )
     target = root / "apps.d" / f"{name}.py"
     if target.exists():
-        msg = f"{target.relative_to(root)} already exists; edit it or pick another name"
-        raise ScaffoldError(msg)
+        raise ScaffoldError(
+            Mistake(
+                "already exists",
+                record=str(target.relative_to(root)),
+                instead="edit it or pick another name",
+            )
+        )
     chart = chart or EXAMPLE_CHART
     text = string.Template(TEMPLATES[template]).substitute(
         name=name,

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
-from klaster_build.errors import KlasterError
+from klaster_build.errors import Mistake, UserError
 
 TIME_LIMIT_VARIABLE = "KLASTER_LOAD_TIMEOUT"
 DEFAULT_TIME_LIMIT = 30.0
@@ -54,8 +54,13 @@ def time_limit() -> float | None:
     except ValueError:
         seconds = -1.0
     if not 0 <= seconds < 1e6:  # NaN and inf fail this too
-        msg = f"{TIME_LIMIT_VARIABLE} must be a number of seconds (0: no limit), got {raw!r}"
-        raise KlasterError(msg)
+        raise UserError(
+            Mistake(
+                "must be a number of seconds (0: no limit)",
+                record=TIME_LIMIT_VARIABLE,
+                got=repr(raw),
+            )
+        )
     return seconds or None
 
 

@@ -91,15 +91,22 @@ def test_did_you_mean_names_the_closest(wrong: str, names: list[str], most: int,
 
 
 def _message_arguments() -> list[tuple[str, int, str]]:
-    """(file, line, argument) of every Problem(...) / DeclarationError(...) whose message
-    argument is written as text instead of a Mistake."""
+    """(file, line, argument) of every Problem(...) or user error (DeclarationError(...),
+    OwnershipError(...)...) whose message argument is written as text instead of a Mistake."""
     found = []
     for path in sorted(PACKAGE.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if not isinstance(node, ast.Call):
                 continue
             name = getattr(node.func, "id", getattr(node.func, "attr", ""))
-            position = {"Problem": 1, "DeclarationError": 0, "at": 1}.get(name)
+            position = {
+                "Problem": 1,
+                "at": 1,
+                "UserError": 0,
+                "DeclarationError": 0,
+                "OwnershipError": 0,
+                "ScaffoldError": 0,
+            }.get(name)
             if position is None or len(node.args) <= position:
                 continue
             argument = node.args[position]
