@@ -661,3 +661,14 @@ def test_any_declaration_order_builds_the_same_tree(
     secret_yaml = trees[0]["out/apps/x/secret.yaml"].decode()
     assert secret_yaml.count("kind: VaultStaticSecret") == len(secrets)
     assert "name: runner" in secret_yaml and "x-secret" not in secret_yaml
+
+
+def test_a_secret_made_outside_a_build_needs_nothing_else() -> None:
+    """A VaultSecret (or OIDC) made in a REPL or a unit test reads no loading session: no
+    default chain, no ServiceAccount '-secret' error; its references exist at once."""
+    from klaster_build.dsl import OIDC
+
+    secret = VaultSecret("x", path="x", keys=["k"])
+    assert secret.access is None and secret.secret.target is secret
+    assert secret.key("k").secret.part == "secret_name"
+    assert OIDC("wiki").vault_secret.access is None
