@@ -671,4 +671,4 @@ def test_a_secret_made_outside_a_build_needs_nothing_else() -> None:
     secret = VaultSecret("x", path="x", keys=["k"])
     assert secret.access is None and secret.secret.target is secret
     assert secret.key("k").secret.part == "secret_name"
-    assert OIDC("wiki").vault_secret.access is None
+    assert OIDC(app="wiki").vault_secret.name == "wiki-authentik"
