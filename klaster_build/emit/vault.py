@@ -40,13 +40,14 @@ def kv_data_path(kv_mount: str, path: str) -> str:
     return f"{kv_mount}/data/{path}"
 
 
-def secrets_by_policy(records: Iterable[Record]) -> dict[VaultPolicy, list[VaultStaticSecret]]:
+def secrets_by_policy(
+    secrets: Iterable[VaultStaticSecret],
+) -> dict[VaultPolicy, list[VaultStaticSecret]]:
     """Which static secrets read through each policy (via their auth's role)."""
     index: dict[VaultPolicy, list[VaultStaticSecret]] = defaultdict(list)
-    for record in records:
-        if isinstance(record, VaultStaticSecret):
-            for policy in record.auth.role.policies:
-                index[policy].append(record)
+    for secret in secrets:
+        for policy in secret.auth.role.policies:
+            index[policy].append(secret)
     return index
 
 
@@ -61,7 +62,9 @@ def policy_grants(
 
 def _index(ctx: RenderContext) -> dict[VaultPolicy, list[VaultStaticSecret]]:
     if "vault_readers" not in ctx.memo:
-        ctx.memo["vault_readers"] = secrets_by_policy(ctx.records())
+        ctx.memo["vault_readers"] = secrets_by_policy(
+            r for r in ctx.records() if isinstance(r, VaultStaticSecret)
+        )
     index: dict[VaultPolicy, list[VaultStaticSecret]] = ctx.memo["vault_readers"]
     return index
 
@@ -173,7 +176,7 @@ def check_secret_reachability(project: Project, graph: ProjectGraph) -> Iterator
     """Each secret's path is readable through VaultAuth -> role -> policies, for its SA and namespace."""
     namespace = {name: app.namespace_name for name, app in project.apps.items()}
     kv = project.cluster.vault.kv_mount
-    readers = secrets_by_policy(project.records)
+    readers = secrets_by_policy(project.of_type(VaultStaticSecret))
     for secret in project.of_type(VaultStaticSecret):
         auth = secret.auth
         role = auth.role
@@ -258,7 +261,7 @@ def check_infra_secrets(project: Project, graph: ProjectGraph) -> Iterator[Probl
 def check_least_privilege(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """No policy grants a path no secret reads, or more than read, without a stated reason."""
     kv = project.cluster.vault.kv_mount
-    readers = secrets_by_policy(project.records)
+    readers = secrets_by_policy(project.of_type(VaultStaticSecret))
     for policy in project.of_type(VaultPolicy):
         if policy.reason:
             continue
@@ -440,7 +443,7 @@ def vault_steps(project: Project, graph: ProjectGraph) -> Iterator[OperatorStep]
             {"slug": oidc.name, "redirect_host": host, "redirect_uris": uris},
             oidc.origin,
         )
-    readers = secrets_by_policy(project.records)
+    readers = secrets_by_policy(project.of_type(VaultStaticSecret))
     synced: list[object] = [
         (policy.name, policy_grants(policy, kv, readers.get(policy, [])))
         for policy in project.of_type(VaultPolicy)
