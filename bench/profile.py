@@ -35,6 +35,7 @@ PHASES = [
     (state, "input_fingerprint", "hash inputs"),
     (state, "out_is_current", "compare with the last build's record"),
     (engine, "load_project", "load apps.d"),
+    (engine, "expand", "expand (what records imply)"),
     (engine, "build_graph", "graph"),
     (engine, "run_checks", "checks"),
     (engine, "render", "render"),

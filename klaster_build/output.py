@@ -438,10 +438,22 @@ def _stage(out_dir: Path, staging: Path, writes: dict[str, bytes], deletes: set[
                     pending.append(name)
                 elif name not in writes and name not in deletes:
                     _link_or_copy(entry.path, staging / name)
+    # Thousands of files into a fresh tree: each folder made once, each file one open and one
+    # write, never through a link.
+    made: set[str] = set()
+    base = str(staging)
     for name, content in writes.items():
-        target = staging / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
+        parent = name.rpartition("/")[0]
+        if parent and parent not in made:
+            os.makedirs(f"{base}/{parent}", exist_ok=True)
+            made.add(parent)
+        fd = os.open(f"{base}/{name}", os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o666)
+        try:
+            view = memoryview(content)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
     for name in deletes:
         folder = (staging / name).parent
         # A folder all of whose files go is removed with the first of them seen empty.
