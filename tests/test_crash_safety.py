@@ -53,17 +53,17 @@ def test_failure_between_writes_leaves_the_old_tree(
     before = _tree(project.root)
     for index in range(8):
         project.app(f"app{index}", app_source(index, revision=1))
-    real_write = Path.write_bytes
+    real_open = os.open
     calls = {"n": 0}
 
-    def failing_write(path: Path, data: bytes) -> int:
-        if output.STAGING_PREFIX in str(path):
+    def failing_open(path: str, flags: int, mode: int = 0o777, **kwargs: object) -> int:
+        if output.STAGING_PREFIX in str(path) and flags & os.O_CREAT:
             calls["n"] += 1
             if calls["n"] == fail_at:
                 raise OSError(28, "No space left on device")
-        return real_write(path, data)
+        return real_open(path, flags, mode, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(Path, "write_bytes", failing_write)
+    monkeypatch.setattr(os, "open", failing_open)
     code, _, err = run("build")
     monkeypatch.undo()
     assert code == 3 and "No space left on device" in err
