@@ -140,7 +140,12 @@ _RESTARTABLE = frozenset({"Deployment", "StatefulSet", "DaemonSet"})
 
 
 def _secret_volume(secret: VaultSecret, ctx: RenderContext) -> dict[str, Any]:
-    return {"secret": {"secretName": secret.secret_name}}
+    return {"secret": {"secretName": _secret_name(secret)}}
+
+
+def _secret_name(secret: VaultSecret) -> str:
+    """The Kubernetes Secret a VaultSecret writes: its own name unless a destination is set."""
+    return secret.destination or secret.name
 
 
 def emit_vault_role(role: VaultRole, ctx: RenderContext) -> Iterator[Output]:
@@ -509,7 +514,7 @@ FAMILY = Family(
     expanders=(expand_secrets,),
     references={
         **{(OIDC, part): _authentik_endpoint(path) for part, path in AUTHENTIK_ENDPOINTS.items()},
-        (VaultSecret, "secret_name"): lambda secret, _ctx: secret.secret_name,
+        (VaultSecret, "secret_name"): lambda secret, _ctx: _secret_name(secret),
     },
     records=(
         VaultPolicy,

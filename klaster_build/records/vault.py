@@ -264,8 +264,8 @@ class VaultSecret(Record):
     path: str = attrs.field(validator=kv_path)
     keys: tuple[str, ...] = attrs.field(default=(), converter=to_tuple, validator=_keys)
     templates: dict[str, str] = attrs.field(factory=dict, validator=_templates)
-    # The app's VaultAccess(...); left out, the app's only declared one, else its default chain
-    # (chosen by `expand_secrets` once the whole file has loaded, so order does not matter).
+    # The app's VaultAccess(...). Left out: the app's one VaultAccess wherever the file declares
+    # it, else the default chain its secrets share; with two in the app, say which.
     access: VaultAccess | None = attrs.field(
         default=None, validator=optional(instance_of(VaultAccess, what="a VaultAccess(...) record"))
     )
@@ -277,11 +277,6 @@ class VaultSecret(Record):
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
         _check_template_keys(self.name, self.keys, self.templates)
-
-    @property
-    def secret_name(self) -> str:
-        """The Kubernetes Secret it writes (its own name unless a destination is declared)."""
-        return self.destination or self.name
 
     @property
     def secret(self) -> Ref:
