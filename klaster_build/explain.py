@@ -423,5 +423,6 @@ def attribute_mistake(error: AttributeError) -> Mistake | None:
 
 def _offer(suggestion: str, lead: str, names: list[str], see: str) -> str:
     """What to write instead of a wrong name: the closest one, then every one there is."""
-    listed = f"{lead}: {', '.join(names)}" + (f" ({see})" if see else "")
-    return f"{suggestion} {listed}" if suggestion else listed
+    listed = f"{', '.join(names)}" + (f" ({see})" if see else "")
+    # A sentence after the question, a clause after the template's "; " without one.
+    return f"{suggestion} {lead}: {listed}" if suggestion else f"{lead.lower()}: {listed}"
