@@ -12,6 +12,7 @@ from klaster_build.emit.outputs import Declared, Output, identity
 from klaster_build.errors import KlasterError, Mistake, Problem
 from klaster_build.invocation import command
 from klaster_build.names import api_group, document_name_problems, pod_template_labels
+from klaster_build.operator import collect_steps
 from klaster_build.records.base import Record
 from klaster_build.records.helm import HelmRelease
 from klaster_build.records.workloads import Mount, Workload
@@ -43,6 +44,9 @@ def unknown_records(project: Project, catalog: Catalog) -> list[Problem]:
 def run_checks(project: Project, graph: ProjectGraph, catalog: Catalog) -> list[Problem]:
     """Every problem every family's invariants find, sorted by place."""
     found = [problem for check in catalog.checks for problem in check(project, graph)]
+    if catalog.step_checks:
+        steps = collect_steps(project, graph, catalog)
+        found += [problem for check in catalog.step_checks for problem in check(project, steps)]
     return sorted(
         [
             *found,

@@ -28,6 +28,9 @@ Check = Callable[["Project", "ProjectGraph"], Iterable["Problem"]]
 # its app (declared, then made so far); what it constructs joins the app right after the record.
 Expander = Callable[["Record", Sequence["Record"]], Iterable["Problem"]]
 StepSource = Callable[["Project", "ProjectGraph"], Iterable["OperatorStep"]]
+# A rule over the operator steps every family's records need (a RetiredApp must not clean up
+# what a declared app still uses).
+StepCheck = Callable[["Project", Sequence["OperatorStep"]], Iterable["Problem"]]
 Documents = dict[str, list[dict[str, Any]]]
 
 
@@ -87,6 +90,7 @@ class Family:
     expanders: tuple[Expander, ...] = ()
     checks: tuple[Check, ...] = ()
     steps: tuple[StepSource, ...] = ()
+    step_checks: tuple[StepCheck, ...] = ()
     removals: tuple[RemovalCheck, ...] = ()
     indexers: tuple[Indexer, ...] = ()
     output_checks: tuple[OutputCheck, ...] = ()
@@ -114,6 +118,7 @@ class Catalog:
     expanders: tuple[Expander, ...] = attrs.field(init=False)
     checks: tuple[Check, ...] = attrs.field(init=False)
     steps: tuple[StepSource, ...] = attrs.field(init=False)
+    step_checks: tuple[StepCheck, ...] = attrs.field(init=False)
     removals: tuple[RemovalCheck, ...] = attrs.field(init=False)
     indexers: tuple[Indexer, ...] = attrs.field(init=False)
     output_checks: tuple[OutputCheck, ...] = attrs.field(init=False)
@@ -130,6 +135,7 @@ class Catalog:
             "expanders",
             "checks",
             "steps",
+            "step_checks",
             "removals",
             "indexers",
             "output_checks",

@@ -91,3 +91,24 @@ def test_phases_do_not_reach_across_the_pipeline(phase: str) -> None:
         if t == f"klaster_build.{b}" or t.startswith(f"klaster_build.{b}.")
     ]
     assert banned == []
+
+
+def test_families_do_not_import_each_other() -> None:
+    """A family's emit module (the one ending in `FAMILY = Family(...)`) uses the shared pieces
+    (outputs, pods, volumes, yaml) and never another family's module: what one family offers
+    the others reaches them through its Family value (mounts, read_by_name, placements,
+    expanders, output_checks, step_checks)."""
+    graph, _ = _graph(typing_only=True)
+    families = {
+        _module(path)
+        for path in (PACKAGE / "emit").glob("*.py")
+        if "\nFAMILY = Family(" in path.read_text()
+    }
+    assert len(families) >= 10
+    crossing = sorted(
+        (family, target)
+        for family in families
+        for target in graph.successors(family)
+        if target in families or (target.startswith("klaster_build.checks"))
+    )
+    assert crossing == []

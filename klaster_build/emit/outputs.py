@@ -13,6 +13,15 @@ if TYPE_CHECKING:
     from klaster_build.records.base import Record
 
 
+# The namespace lvm-localpv keeps its LVMVolumes in (shared by the storage family, which writes
+# them, and the retirement family, which tells the operator how to delete one).
+LVM_NAMESPACE = "openebs"
+# Flux never prunes an object carrying this (docs/upstream.md): a deleted LVMVolume makes the
+# OpenEBS node agent lvremove its LV, so only the operator deletes one (klaster todo).
+PRUNE_ANNOTATION = "kustomize.toolkit.fluxcd.io/prune"
+NEVER_PRUNED = {PRUNE_ANNOTATION: "disabled"}
+
+
 # What declared an output: a record, or the klasterfile's settings (infra index files).
 Declared = Union["Record", "Cluster"]
 

@@ -8,13 +8,11 @@ docs/data-safety.md.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from klaster_build.emit.exposure import exposure_steps
-from klaster_build.emit.storage import LVM_NAMESPACE, NEVER_PRUNED, PRUNE_ANNOTATION
-from klaster_build.emit.vault import vault_steps
+from klaster_build.emit.outputs import LVM_NAMESPACE, NEVER_PRUNED, PRUNE_ANNOTATION
 from klaster_build.errors import Mistake, Problem, did_you_mean
 from klaster_build.family import Family, Removal
 from klaster_build.graph import ProjectGraph
@@ -283,15 +281,6 @@ def refuse_unretired_apps(project: Project, removal: Removal) -> Iterator[Proble
         )
 
 
-def _needed(project: Project, graph: ProjectGraph) -> dict[str, OperatorStep]:
-    """The steps outside the cluster that declared records still need, by `category:subject`."""
-    return {
-        ":".join(step_subject(step.key)): step
-        for step in [*vault_steps(project, graph), *exposure_steps(project, graph)]
-        if step.category in LEFTOVERS
-    }
-
-
 def check_retirements(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
     """Retire only what is gone: no LV, app or leftover that apps.d still declares."""
     apps = project.of_type(RetiredApp)
@@ -307,10 +296,7 @@ def check_retirements(project: Project, graph: ProjectGraph) -> Iterator[Problem
                     instead="remove the RetiredVolume, or that declaration if the LV is to go",
                 ),
             )
-    if not apps:
-        return
     declaring = {r.app for r in project.records if not isinstance(r, (App, *RETIREMENT_RECORDS))}
-    needed = _needed(project, graph)
     for app in apps:
         if app.name in declaring:
             yield Problem.at(
@@ -322,6 +308,18 @@ def check_retirements(project: Project, graph: ProjectGraph) -> Iterator[Problem
                     "records in it) if the app is to go",
                 ),
             )
+
+
+def refuse_retiring_what_is_needed(
+    project: Project, steps: Sequence[OperatorStep]
+) -> Iterator[Problem]:
+    """A RetiredApp listing a leftover (an OpenBao path, a DNS name...) that a declared record
+    still needs: its clean-up step would delete what an app uses. Every family's operator
+    steps say what is needed."""
+    needed = {
+        ":".join(step_subject(step.key)): step for step in steps if step.category in LEFTOVERS
+    }
+    for app in project.of_type(RetiredApp):
         for category, (field, what) in LEFTOVERS.items():
             for subject in getattr(app, field):
                 step = needed.get(f"{category}:{subject}")
@@ -428,5 +426,10 @@ FAMILY = Family(
     records=RETIREMENT_RECORDS,
     checks=(check_retirements,),
     steps=(retirement_steps,),
-    removals=(refuse_unretired_volumes, refuse_unretired_apps, refuse_unknown_retirements),
+    removals=(
+        refuse_unretired_volumes,
+        refuse_unretired_apps,
+        refuse_unknown_retirements,
+    ),
+    step_checks=(refuse_retiring_what_is_needed,),
 )

@@ -8,7 +8,14 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from klaster_build.emit.outputs import Output, app_object, app_path, metadata
+from klaster_build.emit.outputs import (
+    LVM_NAMESPACE,
+    NEVER_PRUNED,
+    Output,
+    app_object,
+    app_path,
+    metadata,
+)
 from klaster_build.errors import Mistake, Problem, did_you_mean
 from klaster_build.family import Family, Mountable, Removal
 from klaster_build.graph import ProjectGraph
@@ -34,11 +41,6 @@ CSI_DRIVER = "local.csi.openebs.io"
 # The node label lvm-localpv's CSI driver reports as its topology (`LVMTopologyKey`, set to the
 # node's name): the PVs it provisions itself are pinned with it, so ours are too.
 NODE_TOPOLOGY_KEY = "openebs.io/nodename"
-LVM_NAMESPACE = "openebs"
-# Flux never prunes an object carrying this (docs/upstream.md): a deleted LVMVolume makes the
-# OpenEBS node agent lvremove its LV, so only the operator deletes one (klaster todo).
-PRUNE_ANNOTATION = "kustomize.toolkit.fluxcd.io/prune"
-NEVER_PRUNED = {PRUNE_ANNOTATION: "disabled"}
 
 
 def emit_lvm_volume(lv: LVMVolume, ctx: RenderContext) -> Iterator[Output]:
