@@ -1,4 +1,5 @@
-"""The one error hierarchy: every user mistake becomes a located Problem."""
+"""The one error hierarchy: every user mistake is one Mistake, located in a Problem or carried
+by a UserError, and said by one template."""
 
 from __future__ import annotations
 
