@@ -47,8 +47,12 @@ def display_path(filename: str) -> str:
     if shown is None:
         shown = filename
         if _display_root:
-            with contextlib.suppress(ValueError):
-                shown = Path(filename).resolve().relative_to(_display_root[0]).as_posix()
+            root = f"{_display_root[0]}/"
+            if filename.startswith(root) and "/../" not in filename:
+                shown = filename[len(root) :]  # the loader's own paths: no symlinks to resolve
+            else:
+                with contextlib.suppress(ValueError):
+                    shown = Path(filename).resolve().relative_to(_display_root[0]).as_posix()
         _display_cache[filename] = shown
     return shown
 
