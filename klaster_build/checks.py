@@ -104,7 +104,7 @@ def namespace_problems(
                     f"{target.record_name!r} of namespace {there!r} ({target.origin}), but a pod "
                     "reads Secrets, ConfigMaps and claims only from its own namespace: it would "
                     "never start",
-                    record=f"{type(consumer).__name__} {consumer.record_name!r}",
+                    record=consumer.described,
                     instead=f"share the namespace (App(namespace={there!r}) in this file), or "
                     "give this app its own copy (its own VaultSecret on the same OpenBao path); "
                     "a Service address (.host) may cross namespaces",

@@ -53,7 +53,7 @@ def check_certificate_hosts(project: Project, graph: ProjectGraph) -> Iterator[P
                 cert,
                 Mistake(
                     f"hosts {outside} are outside {domain}",
-                    record=f"Certificate {cert.name!r}",
+                    record=cert.described,
                     instead="use subdomains, or give host_reason='<reason>'",
                 ),
             )

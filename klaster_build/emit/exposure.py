@@ -219,7 +219,7 @@ def check_port_forwards(project: Project, graph: ProjectGraph) -> Iterator[Probl
                         f"{other.origin} (LoadBalancer {other.name!r}) forwards already: the "
                         "router forwards one IPv4 port to one address. Use another port number, "
                         "or forward_ipv4=False for this one (public over IPv6 only)",
-                        record=f"LoadBalancer {lb.name!r}",
+                        record=lb.described,
                     ),
                 )
 
@@ -275,7 +275,7 @@ def check_pinned_addresses(project: Project, graph: ProjectGraph) -> Iterator[Pr
                         f"({first.origin}) asks for too, {why}: Cilium gives it to one of them "
                         "and leaves the other without an address. Use another address, or share "
                         f"it ({LB_SHARING_KEY}: the same key on both, distinct ports)",
-                        record=f"LoadBalancer {lb.name!r}",
+                        record=lb.described,
                     ),
                 )
 
@@ -327,13 +327,12 @@ def check_single_sign_on(project: Project, graph: ProjectGraph) -> Iterator[Prob
     with_oidc = {oidc.app for oidc in project.of_type(OIDC)}
     outpost = project.cluster.authentik_outpost
     for claim in project.of_type(HostClaim):
-        kind = type(claim).__name__
         if claim.forward_auth and outpost is None:
             yield Problem.at(
                 claim,
                 Mistake(
                     "has forward_auth=True, but the klasterfile names no Authentik outpost",
-                    record=f"{kind} {claim.name!r}",
+                    record=claim.described,
                     instead="add authentik_outpost='http://<outpost service>.<namespace>"
                     ".svc.cluster.local[:port]' to the Cluster in klasterfile.py",
                 ),
@@ -344,7 +343,7 @@ def check_single_sign_on(project: Project, graph: ProjectGraph) -> Iterator[Prob
                 claim,
                 Mistake(
                     f"serves https://{host}/ without single sign-on",
-                    record=f"{kind} {claim.name!r}",
+                    record=claim.described,
                     instead="put Authentik in front with forward_auth=True, give the app an "
                     "OIDC(...) client, or say why it needs neither with sso_reason='<the app's "
                     "own login, a public page, an API with its own tokens...>'",
@@ -363,7 +362,7 @@ def check_no_http_load_balancers(project: Project, graph: ProjectGraph) -> Itera
                     lb,
                     Mistake(
                         f"exposes port {port.name} ({port.number}/TCP), which looks like HTTP",
-                        record=f"LoadBalancer {lb.name!r}",
+                        record=lb.described,
                         instead="expose HTTP with Ingress(...) instead, or give "
                         "http_reason='<reason>'",
                     ),

@@ -155,7 +155,7 @@ def check_uses(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
                     component,
                     Mistake(
                         f"uses API group {group!r}, which no InfraComponent provides",
-                        record=f"InfraComponent {component.name!r}",
+                        record=component.described,
                         instead=f"add provides=[{group!r}] to the one that installs its CRDs",
                     ),
                 )
@@ -165,7 +165,7 @@ def check_uses(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
                     Mistake(
                         f"uses API group {group!r} of {provider.name!r}, which infra-configs "
                         "applies after it",
-                        record=f"InfraComponent {component.name!r}",
+                        record=component.described,
                         instead=f"move {component.name!r} to directory='configs'",
                     ),
                 )

@@ -150,7 +150,7 @@ def refuse_unknown_retirements(project: Project, removal: Removal) -> Iterator[P
             Mistake(
                 f"names no LV that {removal.source} has or that an earlier build "
                 f"retired{_suggested(retired.name, known)}",
-                record=f"RetiredVolume {retired.name!r}",
+                record=retired.described,
                 instead="check the name (the refusal that asked for it printed the declaration), "
                 "or delete the declaration if its clean-up is done",
             ),
@@ -164,7 +164,7 @@ def refuse_unknown_retirements(project: Project, removal: Removal) -> Iterator[P
             Mistake(
                 f"names no app that {removal.source} has or that an earlier build "
                 f"retired{_suggested(app.name, known)}",
-                record=f"RetiredApp {app.name!r}",
+                record=app.described,
                 instead="check the name (the apps.d file stem of the removed app), or delete the "
                 "declaration if its clean-up is done",
             ),
@@ -292,7 +292,7 @@ def check_retirements(project: Project, graph: ProjectGraph) -> Iterator[Problem
                 retired,
                 Mistake(
                     f"names an LV that {declared_at} still declares",
-                    record=f"RetiredVolume {retired.name!r}",
+                    record=retired.described,
                     instead="remove the RetiredVolume, or that declaration if the LV is to go",
                 ),
             )
@@ -303,7 +303,7 @@ def check_retirements(project: Project, graph: ProjectGraph) -> Iterator[Problem
                 app,
                 Mistake(
                     f"names an app that {APPS_DIR}/{app.name}.py still declares",
-                    record=f"RetiredApp {app.name!r}",
+                    record=app.described,
                     instead="remove the RetiredApp, or delete that file (or keep only retirement "
                     "records in it) if the app is to go",
                 ),
@@ -328,7 +328,7 @@ def refuse_retiring_what_is_needed(
                         app,
                         Mistake(
                             f"lists {what} {subject!r}, which {step.origin} still needs",
-                            record=f"RetiredApp {app.name!r}",
+                            record=app.described,
                             instead=f"remove it from {field}=",
                         ),
                     )

@@ -172,11 +172,6 @@ def check_tiers(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
             )
 
 
-def _named(record: Any) -> str:
-    """How a message names a record: its type and name (`Postgres 'db'`)."""
-    return f"{type(record).__name__} {record.name!r}"
-
-
 def _claims(
     project: Project,
 ) -> Iterator[tuple[PersistentVolumeClaim | PostgresCluster, PersistentVolume]]:
@@ -210,7 +205,7 @@ def check_nodes(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
                 Mistake(
                     f"has replicas={db.replicas} but klasterfile.py has {len(nodes)} node(s) "
                     f"{listed}",
-                    record=_named(db),
+                    record=db.described,
                     instead="each instance needs a node (and disk) of its own: lower replicas= "
                     f"to at most {len(nodes)}, or add a Node to the klasterfile",
                 ),
@@ -221,7 +216,7 @@ def check_nodes(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
                 db,
                 Mistake(
                     f"nodes {unknown} are not nodes of klasterfile.py",
-                    record=_named(db),
+                    record=db.described,
                     instead=f"use some of {listed}",
                 ),
             )
@@ -240,7 +235,7 @@ def check_nodes(project: Project, graph: ProjectGraph) -> Iterator[Problem]:
                     f"mounts claims on different nodes ({where}); its pod runs on one node and a "
                     "local LV exists only on its own, so it would never start: put the volumes "
                     "on one node (Volume(..., node=...))",
-                    record=_named(workload),
+                    record=workload.described,
                 ),
             )
 
@@ -529,7 +524,7 @@ def check_data_sources(project: Project, graph: ProjectGraph) -> Iterator[Proble
                 Mistake(
                     f"data_from={owner.data_from!r} names the LV of a {kind.__name__}: a "
                     "database moves into a database (pg_dump), files into a Volume",
-                    record=_named(owner),
+                    record=owner.described,
                     instead="declare the new volume as the same kind as the old",
                 ),
             )
@@ -543,7 +538,7 @@ def check_data_sources(project: Project, graph: ProjectGraph) -> Iterator[Proble
                 f"data_from={owner.data_from!r} names no LV that apps.d declares or "
                 f"retires{hint}: name the old LV (its LVMVolume name), declared next to this one "
                 "until the copy is done, then retired with RetiredVolume",
-                record=_named(owner),
+                record=owner.described,
             ),
         )
 
@@ -556,7 +551,7 @@ def check_volume_chain(project: Project, graph: ProjectGraph) -> Iterator[Proble
                 pv,
                 Mistake(
                     f"must be named like its LVMVolume {pv.lv.name!r} (volumeHandle)",
-                    record=_named(pv),
+                    record=pv.described,
                 ),
             )
         if parse_quantity(pv.size) != parse_quantity(pv.lv.size):
@@ -564,7 +559,7 @@ def check_volume_chain(project: Project, graph: ProjectGraph) -> Iterator[Proble
                 pv,
                 Mistake(
                     f"capacity {pv.size} differs from its LVMVolume's {pv.lv.size}",
-                    record=_named(pv),
+                    record=pv.described,
                 ),
             )
         if pv.tier != pv.lv.tier:
@@ -573,7 +568,7 @@ def check_volume_chain(project: Project, graph: ProjectGraph) -> Iterator[Proble
                 Mistake(
                     f"uses the {pv.tier} storage class but its LV is in the {pv.lv.tier} "
                     "volume group",
-                    record=_named(pv),
+                    record=pv.described,
                 ),
             )
     for claimer, volume in _claims(project):
@@ -581,16 +576,16 @@ def check_volume_chain(project: Project, graph: ProjectGraph) -> Iterator[Proble
             yield Problem.at(
                 claimer,
                 Mistake(
-                    f"requests {claimer.size} but {_named(volume)} holds {volume.size}",
-                    record=_named(claimer),
+                    f"requests {claimer.size} but {volume.described} holds {volume.size}",
+                    record=claimer.described,
                 ),
             )
         if claimer.tier != volume.tier:
             yield Problem.at(
                 claimer,
                 Mistake(
-                    f"uses the {claimer.tier} storage class but {_named(volume)} is {volume.tier}",
-                    record=_named(claimer),
+                    f"uses the {claimer.tier} storage class but {volume.described} is {volume.tier}",
+                    record=claimer.described,
                 ),
             )
 
@@ -608,7 +603,7 @@ def check_single_claim(project: Project, graph: ProjectGraph) -> Iterator[Proble
                 holders[1].origin,
                 Mistake(
                     f"is claimed more than once: {places}",
-                    record=_named(pv),
+                    record=pv.described,
                     instead="give each claim its own volume",
                 ),
                 subject=pv.address,
@@ -618,7 +613,7 @@ def check_single_claim(project: Project, graph: ProjectGraph) -> Iterator[Proble
                 pv,
                 Mistake(
                     "is claimed by nothing",
-                    record=_named(pv),
+                    record=pv.described,
                     instead="declare it through Volume(...) or Postgres(...)",
                 ),
             )
@@ -740,7 +735,7 @@ def check_bundled_storage(project: Project, graph: ProjectGraph) -> Iterator[Pro
                 release,
                 Mistake(
                     f"values set {finding}, or pass bundled_storage_reason='<reason>'",
-                    record=_named(release),
+                    record=release.described,
                 ),
             )
 

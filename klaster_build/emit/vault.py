@@ -217,7 +217,7 @@ def check_secret_reachability(project: Project, graph: ProjectGraph) -> Iterator
                 Mistake(
                     f"reads {wanted!r} but role {role.name!r} (policies: {policies}) grants no "
                     "read on it",
-                    record=f"VaultStaticSecret {secret.name!r}",
+                    record=secret.described,
                     instead="add the path to the policy",
                 ),
             )
@@ -402,7 +402,7 @@ def check_plaintext_credentials(project: Project, graph: ProjectGraph) -> Iterat
                 release,
                 Mistake(
                     f"values {where} hold a literal credential",
-                    record=f"HelmRelease {release.name!r}",
+                    record=release.described,
                     instead=hint,
                 ),
             )

@@ -39,6 +39,12 @@ class Record(Checked):
         return str(getattr(self, "name", ""))
 
     @property
+    def described(self) -> str:
+        """How a message names the record: its type and the name it was declared with
+        (`Volume 'data'`, whose address names its LV)."""
+        return f"{self.kind} {getattr(self, 'name', self.record_name)!r}"
+
+    @property
     def address(self) -> str:
         """`app/Kind/name` (e.g. `llama/Service/llama`), unique in the cluster."""
         return f"{self.app}/{self.kind}/{self.record_name}"

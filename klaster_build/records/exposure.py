@@ -223,12 +223,10 @@ class LoadBalancer(Record):
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
         if not self.ports:
-            raise DeclarationError(
-                Mistake("needs at least one port", record=f"LoadBalancer {self.name!r}")
-            )
+            raise DeclarationError(Mistake("needs at least one port", record=self.described))
         if self.workload is None and not self.selector:
             raise DeclarationError(
-                Mistake("needs a workload= or a selector=", record=f"LoadBalancer {self.name!r}")
+                Mistake("needs a workload= or a selector=", record=self.described)
             )
         lan = [p.name for p in self.ports if not p.public]
         public = [p.name for p in self.public_ports]
@@ -236,7 +234,7 @@ class LoadBalancer(Record):
             raise DeclarationError(
                 Mistake(
                     f"mixes LAN-only ports {lan} with public ports {public}",
-                    record=f"LoadBalancer {self.name!r}",
+                    record=self.described,
                     instead="a Service's ports share its addresses, and an IPv6 address is "
                     "reachable from the Internet: declare two LoadBalancers, one with the public "
                     "ports and one with the LAN-only ports",

@@ -133,9 +133,7 @@ class Rule:
 
 def _needs_one(inst: Any, what: str) -> None:
     """Refuse a role or binding that lists nothing: it grants nothing, or to no one."""
-    raise DeclarationError(
-        Mistake(f"needs at least one {what}", record=f"{type(inst).__name__} {inst.name!r}")
-    )
+    raise DeclarationError(Mistake(f"needs at least one {what}", record=inst.described))
 
 
 def _rules(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -216,7 +214,7 @@ class RoleBinding(Record):
             raise DeclarationError(
                 Mistake(
                     f"lives in the namespace of Role {self.role.name!r}",
-                    record=f"RoleBinding {self.name!r}",
+                    record=self.described,
                     instead="drop namespace= (it is only for a ClusterRole limited to one "
                     "namespace)",
                 )

@@ -311,7 +311,7 @@ class Postgres(Record):
             raise DeclarationError(
                 Mistake(
                     f"secret has no key {key!r}",
-                    record=f"Postgres {self.name!r}",
+                    record=self.described,
                     instead=f"it has {sorted(POSTGRES_SECRET_KEYS)}",
                 )
             )

@@ -295,7 +295,7 @@ class VaultSecret(Record):
             raise DeclarationError(
                 Mistake(
                     f"has no key {key!r}",
-                    record=f"VaultSecret {self.name!r}",
+                    record=self.described,
                     instead=f"it declares {list(self.secret_keys)}",
                 )
             )
@@ -339,7 +339,7 @@ def expand_secrets(record: Record, app_records: Sequence[Record]) -> Iterator[Pr
                 record,
                 Mistake(
                     f"has no access= and the app declares {len(chains)} VaultAccess ({places})",
-                    record=f"VaultSecret {record.name!r}",
+                    record=record.described,
                     instead="pass access= to say which one it logs in with",
                 ),
             )

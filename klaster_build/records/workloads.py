@@ -537,7 +537,7 @@ class Service(Record):
         raise DeclarationError(
             Mistake(
                 f"has no port named {name!r}",
-                record=f"Service {self.name!r}",
+                record=self.described,
                 instead=f"it has {[p.name for p in self.ports]}",
             )
         )
