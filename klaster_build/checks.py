@@ -4,7 +4,7 @@ must follow. Checks return problems; they never raise."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from klaster_build.data import SecretKey
@@ -12,7 +12,6 @@ from klaster_build.emit.outputs import Declared, Output, identity
 from klaster_build.errors import KlasterError, Mistake, Problem
 from klaster_build.invocation import command
 from klaster_build.names import api_group, document_name_problems, pod_template_labels
-from klaster_build.operator import collect_steps
 from klaster_build.records.base import Record
 from klaster_build.records.helm import HelmRelease
 from klaster_build.records.workloads import Mount, Workload
@@ -22,6 +21,7 @@ from klaster_build.values import record_references
 if TYPE_CHECKING:
     from klaster_build.family import Catalog
     from klaster_build.graph import ProjectGraph
+    from klaster_build.operator import OperatorStep
     from klaster_build.project import Project
 
 
@@ -41,12 +41,13 @@ def unknown_records(project: Project, catalog: Catalog) -> list[Problem]:
     ]
 
 
-def run_checks(project: Project, graph: ProjectGraph, catalog: Catalog) -> list[Problem]:
-    """Every problem every family's invariants find, sorted by place."""
+def run_checks(
+    project: Project, graph: ProjectGraph, catalog: Catalog, steps: Sequence[OperatorStep]
+) -> list[Problem]:
+    """Every problem every family's invariants find (over the records, and over the operator
+    `steps` they need), sorted by place."""
     found = [problem for check in catalog.checks for problem in check(project, graph)]
-    if catalog.step_checks:
-        steps = collect_steps(project, graph, catalog)
-        found += [problem for check in catalog.step_checks for problem in check(project, steps)]
+    found += [problem for check in catalog.step_checks for problem in check(project, steps)]
     return sorted(
         [
             *found,

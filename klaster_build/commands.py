@@ -26,8 +26,9 @@ def graph_command(root: Path, apps: list[str], fmt: str, output: Path | None) ->
     from klaster_build.serial import dumps
     from klaster_build.views import selected, to_data, to_dot, to_mermaid, to_tree
 
-    project, graph, found = analyse(root)
-    problems = scoped(found, apps)  # other apps' warnings are not this graph's
+    analysis = analyse(root)
+    project, graph = analysis.project, analysis.graph
+    problems = scoped(analysis.problems, apps)  # other apps' warnings are not this graph's
     unknown = [a for a in apps if a not in project.apps]
     if unknown:
         report.console().print(
@@ -84,18 +85,16 @@ def graph_command(root: Path, apps: list[str], fmt: str, output: Path | None) ->
 def todo_command(root: Path, *, as_json: bool) -> int:
     """The operator checklist, NEW marking steps the committed out/ (git HEAD) did not need."""
     from klaster_build.engine import analyse
-    from klaster_build.families import CATALOG
-    from klaster_build.operator import collect_steps
     from klaster_build.output import Manifest
 
-    project, graph, problems = analyse(root)
-    if any(p.is_error for p in problems):
-        report.print_problems(problems)
+    analysis = analyse(root)
+    if any(p.is_error for p in analysis.problems):
+        report.print_problems(analysis.problems)
         return int(ExitStatus.INVALID)
     # "New" means: not needed by the committed out/ (git HEAD); outside git, by out/ on disk.
-    out_dir = project.out_dir
+    out_dir = analysis.project.out_dir
     known = set((Manifest.committed(out_dir) or Manifest.read(out_dir)).steps)
-    steps = collect_steps(project, graph, CATALOG)
+    steps = analysis.steps
     if as_json:
         from klaster_build.serial import CONVERTER
 
@@ -114,11 +113,12 @@ def why_command(root: Path, target: str, *, as_json: bool) -> int:
     from klaster_build.engine import analyse
     from klaster_build.families import CATALOG
 
-    project, graph, problems = analyse(root)
-    if any(p.is_error for p in problems):
-        report.print_problems(problems)
+    analysis = analyse(root)
+    if any(p.is_error for p in analysis.problems):
+        report.print_problems(analysis.problems)
         return int(ExitStatus.INVALID)
-    rendered = serialize(render(project, graph, CATALOG), project.cluster.out_dir)
+    project = analysis.project
+    rendered = serialize(render(project, analysis.graph, CATALOG), project.cluster.out_dir)
     path, _, selector = target.partition("#")
     relative = Path(path)
     if relative.is_absolute():

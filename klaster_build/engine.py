@@ -80,16 +80,27 @@ def load(root: Path, cluster: Cluster | None = None, catalog: Catalog = CATALOG)
     return expand(project, catalog)
 
 
-def analyse(
-    root: Path, cluster: Cluster | None = None, catalog: Catalog = CATALOG
-) -> tuple[Project, ProjectGraph, list[Problem]]:
-    """Load and check without rendering; checks' problems are returned, not raised."""
+@attrs.frozen
+class Analysis:
+    """A loaded and checked project: what `klaster graph`, `todo`, `why` and a build read."""
+
+    project: Project
+    graph: ProjectGraph
+    problems: list[Problem]  # each once; errors stop a build, warnings are shown
+    steps: tuple[OperatorStep, ...]  # the operator's steps (none when the graph has errors)
+
+
+def analyse(root: Path, cluster: Cluster | None = None, catalog: Catalog = CATALOG) -> Analysis:
+    """Load and check without rendering; checks' problems are returned, not raised. The
+    operator steps are collected once, for the checks over them and for what follows."""
     project = load(root, cluster, catalog)
     graph = build_graph(project)
     problems = list(graph.problems)
+    steps: tuple[OperatorStep, ...] = ()
     if not any(p.is_error for p in problems):
-        problems.extend(run_checks(project, graph, catalog))
-    return project, graph, list(dict.fromkeys(problems))  # each problem once
+        steps = tuple(collect_steps(project, graph, catalog))
+        problems.extend(run_checks(project, graph, catalog, steps))
+    return Analysis(project, graph, list(dict.fromkeys(problems)), steps)
 
 
 @attrs.frozen
@@ -106,16 +117,16 @@ def render_project(
     root: Path, cluster: Cluster | None = None, catalog: Catalog = CATALOG
 ) -> ProjectRender:
     """Load, check and render; raise ProblemsFound on any error."""
-    project, graph, problems = analyse(root, cluster, catalog)
+    analysis = analyse(root, cluster, catalog)
+    problems = analysis.problems
     if any(p.is_error for p in problems):
         raise ProblemsFound(problems)
-    outputs = render(project, graph, catalog)
+    outputs = render(analysis.project, analysis.graph, catalog)
     wrong = output_problems(outputs, catalog)
     if wrong:
         raise ProblemsFound([*problems, *wrong])
-    files = serialize(outputs, project.cluster.out_dir).files
-    steps = collect_steps(project, graph, catalog)
-    return ProjectRender(project, files, tuple(sorted(problems)), tuple(steps))
+    files = serialize(outputs, analysis.project.cluster.out_dir).files
+    return ProjectRender(analysis.project, files, tuple(sorted(problems)), analysis.steps)
 
 
 def build(
