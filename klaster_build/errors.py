@@ -70,7 +70,7 @@ def did_you_mean(wrong: str, names: Iterable[str], most: int = 1) -> str:
     return f"did you mean {' or '.join(map(repr, close))}?" if close else ""
 
 
-class Declared(Protocol):
+class Located(Protocol):
     """What a problem can be about: a record (records.base builds on this module)."""
 
     @property
@@ -99,7 +99,7 @@ class Problem:
         return f"{self.origin}: {self.severity}: {self.message}"
 
     @classmethod
-    def at(cls, record: Declared, mistake: Mistake, severity: str = "error") -> Problem:
+    def at(cls, record: Located, mistake: Mistake, severity: str = "error") -> Problem:
         """The problem of a declared record: at its line, about its graph address."""
         return cls(record.origin, mistake, severity, record.address)
 
