@@ -93,6 +93,14 @@ def _cat(root: Path, ids: list[str]) -> dict[str, bytes]:
     return contents
 
 
+def previous_manifest(root: Path, out_rel: str) -> Manifest:
+    """The manifest of the tree the cluster runs: out/'s at git HEAD, else out/'s on disk (also
+    when out/ itself is gone from the work tree)."""
+    shown = _git(root, ["show", f"HEAD:./{out_rel}/{MANIFEST}"])
+    committed = Manifest.parse(shown.decode("utf-8", "replace")) if shown else None
+    return committed or Manifest.read(root / out_rel)
+
+
 def read(
     root: Path,
     out_rel: str,

@@ -84,16 +84,16 @@ def graph_command(root: Path, apps: list[str], fmt: str, output: Path | None) ->
 
 def todo_command(root: Path, *, as_json: bool) -> int:
     """The operator checklist, NEW marking steps the committed out/ (git HEAD) did not need."""
+    from klaster_build.baseline import previous_manifest
     from klaster_build.engine import analyse
-    from klaster_build.output import Manifest
 
     analysis = analyse(root)
     if any(p.is_error for p in analysis.problems):
         report.print_problems(analysis.problems)
         return int(ExitStatus.INVALID)
     # "New" means: not needed by the committed out/ (git HEAD); outside git, by out/ on disk.
-    out_dir = analysis.project.out_dir
-    known = set((Manifest.committed(out_dir) or Manifest.read(out_dir)).steps)
+    project = analysis.project
+    known = set(previous_manifest(project.root, project.cluster.out_dir).steps)
     steps = analysis.steps
     if as_json:
         from klaster_build.serial import CONVERTER

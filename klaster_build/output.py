@@ -18,7 +18,6 @@ import json
 import os
 import shutil
 import stat
-import subprocess
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -81,21 +80,6 @@ class Manifest:
             return _CONVERTER.structure(json.loads(text), cls)
         except (ValueError, TypeError, AttributeError, cattrs.BaseValidationError):
             return None
-
-    @classmethod
-    def committed(cls, out_dir: Path) -> Manifest | None:
-        """The manifest of out/ as committed at git HEAD; None outside git or when not committed."""
-        try:
-            shown = subprocess.run(
-                ["git", "show", f"HEAD:./{MANIFEST}"],
-                cwd=out_dir,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-        except OSError:  # no git, or out/ does not exist yet
-            return None
-        return cls.parse(shown.stdout) if shown.returncode == 0 else None
 
     def owning(self, out_rel: str, rendered: Iterable[str]) -> tuple[Manifest, tuple[str, ...]]:
         """This manifest with only the entries klaster may own, and the others (foreign).

@@ -195,6 +195,9 @@ def test_todo_compares_with_the_committed_out(project: ProjectDir, run) -> None:
     code, out, _ = run("todo")
     assert "[secret] Create secret/kaneo in OpenBao with keys a" in out
     assert "NEW" not in out
+    shutil.rmtree(project.root / "out")  # a work tree without out/: HEAD still says what runs
+    code, out, _ = run("todo")
+    assert code == 0 and "NEW" not in out
 
 
 def test_build_summary_lists_only_new_operator_steps(project: ProjectDir, run, no_color) -> None:
